@@ -1,0 +1,52 @@
+import { openStore } from '../store';
+import { cachedStage } from '../pipeline/cached';
+import { scoreEpisodes, scoreOod, startEpisodes, stepEpisodes, type EpisodeRunner } from '../pipeline/episodes';
+import type { StageInput } from './types';
+import { withHeartbeats } from './heartbeat';
+
+export interface StartEpisodesInput extends StageInput {
+  heldout: string;
+  limit: number;
+  out: { episodes: string; prompts: string };
+}
+
+export interface StepEpisodesInput extends StageInput {
+  episodes: string;
+  samples: string;
+  concurrency: number;
+  out: { episodes: string; prompts: string };
+}
+
+export interface ScoreEpisodesInput extends StageInput {
+  episodes: string;
+  concurrency: number;
+}
+
+export interface ScoreOodInput extends StageInput {
+  items: string;
+  samples: string;
+}
+
+export function createEvaluateActivities(runner: EpisodeRunner) {
+  return {
+    async startEpisodes(input: StartEpisodesInput) {
+      const store = openStore(input.store);
+      return cachedStage(store, input.out.episodes, () => startEpisodes(store, input.heldout, input.limit, input.out));
+    },
+    async stepEpisodes(input: StepEpisodesInput) {
+      const store = openStore(input.store);
+      return cachedStage(store, input.out.episodes, () =>
+        withHeartbeats((progress) => stepEpisodes(store, runner, input, input.out, (done) => progress({ executed: done }))),
+      );
+    },
+    async scoreEpisodes(input: ScoreEpisodesInput) {
+      const store = openStore(input.store);
+      return cachedStage(store, `${input.episodes}.score`, () =>
+        withHeartbeats(() => scoreEpisodes(store, runner, input.episodes, input.concurrency)),
+      );
+    },
+    async scoreOod(input: ScoreOodInput) {
+      return scoreOod(openStore(input.store), input.items, input.samples);
+    },
+  };
+}

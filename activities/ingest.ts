@@ -1,0 +1,27 @@
+import { openStore } from '../store';
+import { ingest, type IngestOptions, type IngestResult } from '../pipeline/ingest';
+import { cachedStage } from '../pipeline/cached';
+import { campaignKeys } from '../pipeline/keys';
+import { importCheckpointDir } from '../policy/checkpoint';
+import type { StageInput } from './types';
+import { nonRetryableOnBadInput, withHeartbeats } from './heartbeat';
+
+export interface IngestInput extends StageInput, Omit<IngestOptions, 'campaignId'> {
+  /** Folder of the base checkpoint pi0, imported into the store as step 0. */
+  baseCheckpoint: string;
+}
+
+export async function ingestStage(input: IngestInput): Promise<IngestResult & { baseCheckpoint: string }> {
+  const store = openStore(input.store);
+  const keys = campaignKeys(input.campaignId);
+  return nonRetryableOnBadInput(() =>
+    withHeartbeats((progress) =>
+      cachedStage(store, keys.ingestReport, async () => {
+        const base = keys.checkpoint(0);
+        await importCheckpointDir(input.baseCheckpoint, store, base);
+        const result = await ingest(store, { ...input, campaignId: input.campaignId }, (turns) => progress({ turns }));
+        return { ...result, baseCheckpoint: base };
+      }),
+    ),
+  );
+}

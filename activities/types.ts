@@ -1,0 +1,50 @@
+// Inputs of the activities: small records of keys and settings (never datasets or weights).
+import type { StoreConfig } from '../store';
+import type { VerifierKind } from '../core/schemas';
+
+export interface StageInput {
+  campaignId: string;
+  store: StoreConfig;
+}
+
+export interface SamplingSettings {
+  n: number;
+  temperature: number;
+  topP: number;
+  maxTokens: number;
+  seed: number;
+}
+
+export interface GenerateInput extends StageInput {
+  checkpoint: string;
+  prompts: string;
+  out: string;
+  sampling: SamplingSettings;
+}
+
+export interface GenerateResult {
+  out: string;
+  samples: number;
+  tokens: number;
+  backend: string;
+}
+
+export interface VerifyInput extends StageInput {
+  turns: string;
+  samples: string;
+  out: string;
+  verifier: VerifierKind;
+  concurrency: number;
+  actionTimeoutMs: number;
+}
+
+export interface VerifyResult {
+  out: string;
+  samples: number;
+  rewarded: number;
+  masked: number;
+  meanReward: number;
+  /** Share of groups (turns) whose verified rewards are all equal: no GRPO signal there. */
+  zeroVarianceGroups: number;
+  byReason: Record<string, number>;
+}

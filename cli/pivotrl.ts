@@ -1,0 +1,162 @@
+// pivotrl: generate the task suites, run a campaign and watch it, steer a running one.
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { Client, Connection, WorkflowIdReusePolicy } from '@temporalio/client';
+import { NativeConnection } from '@temporalio/worker';
+import { ConfigError, loadCampaignConfig, type CampaignConfig } from '../core/config';
+import { generateTerminalSuite } from '../tasks/terminal/suite';
+import { generateOodSuite } from '../tasks/ood';
+import { createCpuWorker, createGpuWorker } from '../workers/build';
+import { pivotCampaign, progressQuery, pauseUpdate, stopUpdate, hyperUpdate, type CampaignProgress } from '../workflows/campaign';
+import { PivotCampaign, PivotIteration, PivotStage } from '../workflows/search-attributes';
+import { formatSummary, formatProgressLine } from './format';
+
+const USAGE = `usage:
+  pivotrl generate --out DIR [--seed N] [--train N] [--heldout N] [--ood N]
+  pivotrl run --config FILE [--id WORKFLOW_ID] [--embedded-workers]
+  pivotrl status ID | pause ID | resume ID | stop ID
+  pivotrl set ID [--lr X] [--clip-eps X] [--kl-beta X] [--temperature X]`;
+
+const temporalAddress = () => process.env.TEMPORAL_ADDRESS ?? '127.0.0.1:7233';
+const uiBase = () => process.env.TEMPORAL_UI_URL ?? `http://127.0.0.1:${process.env.TEMPORAL_UI_PORT ?? '8233'}`;
+export const workflowUrl = (namespace: string, id: string) => `${uiBase()}/namespaces/${namespace}/workflows/${encodeURIComponent(id)}`;
+
+function writeJsonl(path: string, rows: unknown[]): void {
+  writeFileSync(path, rows.map((r) => JSON.stringify(r) + '\n').join(''));
+}
+
+function generate(args: string[]): void {
+  const { values } = parseArgs({
+    args,
+    options: {
+      out: { type: 'string' },
+      seed: { type: 'string', default: '1' },
+      train: { type: 'string', default: '96' },
+      heldout: { type: 'string', default: '24' },
+      ood: { type: 'string', default: '50' },
+    },
+  });
+  if (!values.out) throw new ConfigError('generate: --out DIR is required');
+  const seed = Number(values.seed);
+  const suite = generateTerminalSuite({ seed, trainTasks: Number(values.train), heldoutTasks: Number(values.heldout) });
+  mkdirSync(values.out, { recursive: true });
+  writeJsonl(join(values.out, 'terminal-train.jsonl'), suite.train);
+  writeJsonl(join(values.out, 'terminal-heldout.jsonl'), suite.heldout);
+  writeJsonl(join(values.out, 'ood.jsonl'), generateOodSuite({ seed, n: Number(values.ood) }));
+  console.log(`wrote ${suite.train.length} trajectories, ${suite.heldout.length} held-out tasks and ${values.ood} OOD items to ${values.out}`);
+}
+
+async function client(): Promise<Client> {
+  const connection = await Connection.connect({ address: temporalAddress() });
+  return new Client({ connection, namespace: process.env.TEMPORAL_NAMESPACE ?? 'default' });
+}
+
+/** Starts a campaign and follows it to the end, printing progress. */
+export async function runCampaign(config: CampaignConfig, opts: { id?: string; embeddedWorkers?: boolean; log?: (line: string) => void }) {
+  const log = opts.log ?? console.log;
+  const connection = await Connection.connect({ address: config.temporal.address });
+  const temporal = new Client({ connection, namespace: config.temporal.namespace });
+  const workflowId = opts.id ?? `${config.name}-${new Date().toISOString().replace(/[:.]/g, '-')}`;
+  const stopWorkers: (() => Promise<void>)[] = [];
+  if (opts.embeddedWorkers) {
+    const native = await NativeConnection.connect({ address: config.temporal.address });
+    const cpu = await createCpuWorker({ connection: native, namespace: config.temporal.namespace, taskQueue: config.temporal.cpuQueue, maxActivities: 4 });
+    const gpu = await createGpuWorker({ connection: native, namespace: config.temporal.namespace, taskQueue: config.temporal.gpuQueue, allowCpu: true });
+    const running = Promise.all([cpu.run(), gpu.worker.run()]);
+    stopWorkers.push(async () => {
+      cpu.shutdown();
+      gpu.worker.shutdown();
+      await running;
+      await gpu.close();
+      await native.close();
+    });
+  }
+  try {
+    const handle = await temporal.workflow.start(pivotCampaign, {
+      taskQueue: config.temporal.cpuQueue,
+      workflowId,
+      args: [{ campaignId: workflowId, config }],
+      workflowIdReusePolicy: WorkflowIdReusePolicy.REJECT_DUPLICATE,
+      typedSearchAttributes: [
+        { key: PivotCampaign, value: workflowId },
+        { key: PivotStage, value: 'ingest' },
+        { key: PivotIteration, value: 0 },
+      ],
+      staticSummary: `PivotRL campaign ${config.name}: ${config.train.steps} steps, K=${config.profile.k}, B=${config.train.batchPivots}, G=${config.train.groupSize}, verifier ${config.verifier}`,
+      staticDetails: '```json\n' + JSON.stringify(config, null, 2) + '\n```',
+    });
+    log(`started campaign ${workflowId}`);
+    log(`  Temporal UI: ${workflowUrl(config.temporal.namespace, workflowId)}`);
+    let last = '';
+    const poll = setInterval(async () => {
+      try {
+        const line = formatProgressLine(await handle.query(progressQuery));
+        if (line !== last) log(`  ${(last = line)}`);
+      } catch {
+        // The first workflow task may not have run yet; the next poll will tell.
+      }
+    }, 2000);
+    let result: CampaignProgress;
+    try {
+      result = await handle.result();
+    } finally {
+      clearInterval(poll);
+    }
+    log(formatSummary(result, workflowUrl(config.temporal.namespace, workflowId)));
+    return { workflowId, result };
+  } finally {
+    for (const stop of stopWorkers) await stop();
+    await connection.close();
+  }
+}
+
+async function main(argv: string[]): Promise<void> {
+  const [command, ...rest] = argv;
+  switch (command) {
+    case 'generate':
+      return generate(rest);
+    case 'run': {
+      const { values } = parseArgs({ args: rest, options: { config: { type: 'string' }, id: { type: 'string' }, 'embedded-workers': { type: 'boolean', default: false } } });
+      if (!values.config) throw new ConfigError('run: --config FILE is required');
+      const config = loadCampaignConfig(values.config);
+      await runCampaign(config, { id: values.id, embeddedWorkers: values['embedded-workers'] });
+      return;
+    }
+    case 'status':
+    case 'pause':
+    case 'resume':
+    case 'stop':
+    case 'set': {
+      const { values, positionals } = parseArgs({
+        args: rest,
+        allowPositionals: true,
+        options: { lr: { type: 'string' }, 'clip-eps': { type: 'string' }, 'kl-beta': { type: 'string' }, temperature: { type: 'string' } },
+      });
+      const id = positionals[0];
+      if (!id) throw new ConfigError(`${command}: the campaign's workflow id is required`);
+      const handle = (await client()).workflow.getHandle(id);
+      if (command === 'pause' || command === 'resume') await handle.executeUpdate(pauseUpdate, { args: [command === 'pause'] });
+      if (command === 'stop') await handle.executeUpdate(stopUpdate, { args: [] });
+      if (command === 'set') {
+        const num = (v?: string) => (v === undefined ? undefined : Number(v));
+        const change = Object.fromEntries(
+          Object.entries({ lr: num(values.lr), clipEps: num(values['clip-eps']), klBeta: num(values['kl-beta']), temperature: num(values.temperature) }).filter(([, v]) => v !== undefined),
+        );
+        console.log(JSON.stringify(await handle.executeUpdate(hyperUpdate, { args: [change] })));
+      }
+      console.log(formatProgressLine(await handle.query(progressQuery)));
+      return;
+    }
+    default:
+      console.error(USAGE);
+      process.exitCode = 2;
+  }
+}
+
+if (import.meta.url === `file://${process.argv[1]}`) {
+  main(process.argv.slice(2)).catch((err) => {
+    console.error(err instanceof ConfigError ? err.message : err);
+    process.exit(err instanceof ConfigError ? 2 : 1);
+  });
+}

@@ -1,0 +1,102 @@
+// The campaign config: one zod schema, parsed once at the boundary (CLI or workflow input).
+import { readFileSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
+import { z } from 'zod';
+import { VerifierKind } from './schemas';
+import { StoreConfig } from '../store';
+
+const positiveInt = z.number().int().positive();
+const probability = z.number().min(0).max(1);
+
+export const CampaignConfig = z
+  .object({
+    name: z.string().regex(/^[a-z0-9][a-z0-9-]{0,62}$/, 'lower-case letters, digits and dashes'),
+    seed: z.number().int().nonnegative().default(0),
+    data: z.object({
+      /** JSON Lines files of expert trajectories. */
+      trajectories: z.array(z.string().min(1)).min(1),
+      /** JSON Lines of held-out terminal tasks for in-domain evaluation. */
+      heldoutTasks: z.string().min(1),
+      /** JSON Lines of out-of-domain items. */
+      ood: z.string().min(1),
+      shardSize: positiveInt.default(64),
+    }),
+    store: StoreConfig.default({ kind: 'local', root: '.pivotrl/store' }),
+    policy: z.object({
+      /** A checkpoint folder (model.json + weights.bin) used as pi0. */
+      base: z.string().min(1),
+      temperature: z.number().positive().max(5).default(1),
+      topP: z.number().gt(0).max(1).default(1),
+      maxActionTokens: positiveInt.max(256).default(48),
+    }),
+    profile: z.object({
+      k: z.number().int().min(2).default(8),
+      lambdaDiff: z.number().gt(0).max(1).default(0.6),
+    }),
+    verifier: VerifierKind.default('functional'),
+    train: z.object({
+      steps: z.number().int().nonnegative().default(10),
+      batchPivots: positiveInt.default(64),
+      groupSize: z.number().int().min(2).default(16),
+      lr: z.number().positive().max(1).default(3e-4),
+      clipEps: z.number().positive().max(1).default(0.2),
+      klBeta: z.number().nonnegative().default(0),
+      leaveOneOut: z.boolean().default(false),
+      maxGradNorm: z.number().positive().default(1),
+      weightDecay: z.number().nonnegative().default(0),
+    }),
+    evaluate: z.object({
+      heldoutTasks: positiveInt.default(24),
+      oodItems: positiveInt.default(50),
+    }),
+    verify: z.object({ concurrency: positiveInt.max(64).default(2), actionTimeoutMs: positiveInt.default(5000) }).default({
+      concurrency: 2,
+      actionTimeoutMs: 5000,
+    }),
+    temporal: z
+      .object({
+        address: z.string().default('127.0.0.1:7233'),
+        namespace: z.string().default('default'),
+        cpuQueue: z.string().default('pivotrl-cpu'),
+        gpuQueue: z.string().default('pivotrl-gpu'),
+      })
+      .default({ address: '127.0.0.1:7233', namespace: 'default', cpuQueue: 'pivotrl-cpu', gpuQueue: 'pivotrl-gpu' }),
+  })
+  .strict();
+export type CampaignConfig = z.infer<typeof CampaignConfig>;
+export type CampaignConfigInput = z.input<typeof CampaignConfig>;
+
+export { probability };
+
+export class ConfigError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'ConfigError';
+  }
+}
+
+/** "file: field.path: message" for each problem, so a bad value is found at once. */
+export function formatZodIssues(where: string, error: z.ZodError): string {
+  return error.issues.map((i) => `${where}: ${i.path.length ? i.path.join('.') : '(root)'}: ${i.message}`).join('\n');
+}
+
+/** Reads and validates a config file; relative data paths are resolved against the file's folder. */
+export function loadCampaignConfig(path: string): CampaignConfig {
+  let raw: unknown;
+  try {
+    raw = JSON.parse(readFileSync(path, 'utf8'));
+  } catch (err) {
+    throw new ConfigError(`${path}: cannot read config: ${(err as Error).message}`);
+  }
+  const parsed = CampaignConfig.safeParse(raw);
+  if (!parsed.success) throw new ConfigError(`invalid campaign config\n${formatZodIssues(path, parsed.error)}`);
+  const base = dirname(resolve(path));
+  const at = (p: string) => resolve(base, p);
+  const c = parsed.data;
+  return {
+    ...c,
+    data: { ...c.data, trajectories: c.data.trajectories.map(at), heldoutTasks: at(c.data.heldoutTasks), ood: at(c.data.ood) },
+    policy: { ...c.policy, base: at(c.policy.base) },
+    store: c.store.kind === 'local' ? { ...c.store, root: at(c.store.root) } : c.store,
+  };
+}

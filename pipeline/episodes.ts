@@ -1,0 +1,129 @@
+// Evaluation: full multi-turn episodes on held-out tasks, the policy acting in a sandbox, success judged by
+// the task's own final check; and the out-of-domain suite, scored by exact match. Episodes advance one
+// action per round: the generation stage proposes, this module executes (replaying the episode so far).
+import { OodItem, Sample, TerminalTask } from '../core/schemas';
+import { getJsonl, putJsonl, type ArtefactStore } from '../store';
+import { DONE_ACTION, renderTerminalPrompt } from '../tasks/terminal/render';
+import { oodCorrect } from '../tasks/ood';
+import { Episode, type PromptRow } from './records';
+
+export interface EpisodeRunner {
+  /** Runs `actions` from the task's initial workspace; returns each action's output and the final check. */
+  replay(task: TerminalTask, actions: string[]): Promise<{ outputs: { output: string; exitCode: number }[]; passed: boolean }>;
+}
+
+export interface EpisodeRound {
+  episodes: string;
+  prompts: string;
+  active: number;
+}
+
+const promptsFor = (episodes: Episode[]): PromptRow[] =>
+  episodes.filter((e) => !e.done).map((e) => ({ id: e.id, prompt: renderTerminalPrompt(e.task.goal, e.steps) }));
+
+export async function startEpisodes(
+  store: ArtefactStore,
+  heldoutKey: string,
+  limit: number,
+  out: { episodes: string; prompts: string },
+): Promise<EpisodeRound> {
+  const tasks = (await getJsonl(store, heldoutKey, (v) => TerminalTask.parse(v))).slice(0, limit);
+  const episodes: Episode[] = tasks.map((task) => ({ id: task.id, task, steps: [], done: false, passed: null }));
+  await putJsonl(store, out.episodes, episodes);
+  await putJsonl(store, out.prompts, promptsFor(episodes));
+  return { episodes: out.episodes, prompts: out.prompts, active: episodes.length };
+}
+
+/** Parallel map with a concurrency limit, preserving order. */
+export async function mapLimit<T, R>(items: T[], limit: number, fn: (item: T, i: number) => Promise<R>): Promise<R[]> {
+  const out = new Array<R>(items.length);
+  let next = 0;
+  const worker = async () => {
+    while (next < items.length) {
+      const i = next++;
+      out[i] = await fn(items[i], i);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+  return out;
+}
+
+export async function stepEpisodes(
+  store: ArtefactStore,
+  runner: EpisodeRunner,
+  input: { episodes: string; samples: string; concurrency: number },
+  out: { episodes: string; prompts: string },
+  onProgress?: (done: number) => void,
+): Promise<EpisodeRound> {
+  const episodes = await getJsonl(store, input.episodes, (v) => Episode.parse(v));
+  const samples = await getJsonl(store, input.samples, (v) => Sample.parse(v));
+  const actionOf = new Map(samples.filter((s) => s.index === 0).map((s) => [s.turnId, s.text.trim()]));
+  let finished = 0;
+  const next = await mapLimit(episodes, input.concurrency, async (e): Promise<Episode> => {
+    const action = actionOf.get(e.id);
+    if (e.done || action === undefined) return e;
+    if (action === DONE_ACTION || action === '') return { ...e, done: true };
+    const actions = [...e.steps.map((s) => s.action), action];
+    const result = await runner.replay(e.task, actions);
+    const last = result.outputs[result.outputs.length - 1];
+    const steps = [...e.steps, { action, output: last?.output ?? '' }];
+    onProgress?.(++finished);
+    return { ...e, steps, passed: result.passed, done: steps.length >= e.task.maxTurns };
+  });
+  await putJsonl(store, out.episodes, next);
+  await putJsonl(store, out.prompts, promptsFor(next));
+  return { episodes: out.episodes, prompts: out.prompts, active: next.filter((e) => !e.done).length };
+}
+
+export interface EpisodeScore {
+  episodes: number;
+  successes: number;
+  successRate: number;
+  actions: number;
+  byTemplate: Record<string, { episodes: number; successes: number }>;
+}
+
+export async function scoreEpisodes(store: ArtefactStore, runner: EpisodeRunner, episodesKey: string, concurrency: number): Promise<EpisodeScore> {
+  const episodes = await getJsonl(store, episodesKey, (v) => Episode.parse(v));
+  const passed = await mapLimit(episodes, concurrency, async (e) => e.passed ?? (await runner.replay(e.task, [])).passed);
+  const byTemplate: EpisodeScore['byTemplate'] = {};
+  episodes.forEach((e, i) => {
+    const t = (byTemplate[e.task.template] ??= { episodes: 0, successes: 0 });
+    t.episodes++;
+    if (passed[i]) t.successes++;
+  });
+  const successes = passed.filter(Boolean).length;
+  return {
+    episodes: episodes.length,
+    successes,
+    successRate: episodes.length ? successes / episodes.length : 0,
+    actions: episodes.reduce((a, e) => a + e.steps.length, 0),
+    byTemplate,
+  };
+}
+
+export interface OodScore {
+  items: number;
+  correct: number;
+  accuracy: number;
+  byKind: Record<string, number>;
+}
+
+export async function scoreOod(store: ArtefactStore, itemsKey: string, samplesKey: string): Promise<OodScore> {
+  const items = await getJsonl(store, itemsKey, (v) => OodItem.parse(v));
+  const samples = await getJsonl(store, samplesKey, (v) => Sample.parse(v));
+  const answer = new Map(samples.filter((s) => s.index === 0).map((s) => [s.turnId, s.text]));
+  const kinds: Record<string, { n: number; ok: number }> = {};
+  let correct = 0;
+  for (const item of items) {
+    const ok = oodCorrect(item, answer.get(item.id) ?? '');
+    const k = (kinds[item.kind] ??= { n: 0, ok: 0 });
+    k.n++;
+    if (ok) {
+      k.ok++;
+      correct++;
+    }
+  }
+  const byKind = Object.fromEntries(Object.entries(kinds).map(([k, v]) => [k, v.ok / v.n]));
+  return { items: items.length, correct, accuracy: items.length ? correct / items.length : 0, byKind };
+}

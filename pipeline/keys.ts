@@ -1,0 +1,39 @@
+// Where each artefact of a campaign lives in the store. One place, so every stage agrees.
+const pad = (n: number, width = 5) => String(n).padStart(width, '0');
+
+export const campaignKeys = (campaignId: string) => {
+  const root = `campaigns/${campaignId}`;
+  return {
+    root,
+    shardTurns: (shard: number) => `${root}/ingest/shard-${pad(shard)}.turns.jsonl`,
+    shardPrompts: (shard: number) => `${root}/ingest/shard-${pad(shard)}.prompts.jsonl`,
+    quarantine: `${root}/ingest/quarantine.jsonl`,
+    ingestReport: `${root}/ingest/report.json`,
+    heldout: `${root}/eval/heldout.jsonl`,
+    ood: `${root}/eval/ood.jsonl`,
+    oodPrompts: `${root}/eval/ood.prompts.jsonl`,
+    checkpoint: (step: number) => `${root}/checkpoints/step-${pad(step, 6)}`,
+    profileSamples: (shard: number) => `${root}/profile/shard-${pad(shard)}.samples.jsonl`,
+    profileVerdicts: (shard: number) => `${root}/profile/shard-${pad(shard)}.verdicts.jsonl`,
+    profiles: `${root}/profile/profiles.jsonl`,
+    pivots: `${root}/profile/pivots.turns.jsonl`,
+    step: (step: number) => {
+      const dir = `${root}/train/step-${pad(step, 6)}`;
+      return {
+        turns: `${dir}/turns.jsonl`,
+        prompts: `${dir}/prompts.jsonl`,
+        samples: `${dir}/samples.jsonl`,
+        verdicts: `${dir}/verdicts.jsonl`,
+      };
+    },
+    evaluation: (label: string) => {
+      const dir = `${root}/eval/${label}`;
+      return {
+        episodes: (t: number) => `${dir}/episodes-t${pad(t, 2)}.jsonl`,
+        prompts: (t: number) => `${dir}/prompts-t${pad(t, 2)}.jsonl`,
+        samples: (t: number) => `${dir}/samples-t${pad(t, 2)}.jsonl`,
+        oodSamples: `${dir}/ood.samples.jsonl`,
+      };
+    },
+  };
+};

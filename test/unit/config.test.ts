@@ -1,0 +1,62 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { tmpdir } from 'node:os';
+import { ConfigError, loadCampaignConfig } from '../../core/config';
+
+const minimal = {
+  name: 'unit',
+  data: { trajectories: ['t.jsonl'], heldoutTasks: 'h.jsonl', ood: 'o.jsonl' },
+  policy: { base: 'models/pi0' },
+  profile: {},
+  train: {},
+  evaluate: {},
+};
+
+function write(config: unknown): string {
+  const dir = mkdtempSync(join(tmpdir(), 'pivotrl-config-'));
+  const path = join(dir, 'campaign.json');
+  writeFileSync(path, JSON.stringify(config));
+  return path;
+}
+
+test('a minimal config gets the design defaults and absolute paths', () => {
+  const path = write(minimal);
+  const c = loadCampaignConfig(path);
+  assert.equal(c.profile.k, 8);
+  assert.equal(c.profile.lambdaDiff, 0.6);
+  assert.equal(c.train.batchPivots, 64);
+  assert.equal(c.train.groupSize, 16);
+  assert.equal(c.train.clipEps, 0.2);
+  assert.equal(c.train.klBeta, 0);
+  assert.equal(c.verifier, 'functional');
+  assert.ok(c.data.trajectories[0].startsWith('/'));
+  assert.ok(c.policy.base.endsWith('/models/pi0'));
+});
+
+test('an invalid config is rejected naming the file and every bad field', () => {
+  const path = write({ ...minimal, profile: { k: 1, lambdaDiff: 2 }, verifier: 'fuzzy' });
+  assert.throws(
+    () => loadCampaignConfig(path),
+    (err: Error) => {
+      assert.ok(err instanceof ConfigError);
+      assert.match(err.message, new RegExp(`${path}: profile\\.k:`));
+      assert.match(err.message, /profile\.lambdaDiff:/);
+      assert.match(err.message, /verifier:/);
+      return true;
+    },
+  );
+});
+
+test('unknown keys are refused, so a typo does not silently use a default', () => {
+  const path = write({ ...minimal, trian: { steps: 3 } });
+  assert.throws(() => loadCampaignConfig(path), /trian|Unrecognized/);
+});
+
+test('a config that is not JSON names the file', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'pivotrl-config-'));
+  const path = join(dir, 'bad.json');
+  writeFileSync(path, '{ name: ');
+  assert.throws(() => loadCampaignConfig(path), new RegExp(`${path}: cannot read config`));
+});

@@ -1,0 +1,60 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { Trajectory } from '../../core/schemas';
+import { generateTerminalSuite } from '../../tasks/terminal/suite';
+import { TEMPLATES } from '../../tasks/terminal/templates';
+import { renderTerminalPrompt, terminalTurns } from '../../tasks/terminal/render';
+import { generateOodSuite, oodCorrect } from '../../tasks/ood';
+import { Rng } from '../../core/rng';
+
+test('the suite is seeded: same options, same trajectories; another seed, other tasks', () => {
+  const a = generateTerminalSuite({ seed: 3, trainTasks: 16, heldoutTasks: 8 });
+  const b = generateTerminalSuite({ seed: 3, trainTasks: 16, heldoutTasks: 8 });
+  const c = generateTerminalSuite({ seed: 4, trainTasks: 16, heldoutTasks: 8 });
+  assert.deepEqual(a, b);
+  assert.notDeepEqual(a.train.map((t) => t.task.goal), c.train.map((t) => t.task.goal));
+});
+
+test('held-out tasks are different instances from the training tasks', () => {
+  const s = generateTerminalSuite({ seed: 3, trainTasks: 64, heldoutTasks: 24 });
+  const fingerprint = (t: { goal: string; files: unknown }) => JSON.stringify([t.goal, t.files]);
+  const train = new Set(s.train.map((t) => fingerprint(t.task)));
+  const overlap = s.heldout.filter((t) => train.has(fingerprint(t))).length;
+  assert.equal(overlap, 0, `${overlap} held-out tasks also appear in training`);
+});
+
+test('trajectories validate, split into turns whose expert action is the bash call, with the history before it', () => {
+  const s = generateTerminalSuite({ seed: 1, trainTasks: 32, heldoutTasks: 0 });
+  for (const traj of s.train) {
+    Trajectory.parse(traj);
+    const turns = terminalTurns(traj);
+    assert.ok(turns.length >= 1);
+    turns.forEach((turn, t) => {
+      assert.equal(turn.history.length, t);
+      assert.ok(turn.expert.length > 0);
+      assert.ok(renderTerminalPrompt(turn.task.goal, turn.history).endsWith('$ '));
+    });
+  }
+});
+
+test('most templates offer more than one valid action at some turn', () => {
+  const multi = TEMPLATES.filter((tpl) => tpl.draw(new Rng(1)).steps.some((variants) => variants.length > 1));
+  assert.ok(multi.length >= TEMPLATES.length - 1, `only ${multi.length} templates have alternatives`);
+});
+
+test('the prompt keeps the goal when the history is long', () => {
+  const history = Array.from({ length: 30 }, (_, i) => ({ action: `echo ${i}`, output: `${i}\n` }));
+  const prompt = renderTerminalPrompt('the goal', history);
+  assert.ok(prompt.startsWith('G: the goal\n'));
+  assert.ok(prompt.includes('echo 29'));
+  assert.ok(prompt.length <= 200);
+});
+
+test('the out-of-domain suite scores by exact match', () => {
+  const items = generateOodSuite({ seed: 1, n: 10 });
+  assert.equal(new Set(items.map((i) => i.kind)).size, 5);
+  for (const item of items) {
+    assert.ok(oodCorrect(item, ` ${item.answer}\n`));
+    assert.ok(!oodCorrect(item, item.answer + 'x'));
+  }
+});

@@ -1,0 +1,17 @@
+// CPU worker: the campaign workflow, ingest, verification (Docker sandboxes), scoring.
+import { NativeConnection } from '@temporalio/worker';
+import { createCpuWorker } from './build';
+import { workerEnv } from './env';
+
+const env = workerEnv();
+const connection = await NativeConnection.connect({ address: env.TEMPORAL_ADDRESS });
+const worker = await createCpuWorker({
+  connection,
+  namespace: env.TEMPORAL_NAMESPACE,
+  taskQueue: env.PIVOTRL_CPU_QUEUE,
+  maxActivities: env.PIVOTRL_CPU_ACTIVITIES,
+  sandboxImage: env.PIVOTRL_SANDBOX_IMAGE,
+});
+console.log(`[cpu-worker] polling ${env.PIVOTRL_CPU_QUEUE} on ${env.TEMPORAL_ADDRESS}`);
+await worker.run();
+await connection.close();

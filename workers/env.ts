@@ -1,0 +1,24 @@
+// Worker settings from the environment (the same names in deploy/ and the README).
+import { z } from 'zod';
+import { formatZodIssues } from '../core/config';
+
+const WorkerEnv = z.object({
+  TEMPORAL_ADDRESS: z.string().default('127.0.0.1:7233'),
+  TEMPORAL_NAMESPACE: z.string().default('default'),
+  PIVOTRL_CPU_QUEUE: z.string().default('pivotrl-cpu'),
+  PIVOTRL_GPU_QUEUE: z.string().default('pivotrl-gpu'),
+  PIVOTRL_CPU_ACTIVITIES: z.coerce.number().int().positive().default(4),
+  PIVOTRL_GPUS: z.coerce.number().int().positive().default(1),
+  PIVOTRL_ALLOW_CPU: z.enum(['0', '1']).default('0'),
+  PIVOTRL_SANDBOX_IMAGE: z.string().default('pivotrl/terminal:latest'),
+});
+export type WorkerEnv = z.infer<typeof WorkerEnv>;
+
+export function workerEnv(): WorkerEnv {
+  const parsed = WorkerEnv.safeParse(process.env);
+  if (!parsed.success) {
+    console.error(formatZodIssues('environment', parsed.error));
+    process.exit(2);
+  }
+  return parsed.data;
+}

@@ -1,0 +1,18 @@
+// GPU worker: generation and GRPO updates, at most PIVOTRL_GPUS at once.
+import { NativeConnection } from '@temporalio/worker';
+import { createGpuWorker } from './build';
+import { workerEnv } from './env';
+
+const env = workerEnv();
+const connection = await NativeConnection.connect({ address: env.TEMPORAL_ADDRESS });
+const { worker, close } = await createGpuWorker({
+  connection,
+  namespace: env.TEMPORAL_NAMESPACE,
+  taskQueue: env.PIVOTRL_GPU_QUEUE,
+  gpus: env.PIVOTRL_GPUS,
+  allowCpu: env.PIVOTRL_ALLOW_CPU === '1',
+});
+console.log(`[gpu-worker] polling ${env.PIVOTRL_GPU_QUEUE} on ${env.TEMPORAL_ADDRESS}`);
+await worker.run();
+await close();
+await connection.close();
