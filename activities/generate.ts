@@ -32,7 +32,7 @@ export function createGenerateActivities(engineFor: EngineFor) {
               { ...input.sampling, stop: [ACTION_STOP], seed: seedOf(input.sampling.seed, start) },
             );
             completions.forEach((group, i) =>
-              group.forEach((c, index) => rows.push({ turnId: chunk[i].id, index, text: c.text, logprobs: c.logprobs })),
+              group.forEach((c, index) => rows.push({ turnId: chunk[i].id, index, text: c.text, stop: c.stop, logprobs: c.logprobs })),
             );
             progress({ prompts: start + chunk.length, of: prompts.length });
           }

@@ -44,7 +44,9 @@ function generate(args: string[]): void {
   writeJsonl(join(values.out, 'terminal-train.jsonl'), suite.train);
   writeJsonl(join(values.out, 'terminal-heldout.jsonl'), suite.heldout);
   writeJsonl(join(values.out, 'ood.jsonl'), generateOodSuite({ seed, n: Number(values.ood) }));
-  console.log(`wrote ${suite.train.length} trajectories, ${suite.heldout.length} held-out tasks and ${values.ood} OOD items to ${values.out}`);
+  console.log(
+    `wrote ${suite.train.length} trajectories, ${suite.heldout.length} held-out tasks and ${values.ood} OOD items to ${values.out}`,
+  );
 }
 
 async function client(): Promise<Client> {
@@ -61,14 +63,24 @@ export async function runCampaign(config: CampaignConfig, opts: { id?: string; e
   const stopWorkers: (() => Promise<void>)[] = [];
   if (opts.embeddedWorkers) {
     const native = await NativeConnection.connect({ address: config.temporal.address });
-    const cpu = await createCpuWorker({ connection: native, namespace: config.temporal.namespace, taskQueue: config.temporal.cpuQueue, maxActivities: 4 });
-    const gpu = await createGpuWorker({ connection: native, namespace: config.temporal.namespace, taskQueue: config.temporal.gpuQueue, allowCpu: true });
-    const running = Promise.all([cpu.run(), gpu.worker.run()]);
+    const cpu = await createCpuWorker({
+      connection: native,
+      namespace: config.temporal.namespace,
+      taskQueue: config.temporal.cpuQueue,
+      maxActivities: 4,
+    });
+    const gpu = await createGpuWorker({
+      connection: native,
+      namespace: config.temporal.namespace,
+      taskQueue: config.temporal.gpuQueue,
+      allowCpu: true,
+    });
+    const running = Promise.all([cpu.worker.run(), gpu.worker.run()]);
     stopWorkers.push(async () => {
-      cpu.shutdown();
+      cpu.worker.shutdown();
       gpu.worker.shutdown();
       await running;
-      await gpu.close();
+      await Promise.all([cpu.close(), gpu.close()]);
       await native.close();
     });
   }
@@ -117,7 +129,10 @@ async function main(argv: string[]): Promise<void> {
     case 'generate':
       return generate(rest);
     case 'run': {
-      const { values } = parseArgs({ args: rest, options: { config: { type: 'string' }, id: { type: 'string' }, 'embedded-workers': { type: 'boolean', default: false } } });
+      const { values } = parseArgs({
+        args: rest,
+        options: { config: { type: 'string' }, id: { type: 'string' }, 'embedded-workers': { type: 'boolean', default: false } },
+      });
       if (!values.config) throw new ConfigError('run: --config FILE is required');
       const config = loadCampaignConfig(values.config);
       await runCampaign(config, { id: values.id, embeddedWorkers: values['embedded-workers'] });
@@ -141,7 +156,12 @@ async function main(argv: string[]): Promise<void> {
       if (command === 'set') {
         const num = (v?: string) => (v === undefined ? undefined : Number(v));
         const change = Object.fromEntries(
-          Object.entries({ lr: num(values.lr), clipEps: num(values['clip-eps']), klBeta: num(values['kl-beta']), temperature: num(values.temperature) }).filter(([, v]) => v !== undefined),
+          Object.entries({
+            lr: num(values.lr),
+            clipEps: num(values['clip-eps']),
+            klBeta: num(values['kl-beta']),
+            temperature: num(values.temperature),
+          }).filter(([, v]) => v !== undefined),
         );
         console.log(JSON.stringify(await handle.executeUpdate(hyperUpdate, { args: [change] })));
       }

@@ -80,8 +80,11 @@ export type OodItem = z.infer<typeof OodItem>;
 export const Sample = z.object({
   turnId: z.string(),
   index: z.number().int().nonnegative(),
+  /** The action text, without the stop string. */
   text: z.string(),
-  /** Per-token log-probabilities under the sampling policy (for the PPO ratio). */
+  /** The stop string that ended generation, or null when the token limit did. */
+  stop: z.string().nullable().optional(),
+  /** log pi(token | prefix) of every generated token (text, then stop) under the sampling policy, for the PPO ratio. */
   logprobs: z.array(z.number()),
 });
 export type Sample = z.infer<typeof Sample>;

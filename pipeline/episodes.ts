@@ -83,7 +83,12 @@ export interface EpisodeScore {
   byTemplate: Record<string, { episodes: number; successes: number }>;
 }
 
-export async function scoreEpisodes(store: ArtefactStore, runner: EpisodeRunner, episodesKey: string, concurrency: number): Promise<EpisodeScore> {
+export async function scoreEpisodes(
+  store: ArtefactStore,
+  runner: EpisodeRunner,
+  episodesKey: string,
+  concurrency: number,
+): Promise<EpisodeScore> {
   const episodes = await getJsonl(store, episodesKey, (v) => Episode.parse(v));
   const passed = await mapLimit(episodes, concurrency, async (e) => e.passed ?? (await runner.replay(e.task, [])).passed);
   const byTemplate: EpisodeScore['byTemplate'] = {};

@@ -2,7 +2,8 @@
 import { Sample, Turn, Verdict } from '../core/schemas';
 import { getJsonl, type ArtefactStore } from '../store';
 import { groupAdvantages } from '../pivotrl/grpo';
-import { renderAction, renderTerminalPrompt } from '../tasks/terminal/render';
+import { renderTerminalPrompt } from '../tasks/terminal/render';
+import { generatedText } from '../policy/schemas';
 import type { GrpoItem } from '../policy/engine';
 
 export async function buildGrpoItems(
@@ -25,7 +26,8 @@ export async function buildGrpoItems(
     group.forEach((s, i) => {
       const advantage = advantages[i];
       if (advantage === null) return; // masked: infrastructure failed, no gradient
-      items.push({ prompt, completion: renderAction(s.text.replace(/\n$/, '')), advantage, oldLogprobs: s.logprobs });
+      // The exact generated string, so that its tokens line up with the sampling log-probabilities.
+      items.push({ prompt, completion: generatedText({ text: s.text, stop: s.stop ?? null }), advantage, oldLogprobs: s.logprobs });
     });
   }
   return items;

@@ -81,7 +81,8 @@ async function* jsonLines(file: string): AsyncGenerator<[number, string]> {
 
 /** Parses one line against a schema; returns the record or a BadRecord naming file, line and field. */
 function parseLine<T>(schema: z.ZodType<T>, file: string, line: number, text: string): T | BadRecord {
-  if (Buffer.byteLength(text) > MAX_LINE_BYTES) return { file, line, field: '(record)', reason: `line longer than ${MAX_LINE_BYTES} bytes` };
+  if (Buffer.byteLength(text) > MAX_LINE_BYTES)
+    return { file, line, field: '(record)', reason: `line longer than ${MAX_LINE_BYTES} bytes` };
   let json: unknown;
   try {
     json = JSON.parse(text);
@@ -156,7 +157,11 @@ export async function ingest(store: ArtefactStore, opts: IngestOptions, onProgre
   const ood = await readAll(OodItem, opts.ood, opts.oodLimit, bad);
   await putJsonl(store, keys.heldout, heldout);
   await putJsonl(store, keys.ood, ood);
-  await putJsonl(store, keys.oodPrompts, ood.map((item): PromptRow => ({ id: item.id, prompt: renderOodPrompt(item) })));
+  await putJsonl(
+    store,
+    keys.oodPrompts,
+    ood.map((item): PromptRow => ({ id: item.id, prompt: renderOodPrompt(item) })),
+  );
   await putJsonl(store, keys.quarantine, bad);
 
   if (turns === 0) throw new BadInputError(`no usable trajectories in ${opts.trajectories.join(', ')} (${bad.length} bad records)`);

@@ -70,6 +70,10 @@ export async function drawBatch(
   // A pivot drawn twice is two groups: each batch row gets its own id.
   const rows = chosen.map((t, i): Turn => ({ ...t, id: `${t.id}@${i}` }));
   await putJsonl(store, out.turns, rows);
-  await putJsonl(store, out.prompts, rows.map((t): PromptRow => ({ id: t.id, prompt: renderTerminalPrompt(t.task.goal, t.history) })));
+  await putJsonl(
+    store,
+    out.prompts,
+    rows.map((t): PromptRow => ({ id: t.id, prompt: renderTerminalPrompt(t.task.goal, t.history) })),
+  );
   return { turns: out.turns, prompts: out.prompts, count: chosen.length };
 }

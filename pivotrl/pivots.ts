@@ -18,9 +18,9 @@ export const CandidateProfile = z.object({
 export type CandidateProfile = z.infer<typeof CandidateProfile>;
 
 export function profileCandidate(turnId: string, rewards: Reward[]): CandidateProfile {
-  const kept = rewards.filter((r): r is 0 | 1 => r !== null);
+  const kept: number[] = rewards.filter((r) => r !== null);
   const n = kept.length;
-  const mu = n === 0 ? 0 : kept.reduce<number>((a, r) => a + r, 0) / n;
+  const mu = n === 0 ? 0 : kept.reduce((a, r) => a + r, 0) / n;
   const variance = n === 0 ? 0 : kept.reduce((a, r) => a + (r - mu) ** 2, 0) / n;
   return { turnId, rewards, n, mu, var: variance, masked: rewards.length - n };
 }

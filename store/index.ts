@@ -5,9 +5,7 @@ import { LocalStore } from './local';
 export * from './store';
 export { LocalStore } from './local';
 
-export const StoreConfig = z.discriminatedUnion('kind', [
-  z.object({ kind: z.literal('local'), root: z.string().min(1) }),
-]);
+export const StoreConfig = z.discriminatedUnion('kind', [z.object({ kind: z.literal('local'), root: z.string().min(1) })]);
 export type StoreConfig = z.infer<typeof StoreConfig>;
 
 export function openStore(config: StoreConfig): ArtefactStore {

@@ -13,7 +13,10 @@ export interface ArtefactStore {
 }
 
 export class MissingArtefactError extends Error {
-  constructor(readonly key: string, where: string) {
+  constructor(
+    readonly key: string,
+    where: string,
+  ) {
     super(`artefact '${key}' not found in ${where}`);
     this.name = 'MissingArtefactError';
   }

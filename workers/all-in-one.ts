@@ -5,9 +5,20 @@ import { workerEnv } from './env';
 
 const env = workerEnv();
 const connection = await NativeConnection.connect({ address: env.TEMPORAL_ADDRESS });
-const cpu = await createCpuWorker({ connection, namespace: env.TEMPORAL_NAMESPACE, taskQueue: env.PIVOTRL_CPU_QUEUE, maxActivities: env.PIVOTRL_CPU_ACTIVITIES });
-const gpu = await createGpuWorker({ connection, namespace: env.TEMPORAL_NAMESPACE, taskQueue: env.PIVOTRL_GPU_QUEUE, gpus: env.PIVOTRL_GPUS, allowCpu: true });
+const cpu = await createCpuWorker({
+  connection,
+  namespace: env.TEMPORAL_NAMESPACE,
+  taskQueue: env.PIVOTRL_CPU_QUEUE,
+  maxActivities: env.PIVOTRL_CPU_ACTIVITIES,
+});
+const gpu = await createGpuWorker({
+  connection,
+  namespace: env.TEMPORAL_NAMESPACE,
+  taskQueue: env.PIVOTRL_GPU_QUEUE,
+  gpus: env.PIVOTRL_GPUS,
+  allowCpu: true,
+});
 console.log(`[all-in-one] polling ${env.PIVOTRL_CPU_QUEUE} and ${env.PIVOTRL_GPU_QUEUE} on ${env.TEMPORAL_ADDRESS}`);
-await Promise.all([cpu.run(), gpu.worker.run()]);
-await gpu.close();
+await Promise.all([cpu.worker.run(), gpu.worker.run()]);
+await Promise.all([cpu.close(), gpu.close()]);
 await connection.close();

@@ -24,24 +24,32 @@ export interface CpuWorkerOptions extends WorkerCommon {
   sandboxImage?: string;
 }
 
-export async function createCpuWorker(opts: CpuWorkerOptions): Promise<Worker> {
+/** A worker and what must be released after it stops (sandboxes, model threads). */
+export interface OwnedWorker {
+  worker: Worker;
+  close(): Promise<void>;
+}
+
+export async function createCpuWorker(opts: CpuWorkerOptions): Promise<OwnedWorker> {
   const docker = opts.docker ?? new Docker();
   const removed = await reapSandboxes(docker, hostname());
   if (removed > 0) console.log(`[cpu-worker] removed ${removed} leftover sandbox container(s)`);
   const image = opts.sandboxImage ?? 'pivotrl/terminal:latest';
-  return Worker.create({
+  const episodes = new TerminalEpisodeRunner({ docker, image });
+  const worker = await Worker.create({
     connection: opts.connection,
     namespace: opts.namespace,
     taskQueue: opts.taskQueue,
     workflowsPath: WORKFLOWS_PATH,
     activities: createCpuActivities({
       makeVerifier: (kind, o) => createVerifier(kind, { docker, image, ...o }),
-      episodes: new TerminalEpisodeRunner({ docker, image }),
+      episodes,
     }),
     maxConcurrentActivityTaskExecutions: opts.maxActivities ?? 4,
     maxConcurrentWorkflowTaskExecutions: 4,
     maxCachedWorkflows: 100,
   });
+  return { worker, close: () => episodes.close() };
 }
 
 export interface GpuWorkerOptions extends WorkerCommon {
@@ -51,7 +59,7 @@ export interface GpuWorkerOptions extends WorkerCommon {
   allowCpu?: boolean;
 }
 
-export async function createGpuWorker(opts: GpuWorkerOptions): Promise<{ worker: Worker; close(): Promise<void> }> {
+export async function createGpuWorker(opts: GpuWorkerOptions): Promise<OwnedWorker> {
   const engines = new Map<string, PolicyEngine>();
   const engineFor = (store: StoreConfig) => {
     const key = JSON.stringify(store);

@@ -5,7 +5,7 @@ import { workerEnv } from './env';
 
 const env = workerEnv();
 const connection = await NativeConnection.connect({ address: env.TEMPORAL_ADDRESS });
-const worker = await createCpuWorker({
+const { worker, close } = await createCpuWorker({
   connection,
   namespace: env.TEMPORAL_NAMESPACE,
   taskQueue: env.PIVOTRL_CPU_QUEUE,
@@ -14,4 +14,5 @@ const worker = await createCpuWorker({
 });
 console.log(`[cpu-worker] polling ${env.PIVOTRL_CPU_QUEUE} on ${env.TEMPORAL_ADDRESS}`);
 await worker.run();
+await close();
 await connection.close();

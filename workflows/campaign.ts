@@ -82,7 +82,8 @@ export function validateHyper(change: Partial<Hyper>): void {
   const bad = (field: string, why: string) => {
     throw new Error(`setHyperparameters: ${field} ${why}`);
   };
-  for (const key of Object.keys(change)) if (!['lr', 'clipEps', 'klBeta', 'temperature'].includes(key)) bad(key, 'is not a hyper-parameter that may change mid-run');
+  for (const key of Object.keys(change))
+    if (!['lr', 'clipEps', 'klBeta', 'temperature'].includes(key)) bad(key, 'is not a hyper-parameter that may change mid-run');
   if (change.lr !== undefined && !(change.lr > 0 && change.lr <= 1)) bad('lr', 'must be in (0, 1]');
   if (change.clipEps !== undefined && !(change.clipEps > 0 && change.clipEps <= 1)) bad('clipEps', 'must be in (0, 1]');
   if (change.klBeta !== undefined && !(change.klBeta >= 0)) bad('klBeta', 'must be >= 0');
@@ -155,8 +156,10 @@ export async function pivotCampaign({ campaignId, config }: CampaignInput): Prom
       { key: PivotStage, value: progress.stage },
       { key: PivotIteration, value: progress.step },
       ...(progress.pivots ? [{ key: PivotRate, value: progress.pivots.summary.pivotRate }] : []),
-      ...(progress.history.length ? [{ key: PivotRewardPct, value: Math.round(100 * progress.history[progress.history.length - 1].batchReward) }] : []),
-      ...(progress.after ?? progress.before
+      ...(progress.history.length
+        ? [{ key: PivotRewardPct, value: Math.round(100 * progress.history[progress.history.length - 1].batchReward) }]
+        : []),
+      ...((progress.after ?? progress.before)
         ? [
             { key: PivotInDomainAcc, value: (progress.after ?? progress.before)!.inDomain.successRate },
             { key: PivotOodAcc, value: (progress.after ?? progress.before)!.ood.accuracy },
@@ -167,11 +170,27 @@ export async function pivotCampaign({ campaignId, config }: CampaignInput): Prom
   };
 
   /** In-domain episodes on held-out tasks (policy acting in the sandbox) and the out-of-domain suite. */
-  const evaluate = async (label: string, checkpoint: string, heldout: string, ood: { items: string; prompts: string }): Promise<Evaluation> => {
+  const evaluate = async (
+    label: string,
+    checkpoint: string,
+    heldout: string,
+    ood: { items: string; prompts: string },
+  ): Promise<Evaluation> => {
     const k = keys.evaluation(label);
-    let round = await cpu.startEpisodes({ ...stage, heldout, limit: config.evaluate.heldoutTasks, out: { episodes: k.episodes(0), prompts: k.prompts(0) } });
+    let round = await cpu.startEpisodes({
+      ...stage,
+      heldout,
+      limit: config.evaluate.heldoutTasks,
+      out: { episodes: k.episodes(0), prompts: k.prompts(0) },
+    });
     for (let t = 0; round.active > 0 && t < 32; t++) {
-      const gen = await gpu.generate({ ...stage, checkpoint, prompts: round.prompts, out: k.samples(t), sampling: sampling(1, seedOf(config.seed, label, t), 0) });
+      const gen = await gpu.generate({
+        ...stage,
+        checkpoint,
+        prompts: round.prompts,
+        out: k.samples(t),
+        sampling: sampling(1, seedOf(config.seed, label, t), 0),
+      });
       progress.rolloutTurns.evaluation += gen.samples;
       round = await cpu.stepEpisodes({
         ...stage,
@@ -182,7 +201,13 @@ export async function pivotCampaign({ campaignId, config }: CampaignInput): Prom
       });
     }
     const inDomain = await cpu.scoreEpisodes({ ...stage, episodes: round.episodes, concurrency: config.verify.concurrency });
-    const oodGen = await gpu.generate({ ...stage, checkpoint, prompts: ood.prompts, out: k.oodSamples, sampling: sampling(1, seedOf(config.seed, label, 'ood'), 0) });
+    const oodGen = await gpu.generate({
+      ...stage,
+      checkpoint,
+      prompts: ood.prompts,
+      out: k.oodSamples,
+      sampling: sampling(1, seedOf(config.seed, label, 'ood'), 0),
+    });
     const oodScore = await cpu.scoreOod({ ...stage, items: ood.items, samples: oodGen.out });
     return { checkpoint, inDomain, ood: oodScore };
   };
@@ -234,7 +259,12 @@ export async function pivotCampaign({ campaignId, config }: CampaignInput): Prom
     profiled.push({ turns: shard.turns, verdicts: keys.profileVerdicts(i) });
     report();
   }
-  progress.pivots = await cpu.selectPivots({ ...stage, shards: profiled, lambdaDiff: config.profile.lambdaDiff, out: { profiles: keys.profiles, pivots: keys.pivots } });
+  progress.pivots = await cpu.selectPivots({
+    ...stage,
+    shards: profiled,
+    lambdaDiff: config.profile.lambdaDiff,
+    out: { profiles: keys.profiles, pivots: keys.pivots },
+  });
   report();
 
   // 4. GRPO on pivots only: B states, G single-turn samples each, verify, one optimiser step.
@@ -247,7 +277,13 @@ export async function pivotCampaign({ campaignId, config }: CampaignInput): Prom
     await condition(() => !progress.paused || stopRequested);
     if (stopRequested) break;
     const k = keys.step(step);
-    const batch = await cpu.drawBatch({ ...stage, pivots: keys.pivots, count: config.train.batchPivots, seed: seedOf(config.seed, 'batch', step), out: { turns: k.turns, prompts: k.prompts } });
+    const batch = await cpu.drawBatch({
+      ...stage,
+      pivots: keys.pivots,
+      count: config.train.batchPivots,
+      seed: seedOf(config.seed, 'batch', step),
+      out: { turns: k.turns, prompts: k.prompts },
+    });
     const gen = await gpu.generate({
       ...stage,
       checkpoint,
@@ -266,8 +302,8 @@ export async function pivotCampaign({ campaignId, config }: CampaignInput): Prom
       hp: {
         lr: progress.hyper.lr,
         clipEps: progress.hyper.clipEps,
-        klBeta: progress.hyper.klBeta,
-        maxGradNorm: config.train.maxGradNorm,
+        beta: progress.hyper.klBeta,
+        gradClip: config.train.maxGradNorm,
         weightDecay: config.train.weightDecay,
       },
       leaveOneOut: config.train.leaveOneOut,

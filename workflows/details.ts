@@ -13,7 +13,10 @@ export function renderDetails(p: CampaignProgress): string {
   }
   if (p.steps) lines.push(`- step ${p.step}/${p.steps}`);
   const last = p.history[p.history.length - 1];
-  if (last) lines.push(`- last step: batch reward ${last.batchReward.toFixed(3)}, zero-variance groups ${pct(last.zeroVarianceGroups)}, loss ${last.update.loss.toFixed(4)}`);
+  if (last)
+    lines.push(
+      `- last step: batch reward ${last.batchReward.toFixed(3)}, zero-variance groups ${pct(last.zeroVarianceGroups)}, loss ${last.update.loss.toFixed(4)}`,
+    );
   lines.push(`- rollout turns: profiling ${p.rolloutTurns.profiling}, training ${p.rolloutTurns.training}`);
   lines.push(`- before: ${evalLine(p.before)}`);
   lines.push(`- after: ${evalLine(p.after)}`);

@@ -24,8 +24,26 @@ export interface Template {
 }
 
 const WORDS = [
-  'alpha', 'beta', 'gamma', 'delta', 'notes', 'report', 'data', 'draft', 'todo', 'main',
-  'cache', 'build', 'old', 'new', 'final', 'plan', 'list', 'memo', 'log', 'index',
+  'alpha',
+  'beta',
+  'gamma',
+  'delta',
+  'notes',
+  'report',
+  'data',
+  'draft',
+  'todo',
+  'main',
+  'cache',
+  'build',
+  'old',
+  'new',
+  'final',
+  'plan',
+  'list',
+  'memo',
+  'log',
+  'index',
 ] as const;
 const SUBDIRS = ['a', 'b', 'c', 'old', 'new', 'tmp', 'x', 'y'] as const;
 const KEYS = ['port', 'host', 'user', 'mode', 'level', 'name', 'size', 'color'] as const;
@@ -45,7 +63,9 @@ const nestedDir: Template = {
   name: 'nested_dir',
   draw(rng) {
     const [a, b, c] = names(rng, 3);
-    const existing = names(rng, 2).map((n) => `${n}.txt`).filter((f) => ![a, b, c].includes(f));
+    const existing = names(rng, 2)
+      .map((n) => `${n}.txt`)
+      .filter((f) => ![a, b, c].includes(f));
     return {
       goal: `create the directory ${a}/${b}/${c}`,
       files: existing.map((path) => ({ path, content: `${path}\n`, mode: 0o644 })),
@@ -156,10 +176,7 @@ const appendLine: Template = {
       files: [{ path: file, content, mode: 0o644 }],
       dirs: [],
       check: `test "$(tail -n 1 ${file})" = ${word} && test "$(wc -l < ${file})" = ${total}`,
-      steps: [
-        [{ action: `cat ${file}`, output: content }],
-        quiet(`echo ${word} >> ${file}`, `printf '${word}\\n' >> ${file}`),
-      ],
+      steps: [[{ action: `cat ${file}`, output: content }], quiet(`echo ${word} >> ${file}`, `printf '${word}\\n' >> ${file}`)],
     };
   },
 };
@@ -209,13 +226,4 @@ const runScript: Template = {
   },
 };
 
-export const TEMPLATES: readonly Template[] = [
-  nestedDir,
-  copyFound,
-  renameFile,
-  countLines,
-  cleanupLogs,
-  appendLine,
-  grepValue,
-  runScript,
-];
+export const TEMPLATES: readonly Template[] = [nestedDir, copyFound, renameFile, countLines, cleanupLogs, appendLine, grepValue, runScript];

@@ -1,33 +1,32 @@
 // Integration tests for the local stack (deploy/local) and the test Temporal server (test/support).
 // Needs: root or a running Docker engine, Go (first run only), network for first-time installs.
-import assert from "node:assert/strict";
-import { execFile } from "node:child_process";
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join, resolve } from "node:path";
-import { after, describe, test } from "node:test";
-import { promisify } from "node:util";
-import { encodeSearchAttributeIndexedValueType } from "@temporalio/common/lib/search-attributes";
-import { ALL_SEARCH_ATTRIBUTES } from "../../workflows/search-attributes";
-import { requireDocker } from "../support/docker";
-import { freePort, startTestTemporal } from "../support/temporal";
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { after, describe, test } from 'node:test';
+import { promisify } from 'node:util';
+import { encodeSearchAttributeIndexedValueType } from '@temporalio/common/lib/search-attributes';
+import { ALL_SEARCH_ATTRIBUTES } from '../../workflows/search-attributes';
+import { requireDocker } from '../support/docker';
+import { freePort, startTestTemporal } from '../support/temporal';
 
 const run = promisify(execFile);
-const repo = resolve(import.meta.dirname, "../..");
-const script = (name: string) => join(repo, "deploy/local", name);
+const repo = resolve(import.meta.dirname, '../..');
+const script = (name: string) => join(repo, 'deploy/local', name);
 
-describe("deploy/local/up.sh", () => {
+describe('deploy/local/up.sh', () => {
   // Own state dir and ports, so a server someone else started on 7233 is left alone.
-  const state = mkdtempSync(join(tmpdir(), "pivotrl-deploy-test-"));
+  const state = mkdtempSync(join(tmpdir(), 'pivotrl-deploy-test-'));
   let env: NodeJS.ProcessEnv;
 
   after(async () => {
-    if (env)
-      await run(script("down.sh"), { env }).catch((e) => console.error(e));
+    if (env) await run(script('down.sh'), { env }).catch((e) => console.error(e));
     rmSync(state, { recursive: true, force: true });
   });
 
-  test("a second run changes nothing", { timeout: 30 * 60_000 }, async (t) => {
+  test('a second run changes nothing', { timeout: 30 * 60_000 }, async (t) => {
     env = {
       ...process.env,
       PIVOTRL_STATE: state,
@@ -35,71 +34,50 @@ describe("deploy/local/up.sh", () => {
       TEMPORAL_UI_PORT: String(await freePort()),
     };
     let started = Date.now();
-    const first = await run(script("up.sh"), { env, maxBuffer: 64 << 20 });
+    const first = await run(script('up.sh'), { env, maxBuffer: 64 << 20 });
     const firstSeconds = (Date.now() - started) / 1000;
-    const pid = readFileSync(join(state, "temporal.pid"), "utf8").trim();
+    const pid = readFileSync(join(state, 'temporal.pid'), 'utf8').trim();
     const docker = await requireDocker();
     const imageIds = async () =>
-      (await docker.listImages({ filters: { reference: ["pivotrl/*"] } }))
+      (await docker.listImages({ filters: { reference: ['pivotrl/*'] } }))
         .flatMap((i) => (i.RepoTags ?? []).map((tag) => `${tag} ${i.Id}`))
         .sort();
     const imagesBefore = await imageIds();
 
     started = Date.now();
-    const second = await run(script("up.sh"), { env });
+    const second = await run(script('up.sh'), { env });
     const seconds = (Date.now() - started) / 1000;
     t.diagnostic(`up.sh: first run ${firstSeconds} s, second run ${seconds} s`);
     const out = second.stderr;
 
     assert.match(first.stderr, /ready: Temporal at 127\.0\.0\.1:/);
-    assert.doesNotMatch(
-      out,
-      /\] (installing|starting|building|registering)\b/i,
-      out,
-    );
+    assert.doesNotMatch(out, /\] (installing|starting|building|registering)\b/i, out);
     assert.match(out, /temporal CLI .* already installed/);
     assert.match(out, /docker engine already running/);
-    assert.match(
-      out,
-      new RegExp(
-        `temporal server already running on 127\\.0\\.0\\.1:${env.TEMPORAL_PORT} \\(pid ${pid}\\)`,
-      ),
-    );
-    assert.match(
-      out,
-      new RegExp(`Web UI at http://127\\.0\\.0\\.1:${env.TEMPORAL_UI_PORT}`),
-    );
-    assert.equal(readFileSync(join(state, "temporal.pid"), "utf8").trim(), pid);
+    assert.match(out, new RegExp(`temporal server already running on 127\\.0\\.0\\.1:${env.TEMPORAL_PORT} \\(pid ${pid}\\)`));
+    assert.match(out, new RegExp(`Web UI at http://127\\.0\\.0\\.1:${env.TEMPORAL_UI_PORT}`));
+    assert.equal(readFileSync(join(state, 'temporal.pid'), 'utf8').trim(), pid);
     assert.deepEqual(await imageIds(), imagesBefore);
     assert.ok(seconds < 15, `second run took ${seconds} s`);
 
-    const status = await run(script("temporal-server.sh"), ["status"], { env });
+    const status = await run(script('temporal-server.sh'), ['status'], { env });
     assert.match(status.stdout, new RegExp(`running .*\\(pid ${pid}\\)`));
   });
 });
 
-describe("test/support/temporal", () => {
-  test(
-    "starts a dev server with the custom search attributes",
-    { timeout: 120_000 },
-    async () => {
-      const temporal = await startTestTemporal();
-      try {
-        assert.match(temporal.address, /^127\.0\.0\.1:\d+$/);
-        const { customAttributes } =
-          await temporal.env.connection.operatorService.listSearchAttributes({
-            namespace: "default",
-          });
-        for (const key of ALL_SEARCH_ATTRIBUTES) {
-          assert.equal(
-            customAttributes?.[key.name],
-            encodeSearchAttributeIndexedValueType(key.type),
-            key.name,
-          );
-        }
-      } finally {
-        await temporal.stop();
+describe('test/support/temporal', () => {
+  test('starts a dev server with the custom search attributes', { timeout: 120_000 }, async () => {
+    const temporal = await startTestTemporal();
+    try {
+      assert.match(temporal.address, /^127\.0\.0\.1:\d+$/);
+      const { customAttributes } = await temporal.env.connection.operatorService.listSearchAttributes({
+        namespace: 'default',
+      });
+      for (const key of ALL_SEARCH_ATTRIBUTES) {
+        assert.equal(customAttributes?.[key.name], encodeSearchAttributeIndexedValueType(key.type), key.name);
       }
-    },
-  );
+    } finally {
+      await temporal.stop();
+    }
+  });
 });

@@ -21,7 +21,12 @@ function fixture() {
   const heldoutTasks = join(dir, 'heldout.jsonl');
   writeFileSync(heldoutTasks, suite.heldout.map((t) => JSON.stringify(t) + '\n').join(''));
   const ood = join(dir, 'ood.jsonl');
-  writeFileSync(ood, generateOodSuite({ seed: 1, n: 5 }).map((t) => JSON.stringify(t) + '\n').join(''));
+  writeFileSync(
+    ood,
+    generateOodSuite({ seed: 1, n: 5 })
+      .map((t) => JSON.stringify(t) + '\n')
+      .join(''),
+  );
   const expectedTurns = suite.train.reduce((a, t) => a + t.messages.filter((m) => m.role === 'tool').length, 0);
   return { dir, trajectories, heldoutTasks, ood, expectedTurns, store: new LocalStore(join(dir, 'store')) };
 }

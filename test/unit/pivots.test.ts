@@ -24,6 +24,9 @@ test('summary splits the candidates', () => {
     [profileCandidate('a', [0, 0]), profileCandidate('b', [1, 1]), profileCandidate('c', [1, 0]), profileCandidate('d', [1, 0])],
     0.6,
   );
-  assert.deepEqual({ ...s, meanReward: undefined }, { candidates: 4, pivots: 2, allZero: 1, allOne: 1, tooEasy: 0, unverified: 0, pivotRate: 0.5, meanReward: undefined });
+  assert.deepEqual(
+    { ...s, meanReward: undefined },
+    { candidates: 4, pivots: 2, allZero: 1, allOne: 1, tooEasy: 0, unverified: 0, pivotRate: 0.5, meanReward: undefined },
+  );
   assert.equal(s.meanReward, 0.5);
 });

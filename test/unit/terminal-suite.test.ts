@@ -12,7 +12,10 @@ test('the suite is seeded: same options, same trajectories; another seed, other 
   const b = generateTerminalSuite({ seed: 3, trainTasks: 16, heldoutTasks: 8 });
   const c = generateTerminalSuite({ seed: 4, trainTasks: 16, heldoutTasks: 8 });
   assert.deepEqual(a, b);
-  assert.notDeepEqual(a.train.map((t) => t.task.goal), c.train.map((t) => t.task.goal));
+  assert.notDeepEqual(
+    a.train.map((t) => t.task.goal),
+    c.train.map((t) => t.task.goal),
+  );
 });
 
 test('held-out tasks are different instances from the training tasks', () => {

@@ -1,0 +1,55 @@
+// The terminal suite executed for real: every expert trajectory passes its task's final check in the
+// sandbox and its recorded outputs are what the commands really print; a non-expert episode fails.
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import type Docker from 'dockerode';
+import { generateTerminalSuite } from '../../tasks/terminal/suite';
+import { TEMPLATES } from '../../tasks/terminal/templates';
+import { expertSteps } from '../../tasks/terminal/render';
+import { TerminalEpisodeRunner } from '../../sandboxes/terminal';
+import { mapLimit } from '../../pipeline/episodes';
+import { requireDocker } from '../support/docker';
+
+let docker: Docker;
+let runner: TerminalEpisodeRunner;
+before(async () => {
+  docker = await requireDocker();
+  runner = new TerminalEpisodeRunner({ docker, owner: 'test-terminal-tasks' });
+});
+after(async () => {
+  await runner?.close();
+});
+
+test('every expert trajectory passes its final check, printing what the trajectory recorded', { timeout: 10 * 60_000 }, async () => {
+  const { train } = generateTerminalSuite({ seed: 21, trainTasks: 4 * TEMPLATES.length, heldoutTasks: 0 });
+  const failures: string[] = [];
+  await mapLimit(train, 2, async (traj) => {
+    const steps = expertSteps(traj);
+    const result = await runner.replay(
+      traj.task,
+      steps.map((s) => s.action),
+    );
+    if (!result.passed) failures.push(`${traj.id} (${traj.task.template}): check failed: ${result.check.output}`);
+    steps.forEach((s, i) => {
+      if (result.outputs[i].output !== s.output) {
+        failures.push(
+          `${traj.id} step ${i} \`${s.action}\`: recorded ${JSON.stringify(s.output)}, real ${JSON.stringify(result.outputs[i].output)}`,
+        );
+      }
+    });
+  });
+  assert.deepEqual(failures, []);
+});
+
+test('each template has a non-expert episode that fails its check', { timeout: 10 * 60_000 }, async () => {
+  const { train } = generateTerminalSuite({ seed: 22, trainTasks: TEMPLATES.length, heldoutTasks: 0 });
+  await mapLimit(train, 2, async (traj) => {
+    const steps = expertSteps(traj);
+    // Stopping one action short leaves the goal unmet.
+    const result = await runner.replay(
+      traj.task,
+      steps.slice(0, -1).map((s) => s.action),
+    );
+    assert.equal(result.passed, false, `${traj.task.template}: the check passed without the last expert action`);
+  });
+});

@@ -1,0 +1,44 @@
+// A tiny campaign for integration tests: its own data, store and queues, the shipped pi0.
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { CampaignConfig } from '../../core/config';
+import { generateTerminalSuite } from '../../tasks/terminal/suite';
+import { generateOodSuite } from '../../tasks/ood';
+import { terminalTurns } from '../../tasks/terminal/render';
+
+export const PI0 = resolve(import.meta.dirname, '../../models/pi0');
+
+export interface TinyCampaign {
+  dir: string;
+  config: CampaignConfig;
+  candidates: number;
+}
+
+export function tinyCampaign(opts: { address: string; queue: string; steps?: number; trainTasks?: number }): TinyCampaign {
+  const dir = mkdtempSync(join(tmpdir(), `pivotrl-${opts.queue}-`));
+  const suite = generateTerminalSuite({ seed: 11, trainTasks: opts.trainTasks ?? 8, heldoutTasks: 4 });
+  const jsonl = (rows: unknown[]) => rows.map((r) => JSON.stringify(r) + '\n').join('');
+  writeFileSync(join(dir, 'train.jsonl'), jsonl(suite.train));
+  writeFileSync(join(dir, 'heldout.jsonl'), jsonl(suite.heldout));
+  writeFileSync(join(dir, 'ood.jsonl'), jsonl(generateOodSuite({ seed: 11, n: 10 })));
+  const config = CampaignConfig.parse({
+    name: opts.queue,
+    seed: 3,
+    data: {
+      trajectories: [join(dir, 'train.jsonl')],
+      heldoutTasks: join(dir, 'heldout.jsonl'),
+      ood: join(dir, 'ood.jsonl'),
+      shardSize: 16,
+    },
+    store: { kind: 'local', root: join(dir, 'store') },
+    policy: { base: PI0, maxActionTokens: 40 },
+    profile: { k: 4, lambdaDiff: 1 },
+    train: { steps: opts.steps ?? 2, batchPivots: 4, groupSize: 4, lr: 1e-3 },
+    evaluate: { heldoutTasks: 4, oodItems: 10 },
+    verify: { concurrency: 2, actionTimeoutMs: 5000 },
+    temporal: { address: opts.address, namespace: 'default', cpuQueue: `${opts.queue}-cpu`, gpuQueue: `${opts.queue}-gpu` },
+  });
+  const candidates = suite.train.reduce((a, t) => a + terminalTurns(t).length, 0);
+  return { dir, config, candidates };
+}

@@ -1,0 +1,153 @@
+// Pure comparison of action effects (no Docker).
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
+import { compareEffects, missingLines, outputLines } from '../../verifiers/effects';
+import { diffManifests, type Effect, type FileChange } from '../../sandboxes/terminal';
+import type { ManifestEntry } from '../../sandboxes/sandbox';
+
+const sha = (s: string) => createHash('sha256').update(s).digest('hex');
+
+function effect(p: Partial<Effect> = {}): Effect {
+  return {
+    exitCode: 0,
+    output: '',
+    outputTruncated: false,
+    timedOut: false,
+    oomKilled: false,
+    pidsLimitHit: false,
+    leftoverProcesses: 0,
+    changes: [],
+    durationMs: 3,
+    ...p,
+  };
+}
+
+const dir = (path: string, change: FileChange['change'] = 'added', mode = 0o755): FileChange => ({
+  path,
+  change,
+  kind: 'd',
+  mode,
+  sha256: null,
+});
+const file = (path: string, content: string, change: FileChange['change'] = 'added', mode = 0o644): FileChange => ({
+  path,
+  change,
+  kind: 'f',
+  mode,
+  sha256: sha(content),
+});
+
+test('ls vs ls -a: every line ls printed is in the output of ls -a (plus . and ..)', () => {
+  const ls = effect({ output: 'notes.txt\nsrc\n' });
+  const lsA = effect({ output: '.\n..\nnotes.txt\nsrc\n' });
+  assert.deepEqual(compareEffects(ls, lsA), { equivalent: true, reason: 'equivalent', detail: '' });
+  // The other way round, . and .. are missing.
+  const back = compareEffects(lsA, ls);
+  assert.equal(back.equivalent, false);
+  assert.equal(back.reason, 'missing_output');
+});
+
+test('mkdir -p a/b vs mkdir a && mkdir a/b: same tree, equivalent', () => {
+  const p = effect({ changes: [dir('a'), dir('a/b')] });
+  const twoSteps = effect({ changes: [dir('a'), dir('a/b')] });
+  assert.equal(compareEffects(p, twoSteps).equivalent, true);
+  // mkdir a alone misses a/b.
+  const c = compareEffects(p, effect({ changes: [dir('a')] }));
+  assert.equal(c.reason, 'different_files');
+  assert.match(c.detail, /a\/b/);
+});
+
+test('different file content is different_files', () => {
+  const c = compareEffects(effect({ changes: [file('out.txt', 'hello\n')] }), effect({ changes: [file('out.txt', 'hello')] }));
+  assert.equal(c.equivalent, false);
+  assert.equal(c.reason, 'different_files');
+  assert.match(c.detail, /out\.txt/);
+});
+
+test('different mode is different_files', () => {
+  const c = compareEffects(
+    effect({ changes: [file('run.sh', '#!/bin/sh\n', 'modified', 0o755)] }),
+    effect({ changes: [file('run.sh', '#!/bin/sh\n', 'modified', 0o744)] }),
+  );
+  assert.equal(c.reason, 'different_files');
+});
+
+test('an extra side effect is different_files', () => {
+  const expert = effect({ changes: [file('a.txt', 'x')] });
+  const c = compareEffects(expert, effect({ changes: [file('a.txt', 'x'), file('stray.log', '')] }));
+  assert.equal(c.reason, 'different_files');
+  assert.match(c.detail, /unexpected: added file stray\.log/);
+  // A removal the expert did not do, too.
+  assert.equal(compareEffects(expert, effect({ changes: [file('a.txt', 'x'), file('b.txt', 'y', 'removed')] })).reason, 'different_files');
+});
+
+test('the order of output lines does not matter; whitespace is normalised', () => {
+  const expert = effect({ output: 'b 2\na 1\nc 3\n' });
+  assert.equal(compareEffects(expert, effect({ output: 'a    1\n\n  c 3\t\nb 2' })).equivalent, true);
+});
+
+test('output lines are a multiset: a line the expert saw twice must appear twice', () => {
+  const expert = effect({ output: 'x\nx\ny\n' });
+  assert.equal(compareEffects(expert, effect({ output: 'x\ny\n' })).reason, 'missing_output');
+  assert.equal(compareEffects(expert, effect({ output: 'y\nx\nz\nx\n' })).equivalent, true);
+  assert.deepEqual(missingLines(['x', 'x', 'y'], ['x', 'y']), ['x']);
+});
+
+test('exit status: success must agree', () => {
+  assert.equal(compareEffects(effect(), effect({ exitCode: 1, output: 'cat: nope: No such file or directory\n' })).reason, 'nonzero_exit');
+  assert.equal(compareEffects(effect({ exitCode: 2 }), effect({ exitCode: 0 })).reason, 'exit_status_differs');
+  // Both failing (with different codes) is fine when the rest matches.
+  assert.equal(compareEffects(effect({ exitCode: 1, output: 'e\n' }), effect({ exitCode: 2, output: 'e\n' })).equivalent, true);
+});
+
+test('timeout, OOM, pids limit and leftover processes', () => {
+  assert.equal(compareEffects(effect(), effect({ timedOut: true, exitCode: 137 })).reason, 'timeout');
+  assert.equal(compareEffects(effect(), effect({ oomKilled: true, exitCode: 137 })).reason, 'resource_limit');
+  assert.equal(compareEffects(effect(), effect({ pidsLimitHit: true })).reason, 'resource_limit');
+  // A resource limit is the more specific cause when the action also ran out of time.
+  assert.equal(compareEffects(effect(), effect({ pidsLimitHit: true, timedOut: true })).reason, 'resource_limit');
+  const bomb = compareEffects(effect(), effect({ leftoverProcesses: 90 }));
+  assert.equal(bomb.reason, 'resource_limit');
+  assert.match(bomb.detail, /90 process/);
+  // Leaving a process running is fine when the expert did too.
+  assert.equal(compareEffects(effect({ leftoverProcesses: 1 }), effect({ leftoverProcesses: 1 })).equivalent, true);
+});
+
+test('a truncated output drops its partial last line', () => {
+  assert.deepEqual(outputLines('a\nb\npart', true), ['a', 'b']);
+  assert.deepEqual(outputLines('a\r\n  b  \n\n', false), ['a', 'b']);
+});
+
+test('diffManifests: added, removed, modified (content, mode, kind), unchanged', () => {
+  const m = (path: string, kind: ManifestEntry['kind'], mode: number, content?: string): ManifestEntry => ({
+    path,
+    kind,
+    mode,
+    sha256: content === undefined ? null : sha(content),
+  });
+  const before = [
+    m('a', 'd', 0o755),
+    m('a/x', 'f', 0o644, 'x'),
+    m('b', 'f', 0o644, 'b'),
+    m('c', 'f', 0o644, 'c'),
+    m('d', 'f', 0o644, 'd'),
+    m('e', 'f', 0o644, 'e'),
+  ];
+  const after = [
+    m('a', 'd', 0o755),
+    m('a/x', 'f', 0o644, 'x'),
+    m('b', 'f', 0o644, 'B'),
+    m('c', 'f', 0o600, 'c'),
+    m('e', 'd', 0o755),
+    m('new', 'l', 0o777, 'target'),
+  ];
+  assert.deepEqual(diffManifests(before, after), [
+    { path: 'b', change: 'modified', kind: 'f', mode: 0o644, sha256: sha('B') },
+    { path: 'c', change: 'modified', kind: 'f', mode: 0o600, sha256: sha('c') },
+    { path: 'd', change: 'removed', kind: 'f', mode: 0o644, sha256: sha('d') },
+    { path: 'e', change: 'modified', kind: 'd', mode: 0o755, sha256: null },
+    { path: 'new', change: 'added', kind: 'l', mode: 0o777, sha256: sha('target') },
+  ]);
+  assert.deepEqual(diffManifests(before, before), []);
+});

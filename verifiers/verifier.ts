@@ -1,0 +1,58 @@
+// The one interface the verify activity calls, with batches of turns and their samples.
+import type Docker from 'dockerode';
+import type { Sample, Turn, Verdict, VerifierKind } from '../core/schemas';
+import type { SandboxLimits } from '../sandboxes/sandbox';
+import { StrictVerifier } from './strict';
+import { TerminalVerifier } from './terminal';
+
+export interface VerifyItem {
+  turn: Turn;
+  samples: Sample[];
+}
+
+export interface VerifyBatchOptions {
+  /** Aborting stops the batch: sandboxes are destroyed and verifyBatch rejects with the signal's reason. */
+  signal?: AbortSignal;
+  /** Called with the number of turns finished so far. */
+  onProgress?(done: number): void;
+}
+
+export interface Verifier {
+  readonly kind: VerifierKind;
+  /**
+   * One verdict per sample, in input order (turn by turn, samples in their order). A verdict's reward is null
+   * (reason 'infrastructure') when the sandbox failed twice for that sample: mask it, never score it 0.
+   */
+  verifyBatch(items: VerifyItem[], opts?: VerifyBatchOptions): Promise<Verdict[]>;
+}
+
+export interface VerifierDeps {
+  docker?: Docker;
+  /** Sandbox image of the terminal domain (default pivotrl/terminal:latest). */
+  image?: string;
+  /** Turns verified at the same time, one sandbox each (default 2). */
+  concurrency?: number;
+  /** Wall-clock limit of one action in the sandbox (default 10 s). */
+  actionTimeoutMs?: number;
+  limits?: Partial<SandboxLimits>;
+  /** pivotrl.owner label of the sandboxes (default: host name). */
+  owner?: string;
+}
+
+export function createVerifier(kind: VerifierKind, deps: VerifierDeps = {}): Verifier {
+  switch (kind) {
+    case 'strict':
+      return new StrictVerifier();
+    case 'functional':
+      return new TerminalVerifier(deps);
+    default: {
+      const never: never = kind;
+      throw new Error(`unknown verifier kind ${String(never)}`);
+    }
+  }
+}
+
+/** Rejects with the signal's reason when it is aborted. */
+export function throwIfAborted(signal?: AbortSignal): void {
+  if (signal?.aborted) throw signal.reason ?? new DOMException('verification aborted', 'AbortError');
+}
