@@ -1,5 +1,5 @@
 import { openStore } from '../store';
-import { cachedStage } from '../pipeline/cached';
+import { cachedStage, summaryOf } from '../pipeline/cached';
 import { scoreEpisodes, scoreOod, startEpisodes, stepEpisodes, type EpisodeRunner } from '../pipeline/episodes';
 import type { StageInput } from './types';
 import { withHeartbeats } from './heartbeat';
@@ -31,17 +31,17 @@ export function createEvaluateActivities(runner: EpisodeRunner) {
   return {
     async startEpisodes(input: StartEpisodesInput) {
       const store = openStore(input.store);
-      return cachedStage(store, input.out.episodes, () => startEpisodes(store, input.heldout, input.limit, input.out));
+      return cachedStage(store, summaryOf(input.out.episodes), () => startEpisodes(store, input.heldout, input.limit, input.out));
     },
     async stepEpisodes(input: StepEpisodesInput) {
       const store = openStore(input.store);
-      return cachedStage(store, input.out.episodes, () =>
+      return cachedStage(store, summaryOf(input.out.episodes), () =>
         withHeartbeats((progress) => stepEpisodes(store, runner, input, input.out, (done) => progress({ executed: done }))),
       );
     },
     async scoreEpisodes(input: ScoreEpisodesInput) {
       const store = openStore(input.store);
-      return cachedStage(store, `${input.episodes}.score`, () =>
+      return cachedStage(store, summaryOf(`${input.episodes}.score`), () =>
         withHeartbeats(() => scoreEpisodes(store, runner, input.episodes, input.concurrency)),
       );
     },

@@ -1,7 +1,7 @@
 import { getJsonl, openStore, putJsonl } from '../store';
 import { seedOf } from '../core/rng';
 import type { Sample } from '../core/schemas';
-import { cachedStage } from '../pipeline/cached';
+import { cachedStage, summaryOf } from '../pipeline/cached';
 import { PromptRow } from '../pipeline/records';
 import { ACTION_STOP } from '../tasks/terminal/render';
 import type { PolicyEngine } from '../policy/engine';
@@ -20,7 +20,7 @@ export function createGenerateActivities(engineFor: EngineFor) {
     async generate(input: GenerateInput): Promise<GenerateResult> {
       const store = openStore(input.store);
       const engine = engineFor(input.store);
-      return cachedStage(store, input.out, () =>
+      return cachedStage(store, summaryOf(input.out), () =>
         withHeartbeats(async (progress) => {
           const prompts = await getJsonl(store, input.prompts, (v) => PromptRow.parse(v));
           const rows: Sample[] = [];

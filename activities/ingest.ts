@@ -1,5 +1,7 @@
 import { openStore } from '../store';
-import { ingest, type IngestOptions, type IngestResult } from '../pipeline/ingest';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { BadInputError, ingest, type IngestOptions, type IngestResult } from '../pipeline/ingest';
 import { cachedStage } from '../pipeline/cached';
 import { campaignKeys } from '../pipeline/keys';
 import { importCheckpointDir } from '../policy/checkpoint';
@@ -18,6 +20,9 @@ export async function ingestStage(input: IngestInput): Promise<IngestResult & { 
     withHeartbeats((progress) =>
       cachedStage(store, keys.ingestReport, async () => {
         const base = keys.checkpoint(0);
+        if (!existsSync(join(input.baseCheckpoint, 'model.json'))) {
+          throw new BadInputError(`${input.baseCheckpoint}: no base checkpoint there (model.json missing)`);
+        }
         await importCheckpointDir(input.baseCheckpoint, store, base);
         const result = await ingest(store, { ...input, campaignId: input.campaignId }, (turns) => progress({ turns }));
         return { ...result, baseCheckpoint: base };

@@ -1,5 +1,5 @@
 import { openStore } from '../store';
-import { cachedStage } from '../pipeline/cached';
+import { cachedStage, summaryOf } from '../pipeline/cached';
 import { drawBatch, selectPivots, type PivotSelection, type ProfiledShard } from '../pipeline/profile';
 import type { StageInput } from './types';
 
@@ -18,10 +18,10 @@ export interface DrawBatchInput extends StageInput {
 
 export async function selectPivotsStage(input: SelectPivotsInput): Promise<PivotSelection> {
   const store = openStore(input.store);
-  return cachedStage(store, input.out.pivots, () => selectPivots(store, input.shards, input.lambdaDiff, input.out));
+  return cachedStage(store, summaryOf(input.out.pivots), () => selectPivots(store, input.shards, input.lambdaDiff, input.out));
 }
 
 export async function drawBatchStage(input: DrawBatchInput) {
   const store = openStore(input.store);
-  return cachedStage(store, input.out.turns, () => drawBatch(store, input.pivots, input.count, input.seed, input.out));
+  return cachedStage(store, summaryOf(input.out.turns), () => drawBatch(store, input.pivots, input.count, input.seed, input.out));
 }

@@ -33,7 +33,7 @@ export function createUpdateActivities(engineFor: EngineFor) {
     async update(input: UpdateInput): Promise<UpdateResult> {
       const store = openStore(input.store);
       const engine = engineFor(input.store);
-      return cachedStage(store, input.out, () =>
+      return cachedStage(store, `${input.out}/update.json`, () =>
         withHeartbeats(async () => {
           const items = await buildGrpoItems(store, input.batch, input.leaveOneOut);
           const metrics = await engine.trainGrpo({

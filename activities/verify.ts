@@ -1,7 +1,7 @@
 import { Context } from '@temporalio/activity';
 import { Sample, Turn, Verdict } from '../core/schemas';
 import { getJsonl, openStore, putJsonl } from '../store';
-import { cachedStage } from '../pipeline/cached';
+import { cachedStage, summaryOf } from '../pipeline/cached';
 import { summariseVerdicts } from '../pipeline/verdicts';
 import type { Verifier } from '../verifiers/verifier';
 import type { VerifierKind } from '../core/schemas';
@@ -14,7 +14,7 @@ export function createVerifyActivities(makeVerifier: VerifierFactory) {
   return {
     async verify(input: VerifyInput): Promise<VerifyResult> {
       const store = openStore(input.store);
-      return cachedStage(store, input.out, () =>
+      return cachedStage(store, summaryOf(input.out), () =>
         withHeartbeats(async (progress) => {
           const turns = await getJsonl(store, input.turns, (v) => Turn.parse(v));
           const samples = await getJsonl(store, input.samples, (v) => Sample.parse(v));

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { Client, Connection, WorkflowIdReusePolicy } from '@temporalio/client';
 import { NativeConnection } from '@temporalio/worker';
-import { ConfigError, loadCampaignConfig, type CampaignConfig } from '../core/config';
+import { ConfigError, assertInputsExist, loadCampaignConfig, type CampaignConfig } from '../core/config';
 import { generateTerminalSuite } from '../tasks/terminal/suite';
 import { generateOodSuite } from '../tasks/ood';
 import { createCpuWorker, createGpuWorker } from '../workers/build';
@@ -135,6 +135,7 @@ async function main(argv: string[]): Promise<void> {
       });
       if (!values.config) throw new ConfigError('run: --config FILE is required');
       const config = loadCampaignConfig(values.config);
+      assertInputsExist(config, values.config);
       await runCampaign(config, { id: values.id, embeddedWorkers: values['embedded-workers'] });
       return;
     }

@@ -1,12 +1,11 @@
 // The campaign config: one zod schema, parsed once at the boundary (CLI or workflow input).
-import { readFileSync } from 'node:fs';
-import { dirname, resolve } from 'node:path';
+import { existsSync, readFileSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
 import { z } from 'zod';
 import { VerifierKind } from './schemas';
 import { StoreConfig } from '../store';
 
 const positiveInt = z.number().int().positive();
-const probability = z.number().min(0).max(1);
 
 export const CampaignConfig = z
   .object({
@@ -66,7 +65,6 @@ export const CampaignConfig = z
 export type CampaignConfig = z.infer<typeof CampaignConfig>;
 export type CampaignConfigInput = z.input<typeof CampaignConfig>;
 
-export { probability };
 
 export class ConfigError extends Error {
   constructor(message: string) {
@@ -78,6 +76,17 @@ export class ConfigError extends Error {
 /** "file: field.path: message" for each problem, so a bad value is found at once. */
 export function formatZodIssues(where: string, error: z.ZodError): string {
   return error.issues.map((i) => `${where}: ${i.path.length ? i.path.join('.') : '(root)'}: ${i.message}`).join('\n');
+}
+
+/** Refuses a config whose input files are missing, before a campaign starts (names the field). */
+export function assertInputsExist(c: CampaignConfig, where: string): void {
+  const missing = [
+    ...c.data.trajectories.map((p, i) => [`data.trajectories.${i}`, p]),
+    ['data.heldoutTasks', c.data.heldoutTasks],
+    ['data.ood', c.data.ood],
+    ['policy.base', join(c.policy.base, 'model.json')],
+  ].filter(([, p]) => !existsSync(p));
+  if (missing.length) throw new ConfigError(missing.map(([field, p]) => `${where}: ${field}: no such file ${p}`).join('\n'));
 }
 
 /** Reads and validates a config file; relative data paths are resolved against the file's folder. */

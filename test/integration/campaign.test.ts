@@ -1,6 +1,7 @@
 // A short campaign end to end: real Temporal dev server, real Docker sandboxes, real tensors. No mocks.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { hostname } from 'node:os';
 import type Docker from 'dockerode';
 import { runCampaign } from '../../cli/pivotrl';
 import { LocalStore, getJsonl } from '../../store';
@@ -20,7 +21,9 @@ after(async () => {
   await temporal?.stop();
 });
 
-const sandboxes = async () => (await docker.listContainers({ all: true, filters: { label: ['pivotrl.sandbox=1'] } })).length;
+// The workers label their sandboxes with this host's name (other test files use their own owners).
+const sandboxes = async () =>
+  (await docker.listContainers({ all: true, filters: { label: ['pivotrl.sandbox=1', `pivotrl.owner=${hostname()}`] } })).length;
 
 test('a short campaign runs every stage and reports what the demo reports', { timeout: 15 * 60_000 }, async () => {
   const tiny = tinyCampaign({ address: temporal.address, queue: 'e2e', steps: 2 });

@@ -20,7 +20,7 @@ after(async () => {
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 test('generation waits for a GPU worker, then the campaign proceeds', { timeout: 15 * 60_000 }, async () => {
-  const { config } = tinyCampaign({ address: temporal.address, queue: 'gpuq', steps: 1, trainTasks: 4 });
+  const { config } = tinyCampaign({ address: temporal.address, queue: 'gpuq', steps: 1 });
   const connection = temporal.env.nativeConnection;
   const cpu = await createCpuWorker({ connection, namespace: 'default', taskQueue: config.temporal.cpuQueue });
   await cpu.worker.runUntil(async () => {

@@ -7,7 +7,7 @@ import { generateTerminalSuite } from '../../tasks/terminal/suite';
 import { generateOodSuite } from '../../tasks/ood';
 import { terminalTurns } from '../../tasks/terminal/render';
 
-export const PI0 = resolve(import.meta.dirname, '../../models/pi0');
+export const PI0 = process.env.PIVOTRL_TEST_PI0 ?? resolve(import.meta.dirname, '../../models/pi0');
 
 export interface TinyCampaign {
   dir: string;

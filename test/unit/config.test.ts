@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { tmpdir } from 'node:os';
-import { ConfigError, loadCampaignConfig } from '../../core/config';
+import { ConfigError, assertInputsExist, loadCampaignConfig } from '../../core/config';
 
 const minimal = {
   name: 'unit',
@@ -59,4 +59,15 @@ test('a config that is not JSON names the file', () => {
   const path = join(dir, 'bad.json');
   writeFileSync(path, '{ name: ');
   assert.throws(() => loadCampaignConfig(path), new RegExp(`${path}: cannot read config`));
+});
+
+test('a config whose input files are missing is refused before anything starts, naming the field', () => {
+  const path = write(minimal);
+  const c = loadCampaignConfig(path);
+  assert.throws(() => assertInputsExist(c, path), (err: Error) => {
+    assert.ok(err instanceof ConfigError);
+    assert.match(err.message, /data\.trajectories\.0: no such file .*t\.jsonl/);
+    assert.match(err.message, /policy\.base: no such file .*model\.json/);
+    return true;
+  });
 });

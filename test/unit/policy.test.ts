@@ -1,0 +1,233 @@
+// The policy model, sampler, trainer and checkpoints (policy/), on a tiny model.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import * as tf from '@tensorflow/tfjs-core';
+import { initBackend } from '../../policy/backend';
+import { charTokenizer, PLACEHOLDER } from '../../policy/tokenizer';
+import { attentionTuning, forward, initParams, logitsOf, makeModel, namedParams, paramsFrom } from '../../policy/model';
+import { sample } from '../../policy/sample';
+import { Trainee, completionLogprobs, sftLoss, trainStep, zeroAdam } from '../../policy/train';
+import { checkpointHash, importCheckpointDir, loadCheckpoint, saveCheckpoint } from '../../policy/checkpoint';
+import { openInProcessPolicyEngine } from '../../policy/engine';
+import { generatedText, ModelConfig } from '../../policy/schemas';
+import { LocalStore } from '../../store';
+
+await initBackend(() => {});
+const tok = charTokenizer();
+const TINY: ModelConfig = { vocab: tok.vocabSize, ctx: 64, layers: 2, width: 32, heads: 2 };
+
+function tinyModel(seed = 1, config = TINY): Trainee {
+  const named = initParams(config, seed);
+  const model = makeModel(config, tok, paramsFrom(config, named));
+  tf.dispose(Object.values(named));
+  return { model, adam: zeroAdam(model), step: 0 };
+}
+function dispose(tr: Trainee) {
+  tf.dispose([...namedParams(tr.model.params).map(([, v]) => v), tr.model.headMask, ...tr.adam.m, ...tr.adam.v]);
+}
+const tmp = () => mkdtempSync(join(tmpdir(), 'pivotrl-policy-'));
+const PROMPTS = ['G: copy notes.txt to out/\n$ ls\nnotes.txt\n$ ', 'Q: add 2 3\nA: ', '$ '];
+const SFT = [
+  { prompt: PROMPTS[0], completion: 'cp notes.txt out/\n' },
+  { prompt: PROMPTS[1], completion: '5\n' },
+  { prompt: PROMPTS[2], completion: 'ls -a\n' },
+];
+
+test('tokenizer round-trips printable text; unknown characters become a placeholder', () => {
+  const text = 'G: ls -la ~/x\t"y"\n$ ';
+  assert.equal(tok.decode(tok.encode(text)), text);
+  const ids = tok.encode('é');
+  assert.deepEqual(ids, [tok.unk]);
+  assert.equal(tok.decode(ids), PLACEHOLDER);
+  assert.deepEqual(tok.encode(tok.decode(ids)), ids);
+});
+
+test('KV-cached greedy sampling equals greedy decoding by full recomputation', () => {
+  const tr = tinyModel(3);
+  const m = tr.model;
+  const maxTokens = 12;
+  const fast = sample(m, PROMPTS, { n: 1, temperature: 0, topP: 1, maxTokens, stop: [], seed: 0 });
+  for (const [i, prompt] of PROMPTS.entries()) {
+    const ids = [tok.bos, ...tok.encode(prompt)];
+    const out: number[] = [];
+    for (let t = 0; t < maxTokens; t++) {
+      const next = tf.tidy(() => {
+        const T = ids.length;
+        const bias = new Float32Array(T * T).fill(-1e9);
+        for (let q = 0; q < T; q++) for (let k = 0; k <= q; k++) bias[q * T + k] = 0;
+        const { h } = forward(
+          m,
+          tf.tensor2d([ids], [1, T], 'int32'),
+          tf.tensor2d([ids.map((_, j) => j)], [1, T], 'int32'),
+          tf.tensor4d(bias, [1, 1, T, T]),
+        );
+        return tf.argMax(logitsOf(m, tf.reshape(tf.slice(h, [0, T - 1, 0], [1, 1, -1]), [1, -1]) as tf.Tensor2D), -1).dataSync()[0];
+      });
+      ids.push(next);
+      out.push(next);
+    }
+    assert.equal(fast.completions[i][0].text, tok.decode(out), `prompt ${i}`);
+  }
+  dispose(tr);
+});
+
+test('sampled logprobs equal the trainer\'s logprobs of the same tokens (PPO ratio 1 at the start)', () => {
+  const tr = tinyModel(4);
+  const out = sample(tr.model, PROMPTS, { n: 3, temperature: 1.3, topP: 0.9, maxTokens: 10, stop: ['\n'], seed: 5 });
+  const flat = out.completions.flatMap((cs, i) => cs.map((c) => ({ prompt: PROMPTS[i], completion: generatedText(c), logprobs: c.logprobs })));
+  const again = completionLogprobs(tr.model, flat);
+  flat.forEach((x, i) => {
+    assert.equal(again[i].length, x.logprobs.length);
+    x.logprobs.forEach((lp, j) => assert.ok(Math.abs(lp - again[i][j]) < 1e-4, `${lp} vs ${again[i][j]}`));
+  });
+  dispose(tr);
+});
+
+test('same seed gives the same samples; another seed gives others; stop strings end completions', () => {
+  const tr = tinyModel(5);
+  const o = { n: 4, temperature: 1, topP: 1, maxTokens: 16, stop: ['\n', 'zz'], seed: 11 };
+  const a = sample(tr.model, PROMPTS, o).completions;
+  const b = sample(tr.model, PROMPTS, o).completions;
+  const c = sample(tr.model, PROMPTS, { ...o, seed: 12 }).completions;
+  assert.deepEqual(a, b);
+  assert.notDeepEqual(a, c);
+  for (const x of a.flat()) {
+    assert.ok(!x.text.includes('\n') && !x.text.includes('zz'));
+    assert.equal(tok.encode(generatedText(x)).length, x.logprobs.length);
+    if (x.stop === null) assert.equal(x.logprobs.length, 16);
+  }
+  dispose(tr);
+});
+
+test('a row\'s samples do not depend on the other prompts in the batch (padding is invisible)', () => {
+  const tr = tinyModel(6);
+  const o = { n: 2, temperature: 1, topP: 1, maxTokens: 8, stop: [], seed: 3 };
+  const alone = sample(tr.model, [PROMPTS[2]], o).completions[0];
+  const batched = sample(tr.model, [PROMPTS[2], PROMPTS[0]], o).completions[0];
+  assert.deepEqual(alone.map((c) => c.text), batched.map((c) => c.text));
+  alone.forEach((c, i) => c.logprobs.forEach((lp, j) => assert.ok(Math.abs(lp - batched[i].logprobs[j]) < 1e-4)));
+  dispose(tr);
+});
+
+test('SFT loss covers completion tokens only', () => {
+  const tr = tinyModel(7);
+  const lp = completionLogprobs(tr.model, SFT);
+  const tokens = SFT.reduce((s, x) => s + tok.encode(x.completion).length, 0);
+  const expected = -lp.flat().reduce((s, x) => s + x, 0) / tokens;
+  const m = trainStep(tr, 'sft', SFT, { lr: 1e-3 });
+  assert.equal(m.tokens, tokens);
+  assert.ok(Math.abs(m.loss - expected) < 1e-4, `${m.loss} vs ${expected}`);
+  // Changing only the prompt changes the context, not which tokens are scored.
+  const other = trainStep(tr, 'sft', SFT.map((x) => ({ ...x, prompt: x.prompt + 'zzz' })), { lr: 1e-3 });
+  assert.equal(other.tokens, tokens);
+  dispose(tr);
+});
+
+test('model gradient matches finite differences, both attention paths agree', () => {
+  const tr = tinyModel(8);
+  const seqs = SFT.slice(0, 2);
+  const vars = namedParams(tr.model.params);
+  const grads: Record<string, number[]> = {};
+  for (const [path, min] of [['perHead', 0], ['batched', Infinity]] as const) {
+    attentionTuning.perHeadMin = min;
+    const { value, grads: g } = tf.variableGrads(() => sftLoss(tr.model, seqs), vars.map(([, v]) => v));
+    grads[path] = vars.flatMap(([, v]) => Array.from(g[v.name].dataSync()));
+    tf.dispose([value, ...Object.values(g)]);
+  }
+  attentionTuning.perHeadMin = 100_000;
+  grads.perHead.forEach((x, i) => assert.ok(Math.abs(x - grads.batched[i]) < 1e-5, `path mismatch at ${i}`));
+  const lossAt = () => tf.tidy(() => sftLoss(tr.model, seqs).dataSync()[0]);
+  let offset = 0;
+  for (const [name, v] of vars) {
+    const probe: Record<string, number> = { wte: tok.encode('5')[0] * TINY.width + 2, wpe: 3 * TINY.width + 5, 'h.0.q': 7, 'h.0.ln1': 3, 'h.1.v': 9, 'h.1.fc': 11, 'h.1.fcProj': 5, lnf: 1 };
+    if (name in probe) {
+      const i = probe[name];
+      const data = v.dataSync().slice();
+      const at = (x: number) => {
+        data[i] = x;
+        tf.tidy(() => v.assign(tf.tensor(data, v.shape)));
+        return lossAt();
+      };
+      const x0 = data[i];
+      const h = 1e-2;
+      const fd = (at(x0 + h) - at(x0 - h)) / (2 * h);
+      at(x0);
+      const g = grads.batched[offset + i];
+      assert.ok(Math.abs(fd - g) < 1e-2 * Math.max(0.1, Math.abs(g)) + 1e-4, `${name}[${i}]: analytic ${g} vs numeric ${fd}`);
+    }
+    offset += v.size;
+  }
+  dispose(tr);
+});
+
+test('same seed and same steps give the same checkpoint hash; save/load round-trips', async () => {
+  const dir = tmp();
+  try {
+    const hashes: string[] = [];
+    for (const run of ['a', 'b']) {
+      const engine = openInProcessPolicyEngine({ store: { kind: 'local', root: join(dir, run) }, onLog: () => {} });
+      await engine.init({ out: 'ckpt/0', config: TINY, seed: 42 });
+      for (let s = 1; s <= 3; s++) {
+        await engine.trainSft({ checkpoint: `ckpt/${s - 1}`, out: `ckpt/${s}`, examples: SFT, hp: { lr: 1e-3 }, seed: s });
+      }
+      hashes.push(await engine.checkpointHash('ckpt/3'));
+      await engine.close();
+    }
+    assert.equal(hashes[0], hashes[1]);
+    const store = new LocalStore(join(dir, 'a'));
+    const tr = await loadCheckpoint(store, 'ckpt/3');
+    assert.equal(tr.step, 3);
+    assert.equal(tr.adam.t, 3);
+    await saveCheckpoint(store, 'copy', tr);
+    assert.equal(await checkpointHash(store, 'copy'), hashes[0]);
+    const imported = await importCheckpointDir(join(dir, 'a', 'ckpt', '3'), new LocalStore(join(dir, 'c')), 'base');
+    assert.equal(imported, hashes[0]);
+    dispose(tr);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('tensor count is stable across repeated train and sample calls', async () => {
+  const dir = tmp();
+  try {
+    const engine = openInProcessPolicyEngine({ store: { kind: 'local', root: dir }, onLog: () => {} });
+    await engine.init({ out: 'm/0', config: TINY, seed: 1 });
+    const round = async (s: number) => {
+      const c = await engine.sample(`m/${s}`, PROMPTS, { n: 2, temperature: 1, topP: 0.9, maxTokens: 6, stop: ['\n'], seed: s });
+      const items = c.flatMap((g, i) => g.map((x, j) => ({ prompt: PROMPTS[i], completion: generatedText(x), advantage: j ? 1 : -1, oldLogprobs: x.logprobs })));
+      await engine.trainGrpo({ checkpoint: `m/${s}`, out: `m/${s + 1}`, reference: 'm/0', items, hp: { lr: 1e-3, beta: 0.1 }, seed: s });
+    };
+    await round(0);
+    await round(1);
+    const before = tf.memory().numTensors;
+    for (let s = 2; s < 6; s++) await round(s);
+    assert.equal(tf.memory().numTensors, before);
+    await engine.close();
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('a retried step finds its finished checkpoint instead of training again', async () => {
+  const dir = tmp();
+  try {
+    const engine = openInProcessPolicyEngine({ store: { kind: 'local', root: dir }, onLog: () => {} });
+    await engine.init({ out: 'r/0', config: TINY, seed: 2 });
+    const first = await engine.trainSft({ checkpoint: 'r/0', out: 'r/1', examples: SFT, hp: { lr: 1e-3 }, seed: 0 });
+    const hash = await engine.checkpointHash('r/1');
+    const again = await engine.trainSft({ checkpoint: 'r/0', out: 'r/1', examples: SFT, hp: { lr: 1e-3 }, seed: 0 });
+    assert.deepEqual(again, first);
+    assert.equal(await engine.checkpointHash('r/1'), hash);
+    await assert.rejects(
+      engine.trainGrpo({ checkpoint: 'r/1', out: 'r/2', items: [{ prompt: 'x', completion: 'ab\n', advantage: 1, oldLogprobs: [-1] }], hp: {}, seed: 0 }),
+      /oldLogprobs/,
+    );
+    await engine.close();
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
