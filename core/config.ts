@@ -65,7 +65,6 @@ export const CampaignConfig = z
 export type CampaignConfig = z.infer<typeof CampaignConfig>;
 export type CampaignConfigInput = z.input<typeof CampaignConfig>;
 
-
 export class ConfigError extends Error {
   constructor(message: string) {
     super(message);

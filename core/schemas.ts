@@ -25,11 +25,13 @@ export const Domain = z.enum(['terminal']);
 export type Domain = z.infer<typeof Domain>;
 
 /** A file of a task's initial workspace (paths relative to the workspace root). */
+const WorkspacePath = z
+  .string()
+  .min(1)
+  .refine((p) => !p.startsWith('/') && !p.split('/').includes('..'), 'must be a relative path inside the workspace');
+
 export const TaskFile = z.object({
-  path: z
-    .string()
-    .min(1)
-    .refine((p) => !p.startsWith('/') && !p.split('/').includes('..'), 'must be a relative path inside the workspace'),
+  path: WorkspacePath,
   content: z.string(),
   mode: z.number().int().min(0).max(0o777).default(0o644),
 });
@@ -41,7 +43,7 @@ export const TerminalTask = z.object({
   template: z.string().min(1),
   goal: z.string().min(1),
   files: z.array(TaskFile),
-  dirs: z.array(z.string()).default([]),
+  dirs: z.array(WorkspacePath).default([]),
   check: z.string().min(1),
   maxTurns: z.number().int().positive().default(8),
 });

@@ -20,6 +20,8 @@ import Docker from 'dockerode';
 export const DEFAULT_IMAGE = 'pivotrl/terminal:latest';
 export const SANDBOX_LABEL = 'pivotrl.sandbox';
 export const OWNER_LABEL = 'pivotrl.owner';
+/** The process that made the sandbox, so a reaper on the same host spares sandboxes of live processes. */
+export const PID_LABEL = 'pivotrl.pid';
 export const AGENT_UID = 1000;
 const SCRATCH = '/run/pivotrl';
 const MiB = 1024 * 1024;
@@ -494,7 +496,7 @@ export class Sandbox {
             'TERM=dumb',
             'PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin',
           ],
-          Labels: { [SANDBOX_LABEL]: '1', [OWNER_LABEL]: opts.owner ?? hostname() },
+          Labels: { [SANDBOX_LABEL]: '1', [OWNER_LABEL]: opts.owner ?? hostname(), [PID_LABEL]: String(process.pid) },
           NetworkDisabled: true,
           AttachStdin: false,
           AttachStdout: false,
@@ -795,9 +797,10 @@ export class Sandbox {
 
 /**
  * Removes sandbox containers left behind (e.g. by a killed worker). With `owner`, only those labelled with that
- * owner (the worker's host name). Returns how many were removed.
+ * owner (the worker's host name); with `spareLiveProcesses`, not those made by a process still alive on this host
+ * (another worker on the same host). Returns how many were removed.
  */
-export async function reapSandboxes(docker: Docker, owner?: string): Promise<number> {
+export async function reapSandboxes(docker: Docker, owner?: string, opts: { spareLiveProcesses?: boolean } = {}): Promise<number> {
   const label = [`${SANDBOX_LABEL}=1`];
   if (owner) label.push(`${OWNER_LABEL}=${owner}`);
   let list: Docker.ContainerInfo[];
@@ -806,6 +809,7 @@ export async function reapSandboxes(docker: Docker, owner?: string): Promise<num
   } catch (err) {
     throw toInfraError(err, 'list sandboxes');
   }
+  if (opts.spareLiveProcesses) list = list.filter((c) => !isLiveProcess(c.Labels?.[PID_LABEL]));
   let removed = 0;
   await Promise.all(
     list.map(async (c) => {
@@ -818,6 +822,16 @@ export async function reapSandboxes(docker: Docker, owner?: string): Promise<num
     }),
   );
   return removed;
+}
+
+function isLiveProcess(pid: string | undefined): boolean {
+  if (!pid || !/^\d+$/.test(pid)) return false;
+  try {
+    process.kill(Number(pid), 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
 }
 
 /**

@@ -32,7 +32,7 @@ export interface OwnedWorker {
 
 export async function createCpuWorker(opts: CpuWorkerOptions): Promise<OwnedWorker> {
   const docker = opts.docker ?? new Docker();
-  const removed = await reapSandboxes(docker, hostname());
+  const removed = await reapSandboxes(docker, hostname(), { spareLiveProcesses: true });
   if (removed > 0) console.log(`[cpu-worker] removed ${removed} leftover sandbox container(s)`);
   const image = opts.sandboxImage ?? 'pivotrl/terminal:latest';
   const episodes = new TerminalEpisodeRunner({ docker, image });

@@ -64,10 +64,13 @@ test('a config that is not JSON names the file', () => {
 test('a config whose input files are missing is refused before anything starts, naming the field', () => {
   const path = write(minimal);
   const c = loadCampaignConfig(path);
-  assert.throws(() => assertInputsExist(c, path), (err: Error) => {
-    assert.ok(err instanceof ConfigError);
-    assert.match(err.message, /data\.trajectories\.0: no such file .*t\.jsonl/);
-    assert.match(err.message, /policy\.base: no such file .*model\.json/);
-    return true;
-  });
+  assert.throws(
+    () => assertInputsExist(c, path),
+    (err: Error) => {
+      assert.ok(err instanceof ConfigError);
+      assert.match(err.message, /data\.trajectories\.0: no such file .*t\.jsonl/);
+      assert.match(err.message, /policy\.base: no such file .*model\.json/);
+      return true;
+    },
+  );
 });

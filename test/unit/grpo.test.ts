@@ -20,7 +20,12 @@ test('advantages are (r - mean) / (std + eps) over the non-masked rewards', () =
     [0.4 / std, -0.6 / std, -0.6 / std, 0.4 / std, null, 0.4 / std].map((x) => (x === null ? null : Number(x.toFixed(12)))),
   );
   const kept = a.filter((x): x is number => x !== null);
-  close(kept.reduce((s, x) => s + x, 0), 0, 1e-12, 'advantages sum to zero');
+  close(
+    kept.reduce((s, x) => s + x, 0),
+    0,
+    1e-12,
+    'advantages sum to zero',
+  );
 });
 
 test('a masked reward changes nothing for the others and gets no advantage', () => {
@@ -101,7 +106,9 @@ test('GRPO loss gradient matches finite differences (ratios away from the clip k
   ];
   for (const beta of [0, 0.1]) {
     const f = lossOf(logp, old, adv, mask, beta, ref);
-    const grad = tf.grad((lp: tf.Tensor) => f(lp).loss)(tf.tensor2d(logp)).arraySync() as number[][];
+    const grad = tf
+      .grad((lp: tf.Tensor) => f(lp).loss)(tf.tensor2d(logp))
+      .arraySync() as number[][];
     const value = (lp: number[][]) => f(tf.tensor2d(lp)).loss.dataSync()[0];
     const h = 1e-3;
     for (let i = 0; i < 2; i++) {
@@ -129,7 +136,9 @@ test('the clip engages exactly where PPO says', () => {
   ];
   for (const c of cases) {
     const f = lossOf([[Math.log(c.r)]], [[0]], [c.A], [[1]]);
-    const g = tf.grad((lp: tf.Tensor) => f(lp).loss)(tf.tensor2d([[Math.log(c.r)]])).dataSync()[0];
+    const g = tf
+      .grad((lp: tf.Tensor) => f(lp).loss)(tf.tensor2d([[Math.log(c.r)]]))
+      .dataSync()[0];
     if (c.clipped) assert.equal(g, 0, `r=${c.r} A=${c.A} should be clipped`);
     else close(g, -c.A * c.r, 1e-5, `r=${c.r} A=${c.A}: d/dlogp of -r*A`);
     const terms = f(tf.tensor2d([[Math.log(c.r)]]));
@@ -140,17 +149,61 @@ test('the clip engages exactly where PPO says', () => {
 
 test('all-equal rewards give exactly zero gradient through the loss', () => {
   const adv = groupAdvantages([1, 1, 1]) as number[];
-  const f = lossOf([[-1, -2], [-0.5, -0.1], [-3, -1]], [[-1.2, -2], [-0.4, -0.3], [-3, -1.5]], adv, [[1, 1], [1, 1], [1, 0]]);
-  const g = tf.grad((lp: tf.Tensor) => f(lp).loss)(tf.tensor2d([[-1, -2], [-0.5, -0.1], [-3, -1]])).dataSync();
-  assert.ok(g.every((x) => x === 0), `gradient ${Array.from(g)}`);
+  const f = lossOf(
+    [
+      [-1, -2],
+      [-0.5, -0.1],
+      [-3, -1],
+    ],
+    [
+      [-1.2, -2],
+      [-0.4, -0.3],
+      [-3, -1.5],
+    ],
+    adv,
+    [
+      [1, 1],
+      [1, 1],
+      [1, 0],
+    ],
+  );
+  const g = tf
+    .grad((lp: tf.Tensor) => f(lp).loss)(
+      tf.tensor2d([
+        [-1, -2],
+        [-0.5, -0.1],
+        [-3, -1],
+      ]),
+    )
+    .dataSync();
+  assert.ok(
+    g.every((x) => x === 0),
+    `gradient ${Array.from(g)}`,
+  );
 });
 
 test('SFT loss is the mean negative log-likelihood of the masked (action) tokens only', () => {
-  const logp = tf.tensor2d([[-1, -2, -3], [-4, -5, -6]]);
-  const mask = tf.tensor2d([[0, 1, 1], [0, 0, 1]]);
+  const logp = tf.tensor2d([
+    [-1, -2, -3],
+    [-4, -5, -6],
+  ]);
+  const mask = tf.tensor2d([
+    [0, 1, 1],
+    [0, 0, 1],
+  ]);
   close(sftTokenLoss(logp, mask, 3).dataSync()[0], (2 + 3 + 6) / 3, 1e-6);
-  const g = (tf.grad((lp: tf.Tensor) => sftTokenLoss(lp as tf.Tensor2D, mask, 3))(logp).arraySync() as number[][]).map((r) =>
-    r.map((x) => x + 0), // -0 -> 0
+  const g = (
+    tf
+      .grad((lp: tf.Tensor) => sftTokenLoss(lp as tf.Tensor2D, mask, 3))(logp)
+      .arraySync() as number[][]
+  ).map(
+    (r) => r.map((x) => x + 0), // -0 -> 0
   );
-  assert.deepEqual(g, [[0, -1 / 3, -1 / 3], [0, 0, -1 / 3]].map((r) => r.map((x) => Math.fround(x))));
+  assert.deepEqual(
+    g,
+    [
+      [0, -1 / 3, -1 / 3],
+      [0, 0, -1 / 3],
+    ].map((r) => r.map((x) => Math.fround(x))),
+  );
 });

@@ -18,7 +18,10 @@ test('worker-thread engine: init, sample, GRPO and SFT steps, checkpoints in the
   try {
     const backend = await engine.backend();
     assert.ok(['tfjs-node-gpu', 'tfjs-node', 'wasm', 'cpu'].includes(backend));
-    assert.ok(logs.some((l) => l.includes(`backend: ${backend}`)), 'the backend choice is logged');
+    assert.ok(
+      logs.some((l) => l.includes(`backend: ${backend}`)),
+      'the backend choice is logged',
+    );
     const h0 = await engine.init({ out: 'c/0', config: TINY, seed: 9 });
     assert.match(h0, /^[0-9a-f]{64}$/);
 
@@ -43,13 +46,22 @@ test('worker-thread engine: init, sample, GRPO and SFT steps, checkpoints in the
     for (const k of ['loss', 'policy_loss', 'approx_kl', 'clipfrac', 'entropy', 'grad_norm', 'lr', 'tokens', 'seconds'] as const) {
       assert.ok(Number.isFinite(m[k]), k);
     }
-    const s = await engine.trainSft({ checkpoint: 'c/1', out: 'c/2', examples: [{ prompt: prompts[0], completion: 'ls\n' }], hp: { lr: 1e-3 }, seed: 2 });
+    const s = await engine.trainSft({
+      checkpoint: 'c/1',
+      out: 'c/2',
+      examples: [{ prompt: prompts[0], completion: 'ls\n' }],
+      hp: { lr: 1e-3 },
+      seed: 2,
+    });
     assert.equal(s.step, 2);
     const store = new LocalStore(dir);
     assert.deepEqual(await store.list('c/2/'), ['c/2/SHA256', 'c/2/metrics.json', 'c/2/model.json', 'c/2/weights.bin']);
     assert.equal(await engine.checkpointHash('c/2'), await engine.checkpointHash('c/2'));
 
-    await assert.rejects(engine.sample('missing', prompts, { n: 1, temperature: 0, topP: 1, maxTokens: 2, stop: [], seed: 0 }), /not found/);
+    await assert.rejects(
+      engine.sample('missing', prompts, { n: 1, temperature: 0, topP: 1, maxTokens: 2, stop: [], seed: 0 }),
+      /not found/,
+    );
   } finally {
     await engine.close();
     rmSync(dir, { recursive: true, force: true });

@@ -74,10 +74,12 @@ test('KV-cached greedy sampling equals greedy decoding by full recomputation', (
   dispose(tr);
 });
 
-test('sampled logprobs equal the trainer\'s logprobs of the same tokens (PPO ratio 1 at the start)', () => {
+test("sampled logprobs equal the trainer's logprobs of the same tokens (PPO ratio 1 at the start)", () => {
   const tr = tinyModel(4);
   const out = sample(tr.model, PROMPTS, { n: 3, temperature: 1.3, topP: 0.9, maxTokens: 10, stop: ['\n'], seed: 5 });
-  const flat = out.completions.flatMap((cs, i) => cs.map((c) => ({ prompt: PROMPTS[i], completion: generatedText(c), logprobs: c.logprobs })));
+  const flat = out.completions.flatMap((cs, i) =>
+    cs.map((c) => ({ prompt: PROMPTS[i], completion: generatedText(c), logprobs: c.logprobs })),
+  );
   const again = completionLogprobs(tr.model, flat);
   flat.forEach((x, i) => {
     assert.equal(again[i].length, x.logprobs.length);
@@ -102,12 +104,15 @@ test('same seed gives the same samples; another seed gives others; stop strings 
   dispose(tr);
 });
 
-test('a row\'s samples do not depend on the other prompts in the batch (padding is invisible)', () => {
+test("a row's samples do not depend on the other prompts in the batch (padding is invisible)", () => {
   const tr = tinyModel(6);
   const o = { n: 2, temperature: 1, topP: 1, maxTokens: 8, stop: [], seed: 3 };
   const alone = sample(tr.model, [PROMPTS[2]], o).completions[0];
   const batched = sample(tr.model, [PROMPTS[2], PROMPTS[0]], o).completions[0];
-  assert.deepEqual(alone.map((c) => c.text), batched.map((c) => c.text));
+  assert.deepEqual(
+    alone.map((c) => c.text),
+    batched.map((c) => c.text),
+  );
   alone.forEach((c, i) => c.logprobs.forEach((lp, j) => assert.ok(Math.abs(lp - batched[i].logprobs[j]) < 1e-4)));
   dispose(tr);
 });
@@ -121,7 +126,12 @@ test('SFT loss covers completion tokens only', () => {
   assert.equal(m.tokens, tokens);
   assert.ok(Math.abs(m.loss - expected) < 1e-4, `${m.loss} vs ${expected}`);
   // Changing only the prompt changes the context, not which tokens are scored.
-  const other = trainStep(tr, 'sft', SFT.map((x) => ({ ...x, prompt: x.prompt + 'zzz' })), { lr: 1e-3 });
+  const other = trainStep(
+    tr,
+    'sft',
+    SFT.map((x) => ({ ...x, prompt: x.prompt + 'zzz' })),
+    { lr: 1e-3 },
+  );
   assert.equal(other.tokens, tokens);
   dispose(tr);
 });
@@ -131,9 +141,15 @@ test('model gradient matches finite differences, both attention paths agree', ()
   const seqs = SFT.slice(0, 2);
   const vars = namedParams(tr.model.params);
   const grads: Record<string, number[]> = {};
-  for (const [path, min] of [['perHead', 0], ['batched', Infinity]] as const) {
+  for (const [path, min] of [
+    ['perHead', 0],
+    ['batched', Infinity],
+  ] as const) {
     attentionTuning.perHeadMin = min;
-    const { value, grads: g } = tf.variableGrads(() => sftLoss(tr.model, seqs), vars.map(([, v]) => v));
+    const { value, grads: g } = tf.variableGrads(
+      () => sftLoss(tr.model, seqs),
+      vars.map(([, v]) => v),
+    );
     grads[path] = vars.flatMap(([, v]) => Array.from(g[v.name].dataSync()));
     tf.dispose([value, ...Object.values(g)]);
   }
@@ -142,7 +158,16 @@ test('model gradient matches finite differences, both attention paths agree', ()
   const lossAt = () => tf.tidy(() => sftLoss(tr.model, seqs).dataSync()[0]);
   let offset = 0;
   for (const [name, v] of vars) {
-    const probe: Record<string, number> = { wte: tok.encode('5')[0] * TINY.width + 2, wpe: 3 * TINY.width + 5, 'h.0.q': 7, 'h.0.ln1': 3, 'h.1.v': 9, 'h.1.fc': 11, 'h.1.fcProj': 5, lnf: 1 };
+    const probe: Record<string, number> = {
+      wte: tok.encode('5')[0] * TINY.width + 2,
+      wpe: 3 * TINY.width + 5,
+      'h.0.q': 7,
+      'h.0.ln1': 3,
+      'h.1.v': 9,
+      'h.1.fc': 11,
+      'h.1.fcProj': 5,
+      lnf: 1,
+    };
     if (name in probe) {
       const i = probe[name];
       const data = v.dataSync().slice();
@@ -198,7 +223,9 @@ test('tensor count is stable across repeated train and sample calls', async () =
     await engine.init({ out: 'm/0', config: TINY, seed: 1 });
     const round = async (s: number) => {
       const c = await engine.sample(`m/${s}`, PROMPTS, { n: 2, temperature: 1, topP: 0.9, maxTokens: 6, stop: ['\n'], seed: s });
-      const items = c.flatMap((g, i) => g.map((x, j) => ({ prompt: PROMPTS[i], completion: generatedText(x), advantage: j ? 1 : -1, oldLogprobs: x.logprobs })));
+      const items = c.flatMap((g, i) =>
+        g.map((x, j) => ({ prompt: PROMPTS[i], completion: generatedText(x), advantage: j ? 1 : -1, oldLogprobs: x.logprobs })),
+      );
       await engine.trainGrpo({ checkpoint: `m/${s}`, out: `m/${s + 1}`, reference: 'm/0', items, hp: { lr: 1e-3, beta: 0.1 }, seed: s });
     };
     await round(0);
@@ -223,7 +250,13 @@ test('a retried step finds its finished checkpoint instead of training again', a
     assert.deepEqual(again, first);
     assert.equal(await engine.checkpointHash('r/1'), hash);
     await assert.rejects(
-      engine.trainGrpo({ checkpoint: 'r/1', out: 'r/2', items: [{ prompt: 'x', completion: 'ab\n', advantage: 1, oldLogprobs: [-1] }], hp: {}, seed: 0 }),
+      engine.trainGrpo({
+        checkpoint: 'r/1',
+        out: 'r/2',
+        items: [{ prompt: 'x', completion: 'ab\n', advantage: 1, oldLogprobs: [-1] }],
+        hp: {},
+        seed: 0,
+      }),
       /oldLogprobs/,
     );
     await engine.close();
