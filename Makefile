@@ -15,7 +15,7 @@ stack: deps
 
 setup: deps stack
 
-$(DEMO_DATA)/terminal-train.jsonl: deps
+$(DEMO_DATA)/terminal-train.jsonl: node_modules/.installed $(shell find tasks core -name "*.ts")
 	$(TSX) cli/pivotrl.ts generate --out $(DEMO_DATA) --seed 1 --train 96 --heldout 24 --ood 50
 
 data: $(DEMO_DATA)/terminal-train.jsonl

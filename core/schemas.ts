@@ -1,5 +1,6 @@
 // Records that cross a file, store or activity boundary. Types come from these schemas only.
 import { z } from 'zod';
+import { TerminalTask } from './domains/terminal';
 
 /** OpenAI-style chat messages, the usual SFT trajectory format. */
 export const ToolCall = z.object({
@@ -21,58 +22,52 @@ export const ChatMessage = z.discriminatedUnion('role', [
 ]);
 export type ChatMessage = z.infer<typeof ChatMessage>;
 
+/**
+ * The task domains. Each has its task schema under core/domains/, its suite and prompt under tasks/<domain>/,
+ * its verifier under verifiers/ and, where actions execute, its sandbox under sandboxes/.
+ */
 export const Domain = z.enum(['terminal']);
 export type Domain = z.infer<typeof Domain>;
 
-/** A file of a task's initial workspace (paths relative to the workspace root). */
-const WorkspacePath = z
-  .string()
-  .min(1)
-  .refine((p) => !p.startsWith('/') && !p.split('/').includes('..'), 'must be a relative path inside the workspace');
+export { TaskFile } from './domains/common';
+export { TerminalTask };
 
-export const TaskFile = z.object({
-  path: WorkspacePath,
-  content: z.string(),
-  mode: z.number().int().min(0).max(0o777).default(0o644),
-});
-export type TaskFile = z.infer<typeof TaskFile>;
-
-/** A terminal task: an initial workspace, a goal, and a final check (a shell script, exit 0 = success). */
-export const TerminalTask = z.object({
-  id: z.string().min(1),
-  template: z.string().min(1),
-  goal: z.string().min(1),
-  files: z.array(TaskFile),
-  dirs: z.array(WorkspacePath).default([]),
-  check: z.string().min(1),
-  maxTurns: z.number().int().positive().default(8),
-});
-export type TerminalTask = z.infer<typeof TerminalTask>;
-
-/** One expert trajectory: the task it solves and the chat transcript (assistant turns call the `bash` tool). */
-export const Trajectory = z.object({
-  id: z.string().min(1),
-  domain: Domain,
-  task: TerminalTask,
-  messages: z.array(ChatMessage).min(2),
-});
-export type Trajectory = z.infer<typeof Trajectory>;
-
-/** A step of an episode: the action taken and what it printed. */
+/** A step of an episode: the action taken (as the policy writes it) and what it printed. */
 export const Step = z.object({ action: z.string(), output: z.string() });
 export type Step = z.infer<typeof Step>;
 
-/** A candidate state s_t with its expert action a*_t. `history` holds the expert's earlier steps. */
-export const Turn = z.object({
-  id: z.string(),
-  trajectoryId: z.string(),
-  index: z.number().int().nonnegative(),
-  domain: Domain,
-  task: TerminalTask,
-  history: z.array(Step),
-  expert: z.string(),
-});
+// Records that hold a task carry its domain beside it; one union member per domain (add a domain here).
+
+const trajectoryOf = <D extends Domain, T extends z.ZodTypeAny>(domain: D, task: T) =>
+  z.object({ id: z.string().min(1), domain: z.literal(domain), task, messages: z.array(ChatMessage).min(2) });
+
+/** One expert trajectory: the task it solves and the chat transcript in the OpenAI format. */
+export const Trajectory = z.discriminatedUnion('domain', [trajectoryOf('terminal', TerminalTask)]);
+export type Trajectory = z.infer<typeof Trajectory>;
+export type Task = Trajectory['task'];
+
+const turnOf = <D extends Domain, T extends z.ZodTypeAny>(domain: D, task: T) =>
+  z.object({
+    id: z.string(),
+    trajectoryId: z.string(),
+    index: z.number().int().nonnegative(),
+    domain: z.literal(domain),
+    task,
+    /** The expert's earlier steps: the state s_t is the task plus this history. */
+    history: z.array(Step),
+    /** The expert action a*_t, as the policy would write it. */
+    expert: z.string(),
+  });
+
+/** A candidate state s_t with its expert action a*_t. */
+export const Turn = z.discriminatedUnion('domain', [turnOf('terminal', TerminalTask)]);
 export type Turn = z.infer<typeof Turn>;
+
+const taskRefOf = <D extends Domain, T extends z.ZodTypeAny>(domain: D, task: T) => z.object({ domain: z.literal(domain), task });
+
+/** A held-out task for evaluation episodes, with its domain. */
+export const HeldoutTask = z.discriminatedUnion('domain', [taskRefOf('terminal', TerminalTask)]);
+export type HeldoutTask = z.infer<typeof HeldoutTask>;
 
 /** An out-of-domain (non-agentic) item scored by exact match. */
 export const OodItem = z.object({ id: z.string(), kind: z.string(), prompt: z.string(), answer: z.string() });

@@ -1,15 +1,16 @@
 // Evaluation: full multi-turn episodes on held-out tasks, the policy acting in a sandbox, success judged by
 // the task's own final check; and the out-of-domain suite, scored by exact match. Episodes advance one
 // action per round: the generation stage proposes, this module executes (replaying the episode so far).
-import { OodItem, Sample, TerminalTask } from '../core/schemas';
+import { HeldoutTask, OodItem, Sample } from '../core/schemas';
 import { getJsonl, putJsonl, type ArtefactStore } from '../store';
-import { DONE_ACTION, renderTerminalPrompt } from '../tasks/terminal/render';
+import { DONE_ACTION } from '../tasks/terminal/render';
+import { promptOf } from '../tasks/domains';
 import { oodCorrect } from '../tasks/ood';
 import { Episode, type PromptRow } from './records';
 
 export interface EpisodeRunner {
-  /** Runs `actions` from the task's initial workspace; returns each action's output and the final check. */
-  replay(task: TerminalTask, actions: string[]): Promise<{ outputs: { output: string; exitCode: number }[]; passed: boolean }>;
+  /** Runs `actions` from the task's initial state; returns each action's output and the task's final check. */
+  replay(ref: HeldoutTask, actions: string[]): Promise<{ outputs: { output: string; exitCode: number }[]; passed: boolean }>;
 }
 
 export interface EpisodeRound {
@@ -19,7 +20,7 @@ export interface EpisodeRound {
 }
 
 const promptsFor = (episodes: Episode[]): PromptRow[] =>
-  episodes.filter((e) => !e.done).map((e) => ({ id: e.id, prompt: renderTerminalPrompt(e.task.goal, e.steps) }));
+  episodes.filter((e) => !e.done).map((e) => ({ id: e.id, prompt: promptOf(e.ref, e.steps) }));
 
 export async function startEpisodes(
   store: ArtefactStore,
@@ -27,8 +28,8 @@ export async function startEpisodes(
   limit: number,
   out: { episodes: string; prompts: string },
 ): Promise<EpisodeRound> {
-  const tasks = (await getJsonl(store, heldoutKey, (v) => TerminalTask.parse(v))).slice(0, limit);
-  const episodes: Episode[] = tasks.map((task) => ({ id: task.id, task, steps: [], done: false, passed: null }));
+  const tasks = (await getJsonl(store, heldoutKey, (v) => HeldoutTask.parse(v))).slice(0, limit);
+  const episodes: Episode[] = tasks.map((ref) => ({ id: ref.task.id, ref, steps: [], done: false, passed: null }));
   await putJsonl(store, out.episodes, episodes);
   await putJsonl(store, out.prompts, promptsFor(episodes));
   return { episodes: out.episodes, prompts: out.prompts, active: episodes.length };
@@ -64,11 +65,11 @@ export async function stepEpisodes(
     if (e.done || action === undefined) return e;
     if (action === DONE_ACTION || action === '') return { ...e, done: true };
     const actions = [...e.steps.map((s) => s.action), action];
-    const result = await runner.replay(e.task, actions);
+    const result = await runner.replay(e.ref, actions);
     const last = result.outputs[result.outputs.length - 1];
     const steps = [...e.steps, { action, output: last?.output ?? '' }];
     onProgress?.(++finished);
-    return { ...e, steps, passed: result.passed, done: steps.length >= e.task.maxTurns };
+    return { ...e, steps, passed: result.passed, done: steps.length >= e.ref.task.maxTurns };
   });
   await putJsonl(store, out.episodes, next);
   await putJsonl(store, out.prompts, promptsFor(next));
@@ -90,10 +91,10 @@ export async function scoreEpisodes(
   concurrency: number,
 ): Promise<EpisodeScore> {
   const episodes = await getJsonl(store, episodesKey, (v) => Episode.parse(v));
-  const passed = await mapLimit(episodes, concurrency, async (e) => e.passed ?? (await runner.replay(e.task, [])).passed);
+  const passed = await mapLimit(episodes, concurrency, async (e) => e.passed ?? (await runner.replay(e.ref, [])).passed);
   const byTemplate: EpisodeScore['byTemplate'] = {};
   episodes.forEach((e, i) => {
-    const t = (byTemplate[e.task.template] ??= { episodes: 0, successes: 0 });
+    const t = (byTemplate[e.ref.task.template] ??= { episodes: 0, successes: 0 });
     t.episodes++;
     if (passed[i]) t.successes++;
   });

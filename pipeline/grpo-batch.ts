@@ -2,7 +2,7 @@
 import { Sample, Turn, Verdict } from '../core/schemas';
 import { getJsonl, type ArtefactStore } from '../store';
 import { groupAdvantages } from '../pivotrl/grpo';
-import { renderTerminalPrompt } from '../tasks/terminal/render';
+import { promptOf } from '../tasks/domains';
 import { generatedText } from '../policy/schemas';
 import type { GrpoItem } from '../policy/engine';
 
@@ -22,7 +22,7 @@ export async function buildGrpoItems(
       group.map((s) => reward.get(`${s.turnId}\u0000${s.index}`) ?? null),
       { leaveOneOut },
     );
-    const prompt = renderTerminalPrompt(turn.task.goal, turn.history);
+    const prompt = promptOf(turn, turn.history);
     group.forEach((s, i) => {
       const advantage = advantages[i];
       if (advantage === null) return; // masked: infrastructure failed, no gradient

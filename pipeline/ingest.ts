@@ -4,10 +4,10 @@ import { createReadStream } from 'node:fs';
 import { access, constants } from 'node:fs/promises';
 import { createInterface } from 'node:readline';
 import { z } from 'zod';
-import { OodItem, TerminalTask, Trajectory, type Turn } from '../core/schemas';
+import { HeldoutTask, OodItem, Trajectory, type Turn } from '../core/schemas';
 import type { ArtefactStore } from '../store';
 import { putJsonl } from '../store';
-import { renderTerminalPrompt, terminalTurns } from '../tasks/terminal/render';
+import { promptOf, turnsOf } from '../tasks/domains';
 import { renderOodPrompt } from '../tasks/ood';
 import { campaignKeys } from './keys';
 import type { PromptRow } from './records';
@@ -119,7 +119,7 @@ export async function ingest(store: ArtefactStore, opts: IngestOptions, onProgre
   const flush = async () => {
     if (pending.length === 0) return;
     const shard = shards.length;
-    const prompts: PromptRow[] = pending.map((t) => ({ id: t.id, prompt: renderTerminalPrompt(t.task.goal, t.history) }));
+    const prompts: PromptRow[] = pending.map((t) => ({ id: t.id, prompt: promptOf(t, t.history) }));
     await putJsonl(store, keys.shardTurns(shard), pending);
     await putJsonl(store, keys.shardPrompts(shard), prompts);
     shards.push({ turns: keys.shardTurns(shard), prompts: keys.shardPrompts(shard), count: pending.length });
@@ -135,7 +135,7 @@ export async function ingest(store: ArtefactStore, opts: IngestOptions, onProgre
       }
       let split: Turn[];
       try {
-        split = terminalTurns(rec);
+        split = turnsOf(rec);
       } catch (err) {
         bad.push({ file, line, field: 'messages', reason: (err as Error).message });
         continue;
@@ -153,7 +153,7 @@ export async function ingest(store: ArtefactStore, opts: IngestOptions, onProgre
   }
   await flush();
 
-  const heldout = await readAll(TerminalTask, opts.heldoutTasks, opts.heldoutLimit, bad);
+  const heldout = await readAll(HeldoutTask, opts.heldoutTasks, opts.heldoutLimit, bad);
   const ood = await readAll(OodItem, opts.ood, opts.oodLimit, bad);
   await putJsonl(store, keys.heldout, heldout);
   await putJsonl(store, keys.ood, ood);

@@ -3,7 +3,7 @@ import { Turn, Verdict } from '../core/schemas';
 import { Rng } from '../core/rng';
 import { getJsonl, putJsonl, type ArtefactStore } from '../store';
 import { CandidateProfile, classify, profileCandidate, summarisePivots, type PivotSummary } from '../pivotrl/pivots';
-import { renderTerminalPrompt } from '../tasks/terminal/render';
+import { promptOf } from '../tasks/domains';
 import type { PromptRow } from './records';
 
 export interface ProfiledShard {
@@ -73,7 +73,7 @@ export async function drawBatch(
   await putJsonl(
     store,
     out.prompts,
-    rows.map((t): PromptRow => ({ id: t.id, prompt: renderTerminalPrompt(t.task.goal, t.history) })),
+    rows.map((t): PromptRow => ({ id: t.id, prompt: promptOf(t, t.history) })),
   );
   return { turns: out.turns, prompts: out.prompts, count: chosen.length };
 }

@@ -6,7 +6,7 @@ import { NativeConnection, Worker } from '@temporalio/worker';
 import { createCpuActivities, createGpuActivities } from '../activities';
 import { createVerifier } from '../verifiers/verifier';
 import { reapSandboxes } from '../sandboxes/sandbox';
-import { TerminalEpisodeRunner } from '../sandboxes/terminal';
+import { DomainEpisodeRunner } from '../sandboxes/episodes';
 import { openPolicyEngine, assertAcceleratorOrAllowed, type PolicyEngine } from '../policy/engine';
 import type { StoreConfig } from '../store';
 import { WORKFLOWS_PATH } from './workflows-path';
@@ -35,7 +35,7 @@ export async function createCpuWorker(opts: CpuWorkerOptions): Promise<OwnedWork
   const removed = await reapSandboxes(docker, hostname(), { spareLiveProcesses: true });
   if (removed > 0) console.log(`[cpu-worker] removed ${removed} leftover sandbox container(s)`);
   const image = opts.sandboxImage ?? 'pivotrl/terminal:latest';
-  const episodes = new TerminalEpisodeRunner({ docker, image });
+  const episodes = new DomainEpisodeRunner({ docker, image });
   const worker = await Worker.create({
     connection: opts.connection,
     namespace: opts.namespace,

@@ -1,6 +1,9 @@
 // How a terminal state is shown to the policy, and how trajectories split into candidate turns.
 import type { Step, Trajectory, Turn } from '../../core/schemas';
 
+type TerminalTrajectory = Extract<Trajectory, { domain: 'terminal' }>;
+type TerminalTurn = Extract<Turn, { domain: 'terminal' }>;
+
 /** Observations are clipped so that prompts stay within the model's context. */
 const MAX_OUTPUT_LINES = 6;
 const MAX_LINE_CHARS = 60;
@@ -37,7 +40,7 @@ export function renderAction(action: string): string {
 }
 
 /** The bash command of an assistant message, or null when it is a plain reply. */
-function commandOf(message: Trajectory['messages'][number]): string | null {
+function commandOf(message: TerminalTrajectory['messages'][number]): string | null {
   if (message.role !== 'assistant' || !message.tool_calls?.length) return null;
   const call = message.tool_calls[0];
   const args = JSON.parse(call.function.arguments) as { command?: unknown };
@@ -48,7 +51,7 @@ function commandOf(message: Trajectory['messages'][number]): string | null {
 }
 
 /** The expert's steps (action and observed output), in order. */
-export function expertSteps(traj: Trajectory): Step[] {
+export function expertSteps(traj: TerminalTrajectory): Step[] {
   const steps: Step[] = [];
   traj.messages.forEach((m, i) => {
     const command = commandOf(m);
@@ -60,7 +63,7 @@ export function expertSteps(traj: Trajectory): Step[] {
 }
 
 /** Every assistant tool-call turn is a candidate state s_t paired with the expert action a*_t. */
-export function terminalTurns(traj: Trajectory): Turn[] {
+export function terminalTurns(traj: TerminalTrajectory): TerminalTurn[] {
   const steps = expertSteps(traj);
   return steps.map((step, t) => ({
     id: `${traj.id}#${t}`,

@@ -1,7 +1,7 @@
 // The terminal suite: expert trajectories (OpenAI chat format, `bash` tool calls) for training, and
 // held-out tasks for evaluation. Seeded: the same options give the same suite.
 import { Rng, seedOf } from '../../core/rng';
-import type { ChatMessage, TerminalTask, Trajectory } from '../../core/schemas';
+import type { ChatMessage, HeldoutTask, TerminalTask, Trajectory } from '../../core/schemas';
 import { TEMPLATES, type DrawnTask } from './templates';
 
 export const TERMINAL_SYSTEM_PROMPT =
@@ -45,8 +45,11 @@ function expertMessages(drawn: DrawnTask, rng: Rng): ChatMessage[] {
 }
 
 /** Tasks are drawn round-robin over templates; held-out tasks come from a separate seed stream. */
-export function generateTerminalSuite(opts: SuiteOptions): { train: Trajectory[]; heldout: TerminalTask[] } {
-  const train: Trajectory[] = [];
+export function generateTerminalSuite(opts: SuiteOptions): {
+  train: Extract<Trajectory, { domain: 'terminal' }>[];
+  heldout: HeldoutTask[];
+} {
+  const train: Extract<Trajectory, { domain: 'terminal' }>[] = [];
   for (let i = 0; i < opts.trainTasks; i++) {
     const template = TEMPLATES[i % TEMPLATES.length];
     const rng = new Rng(seedOf(opts.seed, 'train', i));
@@ -54,11 +57,11 @@ export function generateTerminalSuite(opts: SuiteOptions): { train: Trajectory[]
     const id = `terminal-${opts.seed}-train-${i}`;
     train.push({ id, domain: 'terminal', task: toTask(id, template.name, drawn), messages: expertMessages(drawn, rng) });
   }
-  const heldout: TerminalTask[] = [];
+  const heldout: HeldoutTask[] = [];
   for (let i = 0; i < opts.heldoutTasks; i++) {
     const template = TEMPLATES[i % TEMPLATES.length];
     const drawn = template.draw(new Rng(seedOf(opts.seed, 'heldout', i)));
-    heldout.push(toTask(`terminal-${opts.seed}-heldout-${i}`, template.name, drawn));
+    heldout.push({ domain: 'terminal', task: toTask(`terminal-${opts.seed}-heldout-${i}`, template.name, drawn) });
   }
   return { train, heldout };
 }

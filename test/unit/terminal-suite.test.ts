@@ -22,7 +22,7 @@ test('held-out tasks are different instances from the training tasks', () => {
   const s = generateTerminalSuite({ seed: 3, trainTasks: 64, heldoutTasks: 24 });
   const fingerprint = (t: { goal: string; files: unknown }) => JSON.stringify([t.goal, t.files]);
   const train = new Set(s.train.map((t) => fingerprint(t.task)));
-  const overlap = s.heldout.filter((t) => train.has(fingerprint(t))).length;
+  const overlap = s.heldout.filter((t) => train.has(fingerprint(t.task))).length;
   assert.equal(overlap, 0, `${overlap} held-out tasks also appear in training`);
 });
 
