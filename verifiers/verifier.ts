@@ -3,7 +3,7 @@ import type Docker from 'dockerode';
 import type { Sample, Turn, Verdict, VerifierKind } from '../core/schemas';
 import type { SandboxLimits } from '../sandboxes/sandbox';
 import { StrictVerifier } from './strict';
-import { TerminalVerifier } from './terminal';
+import { FunctionalVerifier } from './functional';
 
 export interface VerifyItem {
   turn: Turn;
@@ -44,7 +44,7 @@ export function createVerifier(kind: VerifierKind, deps: VerifierDeps = {}): Ver
     case 'strict':
       return new StrictVerifier();
     case 'functional':
-      return new TerminalVerifier(deps);
+      return new FunctionalVerifier(deps);
     default: {
       const never: never = kind;
       throw new Error(`unknown verifier kind ${String(never)}`);
