@@ -1,46 +1,64 @@
+import { Context } from '@temporalio/activity';
 import { getJsonl, openStore, putJsonl } from '../store';
 import { seedOf } from '../core/rng';
-import type { Sample } from '../core/schemas';
+import { Sample } from '../core/schemas';
 import { cachedStage, summaryOf } from '../pipeline/cached';
+import { dropParts, partsOf, runInParts } from '../pipeline/parts';
 import { PromptRow } from '../pipeline/records';
 import { ACTION_STOP } from '../tasks/terminal/render';
 import type { PolicyEngine } from '../policy/engine';
 import type { StoreConfig } from '../store';
 import type { GenerateInput, GenerateResult } from './types';
-import { withHeartbeats } from './heartbeat';
+import { resumeCursor, withHeartbeats } from './heartbeat';
 
-/** Prompts per call to the model: bounds memory and gives heartbeats a cursor. */
-const CHUNK = 64;
+/** Prompts per call to the model: bounds memory, and each chunk is a stored part (the resumable cursor). */
+export const GENERATE_CHUNK = 64;
 
 export type EngineFor = (store: StoreConfig) => PolicyEngine;
 
 export function createGenerateActivities(engineFor: EngineFor) {
   return {
-    /** GPU: draws `n` single-turn samples per prompt from a checkpoint. */
+    /** GPU: draws `n` single-turn samples per prompt from a checkpoint; a retry resumes at the first unfinished chunk. */
     async generate(input: GenerateInput): Promise<GenerateResult> {
       const store = openStore(input.store);
       const engine = engineFor(input.store);
-      return cachedStage(store, summaryOf(input.out), () =>
+      let parts = 0;
+      const result = await cachedStage(store, summaryOf(input.out), () =>
         withHeartbeats(async (progress) => {
           const prompts = await getJsonl(store, input.prompts, (v) => PromptRow.parse(v));
-          const rows: Sample[] = [];
-          for (let start = 0; start < prompts.length; start += CHUNK) {
-            const chunk = prompts.slice(start, start + CHUNK);
-            const completions = await engine.sample(
-              input.checkpoint,
-              chunk.map((p) => p.prompt),
-              { ...input.sampling, stop: [ACTION_STOP], seed: seedOf(input.sampling.seed, start) },
-            );
-            completions.forEach((group, i) =>
-              group.forEach((c, index) => rows.push({ turnId: chunk[i].id, index, text: c.text, stop: c.stop, logprobs: c.logprobs })),
-            );
-            progress({ prompts: start + chunk.length, of: prompts.length });
+          const resumeFrom = resumeCursor();
+          const run = await runInParts(store, {
+            prefix: partsOf(input.out),
+            items: prompts,
+            size: GENERATE_CHUNK,
+            resumeFrom,
+            parse: (v) => Sample.parse(v),
+            // The seed of a chunk depends only on where it starts: a resumed run draws the same samples.
+            work: async (chunk, start) => {
+              const completions = await engine.sample(
+                input.checkpoint,
+                chunk.map((p) => p.prompt),
+                { ...input.sampling, stop: [ACTION_STOP], seed: seedOf(input.sampling.seed, start) },
+              );
+              return completions.flatMap((group, i) =>
+                group.map((c, index): Sample => ({ turnId: chunk[i].id, index, text: c.text, stop: c.stop, logprobs: c.logprobs })),
+              );
+            },
+            onPart: progress,
+          });
+          if (run.reused > 0) {
+            Context.current().log.info(`generate ${input.out}: ${run.reused} of ${run.parts} chunks read back from an earlier attempt`, {
+              heartbeatCursor: resumeFrom,
+            });
           }
-          await putJsonl(store, input.out, rows);
-          const tokens = rows.reduce((a, r) => a + r.logprobs.length, 0);
-          return { out: input.out, samples: rows.length, tokens, backend: await engine.backend() };
+          await putJsonl(store, input.out, run.rows);
+          parts = run.parts;
+          const tokens = run.rows.reduce((a, r) => a + r.logprobs.length, 0);
+          return { out: input.out, samples: run.rows.length, tokens, backend: await engine.backend(), resumedChunks: run.reused };
         }),
       );
+      await dropParts(store, partsOf(input.out), parts);
+      return result;
     },
   };
 }

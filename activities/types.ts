@@ -27,6 +27,8 @@ export interface GenerateResult {
   samples: number;
   tokens: number;
   backend: string;
+  /** Chunks read back from an earlier attempt instead of generated again (0 when nothing was interrupted). */
+  resumedChunks?: number;
 }
 
 export interface VerifyInput extends StageInput {
@@ -47,4 +49,6 @@ export interface VerifyResult {
   /** Share of groups (turns) whose verified rewards are all equal: no GRPO signal there. */
   zeroVarianceGroups: number;
   byReason: Record<string, number>;
+  /** Parts of turns read back from an earlier attempt instead of verified again (0 when nothing was interrupted). */
+  resumedParts?: number;
 }

@@ -40,7 +40,7 @@ const OWNER = `bench-verify-${process.pid}`;
 // The batch: turns of the suite, each with distinct samples labelled as meant to be equivalent or not.
 
 interface BenchItem {
-  turn: Turn;
+  turn: Extract<Turn, { domain: 'terminal' }>;
   samples: Sample[];
   /** Per sample: the reward it is meant to earn (1 = equivalent variant, 0 = near miss). */
   intended: (0 | 1)[];

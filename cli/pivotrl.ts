@@ -10,13 +10,18 @@ import { generateOodSuite } from '../tasks/ood';
 import { createCpuWorker, createGpuWorker } from '../workers/build';
 import { pivotCampaign, progressQuery, pauseUpdate, stopUpdate, hyperUpdate, type CampaignProgress } from '../workflows/campaign';
 import { PivotCampaign, PivotIteration, PivotStage } from '../workflows/search-attributes';
+import { campaignSummary } from '../workflows/details';
 import { formatSummary, formatProgressLine } from './format';
+import { exportPivots } from '../formats/export-pivots';
+import { BadInputError } from '../pipeline/jsonl-reader';
+import { LocalStore } from '../store';
 
 const USAGE = `usage:
   pivotrl generate --out DIR [--seed N] [--train N] [--heldout N] [--ood N]
   pivotrl run --config FILE [--id WORKFLOW_ID] [--embedded-workers]
   pivotrl status ID | pause ID | resume ID | stop ID
-  pivotrl set ID [--lr X] [--clip-eps X] [--kl-beta X] [--temperature X]`;
+  pivotrl set ID [--lr X] [--clip-eps X] [--kl-beta X] [--temperature X]
+  pivotrl export-pivots --store DIR --campaign ID --out FILE [--agent NAME]`;
 
 const temporalAddress = () => process.env.TEMPORAL_ADDRESS ?? '127.0.0.1:7233';
 const uiBase = () => process.env.TEMPORAL_UI_URL ?? `http://127.0.0.1:${process.env.TEMPORAL_UI_PORT ?? '8233'}`;
@@ -47,6 +52,18 @@ function generate(args: string[]): void {
   console.log(
     `wrote ${suite.train.length} trajectories, ${suite.heldout.length} held-out tasks and ${values.ood} OOD items to ${values.out}`,
   );
+}
+
+/** The campaign's pivots as NeMo-Gym pivot rows with their profiling statistics (formats/nemo-gym.ts). */
+async function exportPivotsCommand(args: string[]): Promise<void> {
+  const { values } = parseArgs({
+    args,
+    options: { store: { type: 'string' }, campaign: { type: 'string' }, out: { type: 'string' }, agent: { type: 'string' } },
+  });
+  if (!values.store || !values.campaign || !values.out)
+    throw new ConfigError('export-pivots: --store DIR, --campaign ID and --out FILE are required');
+  const result = await exportPivots(new LocalStore(values.store), values.campaign, values.out, { agent: values.agent });
+  console.log(`wrote ${result.rows} pivot rows to ${result.out}`);
 }
 
 async function client(): Promise<Client> {
@@ -95,7 +112,7 @@ export async function runCampaign(config: CampaignConfig, opts: { id?: string; e
         { key: PivotStage, value: 'ingest' },
         { key: PivotIteration, value: 0 },
       ],
-      staticSummary: `PivotRL campaign ${config.name}: ${config.train.steps} steps, K=${config.profile.k}, B=${config.train.batchPivots}, G=${config.train.groupSize}, verifier ${config.verifier}`,
+      staticSummary: campaignSummary(config),
       staticDetails: '```json\n' + JSON.stringify(config, null, 2) + '\n```',
     });
     log(`started campaign ${workflowId}`);
@@ -128,6 +145,8 @@ async function main(argv: string[]): Promise<void> {
   switch (command) {
     case 'generate':
       return generate(rest);
+    case 'export-pivots':
+      return exportPivotsCommand(rest);
     case 'run': {
       const { values } = parseArgs({
         args: rest,
@@ -177,7 +196,7 @@ async function main(argv: string[]): Promise<void> {
 
 if (import.meta.url === `file://${process.argv[1]}`) {
   main(process.argv.slice(2)).catch((err) => {
-    console.error(err instanceof ConfigError ? err.message : err);
+    console.error(err instanceof ConfigError || err instanceof BadInputError ? err.message : err);
     process.exit(err instanceof ConfigError ? 2 : 1);
   });
 }

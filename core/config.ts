@@ -4,6 +4,7 @@ import { dirname, join, resolve } from 'node:path';
 import { z } from 'zod';
 import { VerifierKind } from './schemas';
 import { StoreConfig } from '../store';
+import { TrajectorySource, sourcePath, withPath } from '../formats/source';
 
 const positiveInt = z.number().int().positive();
 
@@ -12,8 +13,8 @@ export const CampaignConfig = z
     name: z.string().regex(/^[a-z0-9][a-z0-9-]{0,62}$/, 'lower-case letters, digits and dashes'),
     seed: z.number().int().nonnegative().default(0),
     data: z.object({
-      /** JSON Lines files of expert trajectories. */
-      trajectories: z.array(z.string().min(1)).min(1),
+      /** JSON Lines files of expert data: a path, or { path, format: 'auto' | 'chat' | 'nemo-gym' } (formats/source.ts). */
+      trajectories: z.array(TrajectorySource).min(1),
       /** JSON Lines of held-out terminal tasks for in-domain evaluation. */
       heldoutTasks: z.string().min(1),
       /** JSON Lines of out-of-domain items. */
@@ -58,8 +59,10 @@ export const CampaignConfig = z
         namespace: z.string().default('default'),
         cpuQueue: z.string().default('pivotrl-cpu'),
         gpuQueue: z.string().default('pivotrl-gpu'),
+        /** Update steps per workflow run: the campaign continues as new after this many (or when Temporal suggests). */
+        stepsPerRun: positiveInt.default(10),
       })
-      .default({ address: '127.0.0.1:7233', namespace: 'default', cpuQueue: 'pivotrl-cpu', gpuQueue: 'pivotrl-gpu' }),
+      .default({ address: '127.0.0.1:7233', namespace: 'default', cpuQueue: 'pivotrl-cpu', gpuQueue: 'pivotrl-gpu', stepsPerRun: 10 }),
   })
   .strict();
 export type CampaignConfig = z.infer<typeof CampaignConfig>;
@@ -80,7 +83,7 @@ export function formatZodIssues(where: string, error: z.ZodError): string {
 /** Refuses a config whose input files are missing, before a campaign starts (names the field). */
 export function assertInputsExist(c: CampaignConfig, where: string): void {
   const missing = [
-    ...c.data.trajectories.map((p, i) => [`data.trajectories.${i}`, p]),
+    ...c.data.trajectories.map((s, i) => [`data.trajectories.${i}`, sourcePath(s)]),
     ['data.heldoutTasks', c.data.heldoutTasks],
     ['data.ood', c.data.ood],
     ['policy.base', join(c.policy.base, 'model.json')],
@@ -103,7 +106,12 @@ export function loadCampaignConfig(path: string): CampaignConfig {
   const c = parsed.data;
   return {
     ...c,
-    data: { ...c.data, trajectories: c.data.trajectories.map(at), heldoutTasks: at(c.data.heldoutTasks), ood: at(c.data.ood) },
+    data: {
+      ...c.data,
+      trajectories: c.data.trajectories.map((s) => withPath(s, at(sourcePath(s)))),
+      heldoutTasks: at(c.data.heldoutTasks),
+      ood: at(c.data.ood),
+    },
     policy: { ...c.policy, base: at(c.policy.base) },
     store: c.store.kind === 'local' ? { ...c.store, root: at(c.store.root) } : c.store,
   };

@@ -1,6 +1,8 @@
 // Records that cross a file, store or activity boundary. Types come from these schemas only.
 import { z } from 'zod';
 import { TerminalTask } from './domains/terminal';
+import { SweTask } from './domains/swe';
+import { ToolTask } from './domains/tool';
 
 /** OpenAI-style chat messages, the usual SFT trajectory format. */
 export const ToolCall = z.object({
@@ -26,11 +28,13 @@ export type ChatMessage = z.infer<typeof ChatMessage>;
  * The task domains. Each has its task schema under core/domains/, its suite and prompt under tasks/<domain>/,
  * its verifier under verifiers/ and, where actions execute, its sandbox under sandboxes/.
  */
-export const Domain = z.enum(['terminal']);
+export const Domain = z.enum(['terminal', 'swe', 'tool']);
 export type Domain = z.infer<typeof Domain>;
 
 export { TaskFile } from './domains/common';
 export { TerminalTask };
+export { SweTask, SweTests } from './domains/swe';
+export { ToolTask, ToolDefinition, ShopState } from './domains/tool';
 
 /** A step of an episode: the action taken (as the policy writes it) and what it printed. */
 export const Step = z.object({ action: z.string(), output: z.string() });
@@ -42,7 +46,11 @@ const trajectoryOf = <D extends Domain, T extends z.ZodTypeAny>(domain: D, task:
   z.object({ id: z.string().min(1), domain: z.literal(domain), task, messages: z.array(ChatMessage).min(2) });
 
 /** One expert trajectory: the task it solves and the chat transcript in the OpenAI format. */
-export const Trajectory = z.discriminatedUnion('domain', [trajectoryOf('terminal', TerminalTask)]);
+export const Trajectory = z.discriminatedUnion('domain', [
+  trajectoryOf('terminal', TerminalTask),
+  trajectoryOf('swe', SweTask),
+  trajectoryOf('tool', ToolTask),
+]);
 export type Trajectory = z.infer<typeof Trajectory>;
 export type Task = Trajectory['task'];
 
@@ -60,13 +68,17 @@ const turnOf = <D extends Domain, T extends z.ZodTypeAny>(domain: D, task: T) =>
   });
 
 /** A candidate state s_t with its expert action a*_t. */
-export const Turn = z.discriminatedUnion('domain', [turnOf('terminal', TerminalTask)]);
+export const Turn = z.discriminatedUnion('domain', [turnOf('terminal', TerminalTask), turnOf('swe', SweTask), turnOf('tool', ToolTask)]);
 export type Turn = z.infer<typeof Turn>;
 
 const taskRefOf = <D extends Domain, T extends z.ZodTypeAny>(domain: D, task: T) => z.object({ domain: z.literal(domain), task });
 
 /** A held-out task for evaluation episodes, with its domain. */
-export const HeldoutTask = z.discriminatedUnion('domain', [taskRefOf('terminal', TerminalTask)]);
+export const HeldoutTask = z.discriminatedUnion('domain', [
+  taskRefOf('terminal', TerminalTask),
+  taskRefOf('swe', SweTask),
+  taskRefOf('tool', ToolTask),
+]);
 export type HeldoutTask = z.infer<typeof HeldoutTask>;
 
 /** An out-of-domain (non-agentic) item scored by exact match. */
@@ -98,6 +110,26 @@ export const VerdictReason = z.enum([
   'not_exact',
   'empty_action',
   'infrastructure',
+  /** SWE: after the edit, some test's pass/fail outcome differs from its outcome after the expert's edit. */
+  'tests_differ',
+  /** Tool use: the action text is neither `call NAME {json}` (joined by ` ; `) nor `say TEXT`. */
+  'unparseable',
+  /** Tool use: a call to another tool than the expert's. */
+  'wrong_tool',
+  /** Tool use: the right tool with arguments that differ (keys, types, values) from the expert's. */
+  'wrong_arguments',
+  /** Tool use: fewer calls than the expert's parallel batch (the ones made match). */
+  'partial_calls',
+  /** Tool use: more calls than the expert's parallel batch (the expert's all match). */
+  'extra_calls',
+  /** Tool use: the arguments pass, but the simulated backend ends in another state (or the call fails). */
+  'backend_state_differs',
+  /** Tool use: a message to the user where the expert called a tool. */
+  'message_instead_of_call',
+  /** Tool use: a tool call where the expert replied to the user. */
+  'call_instead_of_message',
+  /** Tool use: a reply to the user whose words or facts differ from the expert's reply. */
+  'message_differs',
 ]);
 export type VerdictReason = z.infer<typeof VerdictReason>;
 

@@ -10,7 +10,15 @@ import { Episode, type PromptRow } from './records';
 
 export interface EpisodeRunner {
   /** Runs `actions` from the task's initial state; returns each action's output and the task's final check. */
-  replay(ref: HeldoutTask, actions: string[]): Promise<{ outputs: { output: string; exitCode: number }[]; passed: boolean }>;
+  replay(
+    ref: HeldoutTask,
+    actions: string[],
+  ): Promise<{
+    outputs: { output: string; exitCode: number }[];
+    passed: boolean;
+    /** The last action ended the episode (a tool-use reply to the user hands the turn back). */
+    ended?: boolean;
+  }>;
 }
 
 export interface EpisodeRound {
@@ -69,7 +77,7 @@ export async function stepEpisodes(
     const last = result.outputs[result.outputs.length - 1];
     const steps = [...e.steps, { action, output: last?.output ?? '' }];
     onProgress?.(++finished);
-    return { ...e, steps, passed: result.passed, done: steps.length >= e.ref.task.maxTurns };
+    return { ...e, steps, passed: result.passed, done: result.ended === true || steps.length >= e.ref.task.maxTurns };
   });
   await putJsonl(store, out.episodes, next);
   await putJsonl(store, out.prompts, promptsFor(next));

@@ -1,40 +1,49 @@
-// Ingest: stream JSON Lines of expert trajectories, validate each record, split into candidate turns and
-// write them in shards. A bad record is reported (file, line, field) and quarantined; the others go on.
-import { createReadStream } from 'node:fs';
-import { access, constants } from 'node:fs/promises';
-import { createInterface } from 'node:readline';
+// Ingest: stream JSON Lines of expert data (chat trajectories or NeMo-Gym pivot rows), validate each record, split
+// into candidate turns and write them in shards. A bad record is reported (file, line, field) and quarantined; the
+// others go on. Memory stays flat whatever the file's size: lines are read as bytes with a bounded line length,
+// shards are written by turn count or size, and the quarantine is streamed to the store in parts.
+import { basename } from 'node:path';
 import { z } from 'zod';
-import { HeldoutTask, OodItem, Trajectory, type Turn } from '../core/schemas';
+import { HeldoutTask, OodItem, type Turn } from '../core/schemas';
+import { detectFormat, turnsOfRecord, type RecordFormat } from '../formats/records';
+import { RecordError } from '../formats/record-error';
+import { sourceFormat, sourcePath, type TrajectoryFormat, type TrajectorySource } from '../formats/source';
 import type { ArtefactStore } from '../store';
 import { putJsonl } from '../store';
-import { promptOf, turnsOf } from '../tasks/domains';
+import { promptOf } from '../tasks/domains';
 import { renderOodPrompt } from '../tasks/ood';
+import { BadInputError, headOf, readJsonLines, type ReadLine } from './jsonl-reader';
 import { campaignKeys } from './keys';
+import { Quarantine, describeZodError, type BadRecord } from './quarantine';
 import type { PromptRow } from './records';
 
-/** Input that cannot be used at all (a missing or unreadable file): retrying will not help. */
-export class BadInputError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = 'BadInputError';
-  }
-}
+export { BadInputError } from './jsonl-reader';
+export { describeZodError, type BadRecord } from './quarantine';
 
-export interface BadRecord {
-  file: string;
-  line: number;
-  field: string;
-  reason: string;
-}
+/**
+ * Lines over 8 MiB are reported as too long, not parsed: the limit bounds the memory of one record (its text,
+ * the parsed object and its turns), and every turn repeats the history before it, so a trajectory of L bytes and
+ * T turns writes about T x L bytes of shards. The policy's prompt keeps only the last few steps anyway.
+ */
+export const MAX_LINE_BYTES = 8 * 1024 * 1024;
+/** A shard is written once it holds `shardSize` turns or about this much JSON. */
+export const MAX_SHARD_BYTES = 8 * 1024 * 1024;
+/** Shard writes under way while the next shard fills (store latency, not CPU, bounds ingest otherwise). */
+const WRITES_IN_FLIGHT = 4;
 
 export interface IngestOptions {
   campaignId: string;
-  trajectories: string[];
+  /** Paths (format detected from the first record) or { path, format }. */
+  trajectories: TrajectorySource[];
   heldoutTasks: string;
   ood: string;
   shardSize: number;
   heldoutLimit: number;
   oodLimit: number;
+  maxLineBytes?: number;
+  maxShardBytes?: number;
+  /** Bad records per quarantine part. */
+  quarantinePartRecords?: number;
 }
 
 export interface ShardRef {
@@ -43,13 +52,25 @@ export interface ShardRef {
   count: number;
 }
 
+export interface SourceReport {
+  path: string;
+  /** The format used (detected when the source said `auto`; `auto` when no record could be read). */
+  format: TrajectoryFormat;
+  records: number;
+  badRecords: number;
+  turns: number;
+}
+
 export interface IngestResult {
+  /** Good records of the trajectory files: chat trajectories and NeMo-Gym pivot rows. */
   trajectories: number;
   turns: number;
   shards: ShardRef[];
+  sources: SourceReport[];
   badRecords: number;
   badExamples: BadRecord[];
-  quarantine: string;
+  /** Store keys of the quarantine's parts (JSON Lines of BadRecord), in order. */
+  quarantine: string[];
   heldout: string;
   heldoutCount: number;
   ood: string;
@@ -57,104 +78,153 @@ export interface IngestResult {
   oodCount: number;
 }
 
-const MAX_LINE_BYTES = 8 * 1024 * 1024;
+/** Turns and their prompts, written as a shard when it is full by count or by size; a few writes overlap. */
+class ShardWriter {
+  readonly refs: ShardRef[] = [];
+  private turns: string[] = [];
+  private prompts: string[] = [];
+  private chars = 0;
+  private readonly writing = new Set<Promise<void>>();
+  private failure: unknown = null;
 
-export function describeZodError(error: z.ZodError): { field: string; reason: string } {
-  const first = error.issues[0];
-  return { field: first.path.length ? first.path.join('.') : '(record)', reason: first.message };
+  constructor(
+    private readonly store: ArtefactStore,
+    private readonly keys: ReturnType<typeof campaignKeys>,
+    private readonly maxTurns: number,
+    private readonly maxChars: number,
+  ) {}
+
+  /** Adds a turn; true when that completed a shard. */
+  async add(turn: Turn): Promise<boolean> {
+    const line = JSON.stringify(turn) + '\n';
+    const prompt: PromptRow = { id: turn.id, prompt: promptOf(turn, turn.history) };
+    this.turns.push(line);
+    this.prompts.push(JSON.stringify(prompt) + '\n');
+    this.chars += line.length;
+    if (this.turns.length < this.maxTurns && this.chars < this.maxChars) return false;
+    await this.flush();
+    return true;
+  }
+
+  /** Starts writing the shard being filled; waits while too many writes are under way. */
+  async flush(): Promise<void> {
+    if (this.turns.length > 0) {
+      const shard = this.refs.length;
+      const ref = { turns: this.keys.shardTurns(shard), prompts: this.keys.shardPrompts(shard), count: this.turns.length };
+      const write = Promise.all([this.store.put(ref.turns, this.turns.join('')), this.store.put(ref.prompts, this.prompts.join(''))]).then(
+        () => undefined,
+        (err) => void (this.failure ??= err),
+      );
+      this.writing.add(write);
+      void write.finally(() => this.writing.delete(write));
+      this.refs.push(ref);
+      this.turns = [];
+      this.prompts = [];
+      this.chars = 0;
+    }
+    while (this.writing.size >= WRITES_IN_FLIGHT) await Promise.race(this.writing);
+    if (this.failure) throw this.failure;
+  }
+
+  /** Writes what is left and waits for every write. */
+  async close(): Promise<ShardRef[]> {
+    await this.flush();
+    await Promise.all(this.writing);
+    if (this.failure) throw this.failure;
+    return this.refs;
+  }
 }
 
-/** Yields [lineNumber, text] for every non-empty line of a JSON Lines file. */
-async function* jsonLines(file: string): AsyncGenerator<[number, string]> {
+const badOf = (file: string, rec: ReadLine, field: string, reason: string): BadRecord => ({
+  file,
+  line: rec.line,
+  field,
+  reason,
+  bytes: rec.bytes,
+  raw: rec.raw ?? headOf(rec.text ?? ''),
+});
+
+/** The JSON value of a line, or the bad record saying why there is none. */
+function jsonOf(file: string, rec: ReadLine): { json: unknown } | { bad: BadRecord } {
+  if (rec.problem) return { bad: badOf(file, rec, rec.problem.field, rec.problem.reason) };
   try {
-    await access(file, constants.R_OK);
+    return { json: JSON.parse(rec.text!) };
   } catch (err) {
-    throw new BadInputError(`${file}: cannot read trajectory file: ${(err as Error).message}`);
-  }
-  const lines = createInterface({ input: createReadStream(file, { encoding: 'utf8' }), crlfDelay: Infinity });
-  let n = 0;
-  for await (const line of lines) {
-    n++;
-    if (line.trim().length > 0) yield [n, line];
+    return { bad: badOf(file, rec, '(record)', `invalid JSON: ${(err as Error).message}`) };
   }
 }
 
-/** Parses one line against a schema; returns the record or a BadRecord naming file, line and field. */
-function parseLine<T>(schema: z.ZodType<T>, file: string, line: number, text: string): T | BadRecord {
-  if (Buffer.byteLength(text) > MAX_LINE_BYTES)
-    return { file, line, field: '(record)', reason: `line longer than ${MAX_LINE_BYTES} bytes` };
-  let json: unknown;
-  try {
-    json = JSON.parse(text);
-  } catch (err) {
-    return { file, line, field: '(record)', reason: `invalid JSON: ${(err as Error).message}` };
-  }
-  const parsed = schema.safeParse(json);
-  if (!parsed.success) return { file, line, ...describeZodError(parsed.error) };
-  return parsed.data;
-}
-
-const isBad = (v: unknown): v is BadRecord =>
-  typeof v === 'object' && v !== null && 'reason' in v && 'line' in v && 'file' in v && 'field' in v;
-
-async function readAll<T>(schema: z.ZodType<T>, file: string, limit: number, bad: BadRecord[]): Promise<T[]> {
+/** Up to `limit` valid records of a small JSON Lines file (held-out tasks, OOD items). */
+async function readRecords<T>(
+  schema: z.ZodType<T>,
+  file: string,
+  limit: number,
+  maxLineBytes: number,
+  quarantine: Quarantine,
+): Promise<T[]> {
   const out: T[] = [];
-  for await (const [line, text] of jsonLines(file)) {
+  for await (const rec of readJsonLines(file, { maxLineBytes })) {
     if (out.length >= limit) break;
-    const rec = parseLine(schema, file, line, text);
-    if (isBad(rec)) bad.push(rec);
-    else out.push(rec);
+    const value = jsonOf(file, rec);
+    if ('bad' in value) {
+      await quarantine.add(value.bad);
+      continue;
+    }
+    const parsed = schema.safeParse(value.json);
+    if (parsed.success) out.push(parsed.data);
+    else {
+      const { field, reason } = describeZodError(parsed.error);
+      await quarantine.add(badOf(file, rec, field, reason));
+    }
   }
   return out;
 }
 
 export async function ingest(store: ArtefactStore, opts: IngestOptions, onProgress?: (turns: number) => void): Promise<IngestResult> {
   const keys = campaignKeys(opts.campaignId);
-  const bad: BadRecord[] = [];
-  const shards: ShardRef[] = [];
-  let pending: Turn[] = [];
+  const maxLineBytes = opts.maxLineBytes ?? MAX_LINE_BYTES;
+  const quarantine = new Quarantine(store, keys.quarantine, opts.quarantinePartRecords);
+  const shards = new ShardWriter(store, keys, opts.shardSize, opts.maxShardBytes ?? MAX_SHARD_BYTES);
+  const sources: SourceReport[] = [];
   let trajectories = 0;
   let turns = 0;
 
-  const flush = async () => {
-    if (pending.length === 0) return;
-    const shard = shards.length;
-    const prompts: PromptRow[] = pending.map((t) => ({ id: t.id, prompt: promptOf(t, t.history) }));
-    await putJsonl(store, keys.shardTurns(shard), pending);
-    await putJsonl(store, keys.shardPrompts(shard), prompts);
-    shards.push({ turns: keys.shardTurns(shard), prompts: keys.shardPrompts(shard), count: pending.length });
-    pending = [];
-  };
-
-  for (const file of opts.trajectories) {
-    for await (const [line, text] of jsonLines(file)) {
-      const rec = parseLine(Trajectory, file, line, text);
-      if (isBad(rec)) {
-        bad.push(rec);
+  for (const source of opts.trajectories) {
+    const file = sourcePath(source);
+    let format: RecordFormat | null = sourceFormat(source) === 'auto' ? null : (sourceFormat(source) as RecordFormat);
+    const report: SourceReport = { path: file, format: sourceFormat(source), records: 0, badRecords: 0, turns: 0 };
+    sources.push(report);
+    for await (const rec of readJsonLines(file, { maxLineBytes })) {
+      const value = jsonOf(file, rec);
+      if ('bad' in value) {
+        report.badRecords++;
+        await quarantine.add(value.bad);
         continue;
       }
+      format ??= detectFormat(value.json);
+      report.format = format;
       let split: Turn[];
       try {
-        split = turnsOf(rec);
+        split = turnsOfRecord(format, value.json, `${basename(file)}:${rec.line}`);
       } catch (err) {
-        bad.push({ file, line, field: 'messages', reason: (err as Error).message });
+        if (!(err instanceof RecordError)) throw err;
+        report.badRecords++;
+        await quarantine.add(badOf(file, rec, err.field, err.reason));
         continue;
       }
+      report.records++;
       trajectories++;
       for (const turn of split) {
-        pending.push(turn);
+        report.turns++;
         turns++;
-        if (pending.length >= opts.shardSize) {
-          await flush();
-          onProgress?.(turns);
-        }
+        if (await shards.add(turn)) onProgress?.(turns);
       }
     }
   }
-  await flush();
+  const shardRefs = await shards.close();
 
-  const heldout = await readAll(HeldoutTask, opts.heldoutTasks, opts.heldoutLimit, bad);
-  const ood = await readAll(OodItem, opts.ood, opts.oodLimit, bad);
+  const heldout = await readRecords(HeldoutTask, opts.heldoutTasks, opts.heldoutLimit, maxLineBytes, quarantine);
+  const ood = await readRecords(OodItem, opts.ood, opts.oodLimit, maxLineBytes, quarantine);
   await putJsonl(store, keys.heldout, heldout);
   await putJsonl(store, keys.ood, ood);
   await putJsonl(
@@ -162,16 +232,21 @@ export async function ingest(store: ArtefactStore, opts: IngestOptions, onProgre
     keys.oodPrompts,
     ood.map((item): PromptRow => ({ id: item.id, prompt: renderOodPrompt(item) })),
   );
-  await putJsonl(store, keys.quarantine, bad);
+  const bad = await quarantine.close();
 
-  if (turns === 0) throw new BadInputError(`no usable trajectories in ${opts.trajectories.join(', ')} (${bad.length} bad records)`);
+  if (turns === 0) {
+    const first = bad.examples[0];
+    const hint = first ? `; first: ${first.file}:${first.line}: ${first.field}: ${first.reason}` : '';
+    throw new BadInputError(`no usable trajectories in ${opts.trajectories.map(sourcePath).join(', ')} (${bad.count} bad records${hint})`);
+  }
   return {
     trajectories,
     turns,
-    shards,
-    badRecords: bad.length,
-    badExamples: bad.slice(0, 5),
-    quarantine: keys.quarantine,
+    shards: shardRefs,
+    sources,
+    badRecords: bad.count,
+    badExamples: bad.examples,
+    quarantine: bad.parts,
     heldout: keys.heldout,
     heldoutCount: heldout.length,
     ood: keys.ood,

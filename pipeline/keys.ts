@@ -7,7 +7,7 @@ export const campaignKeys = (campaignId: string) => {
     root,
     shardTurns: (shard: number) => `${root}/ingest/shard-${pad(shard)}.turns.jsonl`,
     shardPrompts: (shard: number) => `${root}/ingest/shard-${pad(shard)}.prompts.jsonl`,
-    quarantine: `${root}/ingest/quarantine.jsonl`,
+    quarantine: (part: number) => `${root}/ingest/quarantine-${pad(part)}.jsonl`,
     ingestReport: `${root}/ingest/report.json`,
     heldout: `${root}/eval/heldout.jsonl`,
     ood: `${root}/eval/ood.jsonl`,

@@ -3,22 +3,31 @@ import type Docker from 'dockerode';
 import type { HeldoutTask } from '../core/schemas';
 import type { EpisodeRunner } from '../pipeline/episodes';
 import { TerminalEpisodeRunner } from './terminal';
+import { SweEpisodeRunner } from './swe';
+import { replayToolEpisode } from '../tasks/tool/episode';
 
 export class DomainEpisodeRunner implements EpisodeRunner {
   private readonly terminal: TerminalEpisodeRunner;
+  private readonly swe: SweEpisodeRunner;
 
-  constructor(opts: { docker: Docker; image: string }) {
+  /** `image`: the terminal sandbox image; `sweImage`: the SWE one (default pivotrl/swe:latest). */
+  constructor(opts: { docker: Docker; image: string; sweImage?: string }) {
     this.terminal = new TerminalEpisodeRunner(opts);
+    this.swe = new SweEpisodeRunner({ docker: opts.docker, image: opts.sweImage });
   }
 
   replay(ref: HeldoutTask, actions: string[]) {
     switch (ref.domain) {
       case 'terminal':
         return this.terminal.replay(ref.task, actions);
+      case 'swe': // final check: every fail-to-pass and pass-to-pass test passes
+        return this.swe.replay(ref.task, actions);
+      case 'tool': // the simulated backend runs in-process: no sandbox
+        return Promise.resolve(replayToolEpisode(ref.task, actions));
     }
   }
 
   async close(): Promise<void> {
-    await this.terminal.close();
+    await Promise.all([this.terminal.close(), this.swe.close()]);
   }
 }

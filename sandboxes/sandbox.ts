@@ -817,7 +817,9 @@ export async function reapSandboxes(docker: Docker, owner?: string, opts: { spar
         await withEngineTimeout(docker.getContainer(c.Id).remove({ force: true, v: true }), 'remove sandbox');
         removed++;
       } catch (err) {
-        if ((err as { statusCode?: number }).statusCode !== 404) throw toInfraError(err, `remove sandbox ${c.Id.slice(0, 12)}`);
+        // 404: already gone; 409: another worker on this host is removing it (workers starting together both reap).
+        const status = (err as { statusCode?: number }).statusCode;
+        if (status !== 404 && status !== 409) throw toInfraError(err, `remove sandbox ${c.Id.slice(0, 12)}`);
       }
     }),
   );

@@ -3,7 +3,7 @@
 // State at turn t = the task's initial workspace with the expert's actions a*_0 .. a*_{t-1} replayed; it is
 // snapshotted once, and every action at that turn runs from the restored snapshot. The effect of an action is
 // its exit status, its output and the changes it made under /work (path, kind, mode, content hash).
-import type { TerminalTask } from '../core/schemas';
+import type { TaskFile, TerminalTask } from '../core/schemas';
 import {
   DEFAULT_ACTION_TIMEOUT_MS,
   Sandbox,
@@ -88,10 +88,16 @@ export interface TerminalSandboxOptions extends SandboxOptions {
   sandbox?: Sandbox;
 }
 
-async function seedWorkspace(sandbox: Sandbox, task: TerminalTask): Promise<void> {
+/** A task's initial files under /work (the terminal workspace, an SWE repository). */
+export interface Workspace {
+  files: TaskFile[];
+  dirs?: string[];
+}
+
+export async function seedWorkspace(sandbox: Sandbox, task: Workspace): Promise<void> {
   await sandbox.writeFiles(
     task.files.map((f) => ({ path: f.path, content: f.content, mode: f.mode })),
-    task.dirs,
+    task.dirs ?? [],
   );
 }
 
@@ -127,7 +133,7 @@ export class TurnState {
  * Opens the state of a turn: a sandbox with the task's files, the expert prefix replayed, a snapshot.
  * Infrastructure failures throw SandboxInfraError (and destroy a sandbox created here).
  */
-export async function openTurnState(task: TerminalTask, prefixActions: string[], opts: TerminalSandboxOptions = {}): Promise<TurnState> {
+export async function openTurnState(task: Workspace, prefixActions: string[], opts: TerminalSandboxOptions = {}): Promise<TurnState> {
   const actionTimeoutMs = opts.actionTimeoutMs ?? DEFAULT_ACTION_TIMEOUT_MS;
   const owned = !opts.sandbox;
   const sandbox = opts.sandbox ?? (await Sandbox.create(opts));
@@ -191,6 +197,25 @@ export interface TerminalEpisodeRunnerOptions extends Omit<TerminalSandboxOption
 }
 
 /**
+ * Runs `fn` on a sandbox of the pool, released (reset) afterwards. An infrastructure failure is retried once on a
+ * fresh sandbox (the failed one is destroyed); a second one, or any other error, throws.
+ */
+export async function onPooledSandbox<T>(pool: SandboxPool, fn: (sandbox: Sandbox) => Promise<T>): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    const sandbox = await pool.acquire();
+    let healthy = true;
+    try {
+      return await fn(sandbox);
+    } catch (err) {
+      healthy = false;
+      if (!isSandboxInfraError(err) || attempt >= 2) throw err;
+    } finally {
+      await pool.release(sandbox, !healthy);
+    }
+  }
+}
+
+/**
  * Episode replay for evaluation, on warm sandboxes (reset between episodes). An infrastructure failure is
  * retried once on a fresh sandbox; a second one throws (the evaluate activity fails and Temporal retries it).
  */
@@ -201,19 +226,8 @@ export class TerminalEpisodeRunner {
     this.pool = new SandboxPool({ ...opts, idleMs: opts.idleMs ?? 60_000 });
   }
 
-  async replay(task: TerminalTask, actions: string[]): Promise<ReplayResult> {
-    for (let attempt = 1; ; attempt++) {
-      const sandbox = await this.pool.acquire();
-      let healthy = true;
-      try {
-        return await replayEpisode(task, actions, { ...this.opts, sandbox });
-      } catch (err) {
-        healthy = false;
-        if (!isSandboxInfraError(err) || attempt >= 2) throw err;
-      } finally {
-        await this.pool.release(sandbox, !healthy);
-      }
-    }
+  replay(task: TerminalTask, actions: string[]): Promise<ReplayResult> {
+    return onPooledSandbox(this.pool, (sandbox) => replayEpisode(task, actions, { ...this.opts, sandbox }));
   }
 
   async close(): Promise<void> {

@@ -2,12 +2,18 @@
 // how a state is shown to the policy. Adding a domain adds a case here (the compiler lists what is missing).
 import type { HeldoutTask, Step, Trajectory, Turn } from '../core/schemas';
 import { renderTerminalPrompt, terminalTurns } from './terminal/render';
+import { renderSwePrompt, sweTurns } from './swe/render';
+import { renderToolPrompt, toolTurns } from './tool/render';
 
 /** Every assistant action of the trajectory is a candidate state s_t paired with the expert action a*_t. */
 export function turnsOf(traj: Trajectory): Turn[] {
   switch (traj.domain) {
     case 'terminal':
       return terminalTurns(traj);
+    case 'swe':
+      return sweTurns(traj);
+    case 'tool':
+      return toolTurns(traj);
   }
 }
 
@@ -16,5 +22,9 @@ export function promptOf(ref: HeldoutTask, history: Step[]): string {
   switch (ref.domain) {
     case 'terminal':
       return renderTerminalPrompt(ref.task.goal, history);
+    case 'swe':
+      return renderSwePrompt(ref.task.goal, history);
+    case 'tool':
+      return renderToolPrompt(ref.task.goal, history);
   }
 }

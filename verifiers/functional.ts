@@ -3,13 +3,15 @@
 import type { Domain, Verdict, VerifierKind } from '../core/schemas';
 import type { VerifyBatchOptions, VerifyItem, Verifier, VerifierDeps } from './verifier';
 import { TerminalVerifier } from './terminal';
+import { SweVerifier } from './swe';
+import { ToolVerifier } from './tool';
 
 export class FunctionalVerifier implements Verifier {
   readonly kind: VerifierKind = 'functional';
   private readonly byDomain: Record<Domain, Verifier>;
 
   constructor(deps: VerifierDeps = {}) {
-    this.byDomain = { terminal: new TerminalVerifier(deps) };
+    this.byDomain = { terminal: new TerminalVerifier(deps), swe: new SweVerifier(deps), tool: new ToolVerifier(deps) };
   }
 
   async verifyBatch(items: VerifyItem[], opts: VerifyBatchOptions = {}): Promise<Verdict[]> {

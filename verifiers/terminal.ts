@@ -1,211 +1,31 @@
 // Functional verifier of the terminal domain: each sampled action is executed at the true state of its turn
-// (task files + expert prefix, in a sandbox) and its effect is compared with the expert action's effect there.
-//
-// Per turn: the state is opened ONCE (on a warm sandbox from a pool), the expert's effect is taken, then each
-// DISTINCT sampled action runs from the restored snapshot (identical strings share one verdict; a sample equal
-// to the expert's action is 1 without running). An infrastructure failure (SandboxInfraError) retries that
-// action once on a fresh sandbox (state re-opened, expert effect re-taken); a second failure gives reward null
-// with reason 'infrastructure' (masked by the trainer, never 0). If the image is missing or the engine is down
-// when the batch starts, verifyBatch throws instead: that is a deployment problem, not a masked sample.
-import Docker from 'dockerode';
-import type { Sample, Turn, Verdict, VerifierKind } from '../core/schemas';
-import {
-  DEFAULT_ACTION_TIMEOUT_MS,
-  DEFAULT_IMAGE,
-  SandboxPool,
-  ensureImage,
-  isSandboxInfraError,
-  toInfraError,
-  withEngineTimeout,
-  type Sandbox,
-} from '../sandboxes/sandbox';
-import { openTurnState, type Effect, type TurnState } from '../sandboxes/terminal';
-import { compareEffects, failureOf, type Comparison } from './effects';
-import { throwIfAborted, type VerifierDeps, type VerifyBatchOptions, type VerifyItem, type Verifier } from './verifier';
+// (task files + expert prefix, in a sandbox of the terminal image) and its effect (exit status, file changes,
+// output) is compared with the expert action's effect there (verifiers/effects.ts). The batch loop, sandbox pool,
+// retries and masking are the shared ExecutingVerifier's (verifiers/executing.ts).
+import { DEFAULT_IMAGE } from '../sandboxes/sandbox';
+import { openTurnState, type Effect } from '../sandboxes/terminal';
+import { compareEffects } from './effects';
+import { ExecutingVerifier, type ExecutingVerifierStats, type ExecutionDomain } from './executing';
+import type { VerifierDeps } from './verifier';
 
-export interface TerminalVerifierStats {
-  turns: number;
-  /** Turn states opened (sandbox reset + files + prefix replay + snapshot), retries included. */
-  statesOpened: number;
-  openMs: number;
-  /** Actions executed (expert and distinct samples), retries included. */
-  actionsRun: number;
-  actionMs: number;
-  /** Samples answered from the per-turn cache or by identity with the expert action. */
-  samplesReused: number;
-  infraRetries: number;
-  masked: number;
-  sandboxesCreated: number;
-}
+export type TerminalVerifierStats = ExecutingVerifierStats;
 
-const emptyStats = (): TerminalVerifierStats => ({
-  turns: 0,
-  statesOpened: 0,
-  openMs: 0,
-  actionsRun: 0,
-  actionMs: 0,
-  samplesReused: 0,
-  infraRetries: 0,
-  masked: 0,
-  sandboxesCreated: 0,
-});
+/** Terminal turns: the state is the workspace with the expert prefix replayed; an effect is one action's run. */
+export const terminalExecution: ExecutionDomain<Effect> = {
+  async open(turn, sandbox, { actionTimeoutMs }) {
+    if (turn.domain !== 'terminal') throw new Error(`the terminal verifier got a ${turn.domain} turn (${turn.id})`);
+    const ts = await openTurnState(
+      turn.task,
+      turn.history.map((h) => h.action),
+      { sandbox, actionTimeoutMs },
+    );
+    return { expert: (action) => ts.runAction(action), sample: (action) => ts.runAction(action) };
+  },
+  compare: compareEffects,
+};
 
-type Outcome = Pick<Verdict, 'reward' | 'reason' | 'detail'>;
-
-export class TerminalVerifier implements Verifier {
-  readonly kind: VerifierKind = 'functional';
-  private readonly docker: Docker;
-  private readonly image: string;
-  private readonly concurrency: number;
-  private readonly actionTimeoutMs: number;
-  /** Counters of the last verifyBatch call (for benchmarks and logs). */
-  stats: TerminalVerifierStats = emptyStats();
-
-  constructor(private readonly deps: VerifierDeps = {}) {
-    this.docker = deps.docker ?? new Docker();
-    this.image = deps.image ?? DEFAULT_IMAGE;
-    this.concurrency = Math.max(1, Math.floor(deps.concurrency ?? 2));
-    this.actionTimeoutMs = deps.actionTimeoutMs ?? DEFAULT_ACTION_TIMEOUT_MS;
-  }
-
-  async verifyBatch(items: VerifyItem[], opts: VerifyBatchOptions = {}): Promise<Verdict[]> {
-    const { signal } = opts;
-    throwIfAborted(signal);
-    this.stats = emptyStats();
-    if (items.every((it) => it.samples.every((s) => s.text.trim() === ''))) {
-      return items.flatMap((it) => it.samples.map((s) => verdict(it.turn, s, { reward: 0, reason: 'empty_action', detail: '' })));
-    }
-    try {
-      await withEngineTimeout(this.docker.ping(), 'ping', 10_000);
-    } catch (err) {
-      throw toInfraError(err, 'verify');
-    }
-    await ensureImage(this.docker, this.image);
-
-    const pool = new SandboxPool({ docker: this.docker, image: this.image, limits: this.deps.limits, owner: this.deps.owner });
-    // The first failure (or the abort) stops the batch: no new turn starts, the pool is closed so that running
-    // actions end at once, and verifyBatch settles only after every worker has, with every sandbox removed.
-    let failure: { error: unknown } | null = null;
-    const stop = (error: unknown) => {
-      failure ??= { error };
-      void pool.close();
-    };
-    const onAbort = () => stop(signal?.reason ?? new DOMException('verification aborted', 'AbortError'));
-    signal?.addEventListener('abort', onAbort, { once: true });
-    const results: Verdict[][] = new Array(items.length);
-    let next = 0;
-    let done = 0;
-    try {
-      const worker = async () => {
-        while (!failure && next < items.length) {
-          const i = next++;
-          try {
-            results[i] = await this.verifyTurn(items[i], pool, signal);
-          } catch (err) {
-            stop(err);
-            return;
-          }
-          this.stats.turns++;
-          opts.onProgress?.(++done);
-        }
-      };
-      await Promise.all(Array.from({ length: Math.min(this.concurrency, items.length) }, worker));
-      if (failure) throw (failure as { error: unknown }).error;
-      throwIfAborted(signal);
-      return results.flat();
-    } finally {
-      signal?.removeEventListener('abort', onAbort);
-      this.stats.sandboxesCreated = pool.created;
-      await pool.close();
-    }
-  }
-
-  private async verifyTurn({ turn, samples }: VerifyItem, pool: SandboxPool, signal?: AbortSignal): Promise<Verdict[]> {
-    const expertAction = turn.expert.trim();
-    const outcomes = new Map<string, Outcome>();
-    const toRun: string[] = [];
-    for (const s of samples) {
-      const a = s.text.trim();
-      if (a === '') outcomes.set(a, { reward: 0, reason: 'empty_action', detail: '' });
-      else if (a === expertAction) outcomes.set(a, { reward: 1, reason: 'exact_match', detail: 'identical to the expert action' });
-      else if (!outcomes.has(a) && !toRun.includes(a)) toRun.push(a);
-    }
-    this.stats.samplesReused += samples.length - toRun.length;
-
-    if (toRun.length > 0) {
-      const prefix = turn.history.map((h) => h.action);
-      let sandbox: Sandbox | null = null;
-      let state: { ts: TurnState; expert: Effect } | null = null;
-      let openFailures = 0;
-      const discard = async () => {
-        state = null;
-        if (sandbox) await pool.release(sandbox, true);
-        sandbox = null;
-      };
-      const open = async (): Promise<{ ts: TurnState; expert: Effect }> => {
-        sandbox = await pool.acquire();
-        const t0 = performance.now();
-        const ts = await openTurnState(turn.task, prefix, { sandbox, actionTimeoutMs: this.actionTimeoutMs });
-        this.stats.statesOpened++;
-        this.stats.openMs += performance.now() - t0;
-        const expert = await this.timed(() => ts.runAction(expertAction));
-        return { ts, expert };
-      };
-      try {
-        for (const action of toRun) {
-          throwIfAborted(signal);
-          let outcome: Outcome | null = null;
-          let lastError = '';
-          for (let attempt = 1; attempt <= 2 && !outcome; attempt++) {
-            // After two failures to even open this turn's state, stop trying for its other samples.
-            if (!state && openFailures >= 2) break;
-            try {
-              if (!state) {
-                try {
-                  state = await open();
-                } catch (err) {
-                  openFailures++;
-                  throw err;
-                }
-              }
-              const current: { ts: TurnState; expert: Effect } = state;
-              const effect = await this.timed(() => current.ts.runAction(action));
-              outcome = toOutcome(compareEffects(current.expert, effect));
-              // The reference itself did not finish here (e.g. an expert action that needs more time): say so.
-              const expertFailure = failureOf(current.expert);
-              if (expertFailure && !outcome.reward) outcome.detail = `expert action: ${expertFailure.detail}; ${outcome.detail}`;
-            } catch (err) {
-              throwIfAborted(signal);
-              if (!isSandboxInfraError(err)) throw err;
-              lastError = err.message;
-              if (attempt === 1) this.stats.infraRetries++;
-              await discard();
-            }
-          }
-          if (!outcome) {
-            this.stats.masked++;
-            outcome = { reward: null, reason: 'infrastructure', detail: lastError.slice(0, 300) || 'sandbox unavailable' };
-          }
-          outcomes.set(action, outcome);
-        }
-      } finally {
-        if (sandbox) await pool.release(sandbox);
-      }
-    }
-    return samples.map((s) => verdict(turn, s, outcomes.get(s.text.trim())!));
-  }
-
-  private async timed<T>(fn: () => Promise<T>): Promise<T> {
-    const t0 = performance.now();
-    try {
-      return await fn();
-    } finally {
-      this.stats.actionsRun++;
-      this.stats.actionMs += performance.now() - t0;
-    }
+export class TerminalVerifier extends ExecutingVerifier<Effect> {
+  constructor(deps: VerifierDeps = {}) {
+    super(terminalExecution, deps.image ?? DEFAULT_IMAGE, deps);
   }
 }
-
-const toOutcome = (c: Comparison): Outcome => ({ reward: c.equivalent ? 1 : 0, reason: c.reason, detail: c.detail });
-
-const verdict = (turn: Turn, s: Sample, o: Outcome): Verdict => ({ turnId: turn.id, index: s.index, ...o });

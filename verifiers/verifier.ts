@@ -30,6 +30,8 @@ export interface VerifierDeps {
   docker?: Docker;
   /** Sandbox image of the terminal domain (default pivotrl/terminal:latest). */
   image?: string;
+  /** Sandbox image of the SWE domain (default pivotrl/swe:latest). */
+  sweImage?: string;
   /** Turns verified at the same time, one sandbox each (default 2). */
   concurrency?: number;
   /** Wall-clock limit of one action in the sandbox (default 10 s). */
@@ -37,6 +39,8 @@ export interface VerifierDeps {
   limits?: Partial<SandboxLimits>;
   /** pivotrl.owner label of the sandboxes (default: host name). */
   owner?: string;
+  /** Tool use: word-overlap threshold (F1 of content words) for replies and free-text arguments (default 0.6). */
+  wordOverlap?: number;
 }
 
 export function createVerifier(kind: VerifierKind, deps: VerifierDeps = {}): Verifier {

@@ -1,7 +1,7 @@
 // The embedded default: one process polls both queues (CPU backend allowed for "GPU" work).
 import { NativeConnection } from '@temporalio/worker';
 import { createCpuWorker, createGpuWorker } from './build';
-import { workerEnv } from './env';
+import { holdSignalsWhileClosing, workerEnv } from './env';
 
 const env = workerEnv();
 const connection = await NativeConnection.connect({ address: env.TEMPORAL_ADDRESS });
@@ -19,6 +19,7 @@ const gpu = await createGpuWorker({
   allowCpu: true,
 });
 console.log(`[all-in-one] polling ${env.PIVOTRL_CPU_QUEUE} and ${env.PIVOTRL_GPU_QUEUE} on ${env.TEMPORAL_ADDRESS}`);
+holdSignalsWhileClosing('all-in-one');
 await Promise.all([cpu.worker.run(), gpu.worker.run()]);
 await Promise.all([cpu.close(), gpu.close()]);
 await connection.close();

@@ -11,6 +11,9 @@ import { openPolicyEngine, assertAcceleratorOrAllowed, type PolicyEngine } from 
 import type { StoreConfig } from '../store';
 import { WORKFLOWS_PATH } from './workflows-path';
 
+/** Heartbeats (the activities' resumable cursors) reach the server at least this often: fresh in the UI, little to redo. */
+const HEARTBEAT_THROTTLE = '5 seconds';
+
 export interface WorkerCommon {
   connection: NativeConnection;
   namespace: string;
@@ -48,6 +51,7 @@ export async function createCpuWorker(opts: CpuWorkerOptions): Promise<OwnedWork
     maxConcurrentActivityTaskExecutions: opts.maxActivities ?? 4,
     maxConcurrentWorkflowTaskExecutions: 4,
     maxCachedWorkflows: 100,
+    maxHeartbeatThrottleInterval: HEARTBEAT_THROTTLE,
   });
   return { worker, close: () => episodes.close() };
 }
@@ -82,6 +86,7 @@ export async function createGpuWorker(opts: GpuWorkerOptions): Promise<OwnedWork
     taskQueue: opts.taskQueue,
     activities: createGpuActivities(engineFor),
     maxConcurrentActivityTaskExecutions: opts.gpus ?? 1,
+    maxHeartbeatThrottleInterval: HEARTBEAT_THROTTLE,
   });
   return {
     worker,

@@ -1,7 +1,7 @@
 // CPU worker: the campaign workflow, ingest, verification (Docker sandboxes), scoring.
 import { NativeConnection } from '@temporalio/worker';
 import { createCpuWorker } from './build';
-import { workerEnv } from './env';
+import { holdSignalsWhileClosing, workerEnv } from './env';
 
 const env = workerEnv();
 const connection = await NativeConnection.connect({ address: env.TEMPORAL_ADDRESS });
@@ -13,6 +13,7 @@ const { worker, close } = await createCpuWorker({
   sandboxImage: env.PIVOTRL_SANDBOX_IMAGE,
 });
 console.log(`[cpu-worker] polling ${env.PIVOTRL_CPU_QUEUE} on ${env.TEMPORAL_ADDRESS}`);
+holdSignalsWhileClosing('cpu-worker');
 await worker.run();
 await close();
 await connection.close();

@@ -22,3 +22,21 @@ export function workerEnv(): WorkerEnv {
   }
   return parsed.data;
 }
+
+/**
+ * The SDK stops listening for shutdown signals at the first one. A second one would then kill the process before the
+ * worker has closed its sandboxes and model threads, and it comes often: Ctrl-C reaches npx, tsx and the worker
+ * alike, and tsx relays it once more. So signals are held off while the worker shuts down; a third forces the exit.
+ */
+export function holdSignalsWhileClosing(label: string): void {
+  let received = 0;
+  const onSignal = (signal: NodeJS.Signals) => {
+    received++;
+    if (received >= 3) {
+      console.error(`[${label}] ${signal} again: exiting without closing (leftover sandboxes are removed at the next start)`);
+      process.exit(130);
+    }
+    if (received === 2) console.log(`[${label}] ${signal}: still shutting down (closing sandboxes and model threads)`);
+  };
+  for (const signal of ['SIGINT', 'SIGTERM'] as const) process.on(signal, onSignal);
+}

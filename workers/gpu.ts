@@ -1,7 +1,7 @@
 // GPU worker: generation and GRPO updates, at most PIVOTRL_GPUS at once.
 import { NativeConnection } from '@temporalio/worker';
 import { createGpuWorker } from './build';
-import { workerEnv } from './env';
+import { holdSignalsWhileClosing, workerEnv } from './env';
 
 const env = workerEnv();
 const connection = await NativeConnection.connect({ address: env.TEMPORAL_ADDRESS });
@@ -13,6 +13,7 @@ const { worker, close } = await createGpuWorker({
   allowCpu: env.PIVOTRL_ALLOW_CPU === '1',
 });
 console.log(`[gpu-worker] polling ${env.PIVOTRL_GPU_QUEUE} on ${env.TEMPORAL_ADDRESS}`);
+holdSignalsWhileClosing('gpu-worker');
 await worker.run();
 await close();
 await connection.close();

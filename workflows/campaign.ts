@@ -1,16 +1,24 @@
 // The PivotRL campaign, read top to bottom: ingest, evaluate pi0, profile every turn, keep the pivots,
 // run GRPO on them, evaluate the result. Deterministic workflow code: it holds keys and counts, never data.
+//
+// A long campaign continues as new every `temporal.stepsPerRun` update steps (and between profiling shards or
+// steps whenever Temporal suggests it), carrying its CampaignState, so each run's event history stays bounded.
+// Changes that running campaigns must survive go behind `patched` (see PATCHES); test/histories/ holds recorded
+// histories that test/unit/campaign-replay.test.ts replays against this code.
 import {
   ApplicationFailure,
+  allHandlersFinished,
   condition,
+  continueAsNew,
   defineQuery,
   defineUpdate,
-  proxyActivities,
+  patched,
   setCurrentDetails,
   setHandler,
   upsertSearchAttributes,
+  workflowInfo,
 } from '@temporalio/workflow';
-import type { CpuActivities, GpuActivities } from '../activities';
+import type { SearchAttributePair } from '@temporalio/common';
 import type { CampaignConfig } from '../core/config';
 import type { VerifyResult } from '../activities/types';
 import type { UpdateResult } from '../activities/update';
@@ -19,11 +27,37 @@ import type { EpisodeScore, OodScore } from '../pipeline/episodes';
 import { campaignKeys } from '../pipeline/keys';
 import { seedOf } from '../core/rng';
 import { renderDetails } from './details';
+import { stageActivities } from './stages';
 import { PivotCampaign, PivotInDomainAcc, PivotIteration, PivotOodAcc, PivotRate, PivotRewardPct, PivotStage } from './search-attributes';
+
+/** Workflow changes guarded for campaigns that started on older code. Remove with `deprecatePatch` once none run. */
+export const PATCHES = {
+  /** Continue-as-new between profiling shards and update steps (campaigns started before it run on in one history). */
+  continueAsNew: 'pivot-continue-as-new-v1',
+} as const;
+
+/** Update steps per workflow run when the config does not say (campaigns started before `temporal.stepsPerRun`). */
+export const DEFAULT_STEPS_PER_RUN = 10;
+/** Step records kept in the progress record (every step's record is also in the store, beside its checkpoint). */
+export const RECENT_STEPS = 20;
 
 export interface CampaignInput {
   campaignId: string;
   config: CampaignConfig;
+  /** Set when the campaign continues as new: where the previous run left off. */
+  resume?: CampaignState;
+}
+
+/** What a campaign carries from one run to the next: its progress record, keys and counts; never data. */
+export interface CampaignState {
+  progress: CampaignProgress;
+  /** What ingest stored (keys), set once ingest is done. */
+  data: { baseCheckpoint: string; heldout: string; ood: { items: string; prompts: string }; shards: number } | null;
+  /** Profiling shards verified so far. */
+  profiled: number;
+  /** The policy checkpoint the next update step starts from. */
+  checkpoint: string | null;
+  stopRequested: boolean;
 }
 
 export type Stage = 'ingest' | 'evaluate-base' | 'profile' | 'update' | 'evaluate-final' | 'done' | 'stopped';
@@ -54,6 +88,7 @@ export interface CampaignProgress {
   badRecords: number;
   pivots: PivotSelection | null;
   rolloutTurns: { profiling: number; training: number; evaluation: number };
+  /** The most recent steps (at most RECENT_STEPS). */
   history: StepRecord[];
   before: Evaluation | null;
   after: Evaluation | null;
@@ -61,6 +96,10 @@ export interface CampaignProgress {
   finalCheckpoint: string | null;
   finalHash: string | null;
   backend: string | null;
+  /** Runs of this campaign so far (1 + times it continued as new). */
+  run?: number;
+  /** What the campaign is doing now: the summary of the activity it last called. */
+  now?: string;
 }
 
 export type CampaignResult = CampaignProgress;
@@ -90,31 +129,11 @@ export function validateHyper(change: Partial<Hyper>): void {
   if (change.temperature !== undefined && !(change.temperature > 0 && change.temperature <= 5)) bad('temperature', 'must be in (0, 5]');
 }
 
-const NON_RETRYABLE = ['BadInput'];
+export function validatePaused(paused: boolean): void {
+  if (typeof paused !== 'boolean') throw new Error('setPaused: expects true (pause) or false (resume)');
+}
 
-export async function pivotCampaign({ campaignId, config }: CampaignInput): Promise<CampaignResult> {
-  const keys = campaignKeys(campaignId);
-  const cpu = proxyActivities<CpuActivities>({
-    taskQueue: config.temporal.cpuQueue,
-    startToCloseTimeout: '2 hours',
-    heartbeatTimeout: '1 minute',
-    retry: { maximumAttempts: 10, initialInterval: '1s', maximumInterval: '30s', nonRetryableErrorTypes: NON_RETRYABLE },
-  });
-  const gpu = proxyActivities<GpuActivities>({
-    taskQueue: config.temporal.gpuQueue,
-    startToCloseTimeout: '2 hours',
-    heartbeatTimeout: '1 minute',
-    retry: { maximumAttempts: 10, initialInterval: '1s', maximumInterval: '30s', nonRetryableErrorTypes: NON_RETRYABLE },
-  });
-  const stage = { store: config.store, campaignId };
-  const sampling = (n: number, seed: number, temperature: number) => ({
-    n,
-    temperature,
-    topP: config.policy.topP,
-    maxTokens: config.policy.maxActionTokens,
-    seed,
-  });
-
+function startState(campaignId: string, config: CampaignConfig): CampaignState {
   const progress: CampaignProgress = {
     campaignId,
     stage: 'ingest',
@@ -132,11 +151,31 @@ export async function pivotCampaign({ campaignId, config }: CampaignInput): Prom
     finalCheckpoint: null,
     finalHash: null,
     backend: null,
+    run: 1,
   };
-  let stopRequested = false;
+  return { progress, data: null, profiled: 0, checkpoint: null, stopRequested: false };
+}
+
+export async function pivotCampaign({ campaignId, config, resume }: CampaignInput): Promise<CampaignResult> {
+  const keys = campaignKeys(campaignId);
+  const state = resume ?? startState(campaignId, config);
+  const progress = state.progress;
+  const act = stageActivities(config.temporal, (summary) => {
+    progress.now = summary;
+    setCurrentDetails(renderDetails(progress, config));
+  });
+  const stage = { store: config.store, campaignId };
+  const sampling = (n: number, seed: number, temperature: number) => ({
+    n,
+    temperature,
+    topP: config.policy.topP,
+    maxTokens: config.policy.maxActionTokens,
+    seed,
+  });
+
   setHandler(progressQuery, () => progress);
-  setHandler(pauseUpdate, (paused) => (progress.paused = paused));
-  setHandler(stopUpdate, () => void (stopRequested = true));
+  setHandler(pauseUpdate, (paused) => (progress.paused = paused), { validator: validatePaused });
+  setHandler(stopUpdate, () => void (state.stopRequested = true));
   setHandler(
     hyperUpdate,
     (change) => {
@@ -146,27 +185,43 @@ export async function pivotCampaign({ campaignId, config }: CampaignInput): Prom
     { validator: validateHyper },
   );
 
-  const enter = (stageName: Stage) => {
-    progress.stage = stageName;
-    report();
-  };
-  const report = () => {
-    upsertSearchAttributes([
+  const searchAttributes = (): SearchAttributePair[] => {
+    const last = progress.history[progress.history.length - 1];
+    const evaluation = progress.after ?? progress.before;
+    return [
       { key: PivotCampaign, value: campaignId },
       { key: PivotStage, value: progress.stage },
       { key: PivotIteration, value: progress.step },
       ...(progress.pivots ? [{ key: PivotRate, value: progress.pivots.summary.pivotRate }] : []),
-      ...(progress.history.length
-        ? [{ key: PivotRewardPct, value: Math.round(100 * progress.history[progress.history.length - 1].batchReward) }]
-        : []),
-      ...((progress.after ?? progress.before)
+      ...(last ? [{ key: PivotRewardPct, value: Math.round(100 * last.batchReward) }] : []),
+      ...(evaluation
         ? [
-            { key: PivotInDomainAcc, value: (progress.after ?? progress.before)!.inDomain.successRate },
-            { key: PivotOodAcc, value: (progress.after ?? progress.before)!.ood.accuracy },
+            { key: PivotInDomainAcc, value: evaluation.inDomain.successRate },
+            { key: PivotOodAcc, value: evaluation.ood.accuracy },
           ]
         : []),
-    ]);
-    setCurrentDetails(renderDetails(progress));
+    ] as SearchAttributePair[];
+  };
+  const report = () => {
+    upsertSearchAttributes(searchAttributes());
+    setCurrentDetails(renderDetails(progress, config));
+  };
+  const enter = (stageName: Stage) => {
+    progress.stage = stageName;
+    report();
+  };
+
+  // Continue as new when this run has done its share of steps or Temporal suggests it (history too long).
+  const stepsPerRun = config.temporal.stepsPerRun ?? DEFAULT_STEPS_PER_RUN;
+  const stepsAtStart = progress.step;
+  const continueAsNewIfDue = async (): Promise<void> => {
+    if (!patched(PATCHES.continueAsNew)) return;
+    const due = progress.step - stepsAtStart >= stepsPerRun || workflowInfo().continueAsNewSuggested;
+    if (!due || state.stopRequested) return;
+    await condition(allHandlersFinished); // finish in-flight updates in this run
+    progress.run = (progress.run ?? 1) + 1;
+    progress.now = `continued as new (run ${progress.run})`;
+    await continueAsNew<typeof pivotCampaign>({ campaignId, config, resume: state });
   };
 
   /** In-domain episodes on held-out tasks (policy acting in the sandbox) and the out-of-domain suite. */
@@ -177,14 +232,15 @@ export async function pivotCampaign({ campaignId, config }: CampaignInput): Prom
     ood: { items: string; prompts: string },
   ): Promise<Evaluation> => {
     const k = keys.evaluation(label);
-    let round = await cpu.startEpisodes({
+    const limit = config.evaluate.heldoutTasks;
+    let round = await act.startEpisodes(`evaluate ${label}: start ${limit} held-out episodes`, {
       ...stage,
       heldout,
-      limit: config.evaluate.heldoutTasks,
+      limit,
       out: { episodes: k.episodes(0), prompts: k.prompts(0) },
     });
     for (let t = 0; round.active > 0 && t < 32; t++) {
-      const gen = await gpu.generate({
+      const gen = await act.generate(`evaluate ${label}: action ${t + 1} for ${round.active} open episode(s)`, {
         ...stage,
         checkpoint,
         prompts: round.prompts,
@@ -192,7 +248,7 @@ export async function pivotCampaign({ campaignId, config }: CampaignInput): Prom
         sampling: sampling(1, seedOf(config.seed, label, t), 0),
       });
       progress.rolloutTurns.evaluation += gen.samples;
-      round = await cpu.stepEpisodes({
+      round = await act.stepEpisodes(`evaluate ${label}: run action ${t + 1} in sandboxes`, {
         ...stage,
         episodes: round.episodes,
         samples: gen.out,
@@ -200,15 +256,23 @@ export async function pivotCampaign({ campaignId, config }: CampaignInput): Prom
         out: { episodes: k.episodes(t + 1), prompts: k.prompts(t + 1) },
       });
     }
-    const inDomain = await cpu.scoreEpisodes({ ...stage, episodes: round.episodes, concurrency: config.verify.concurrency });
-    const oodGen = await gpu.generate({
+    const inDomain = await act.scoreEpisodes(`evaluate ${label}: final checks of the episodes`, {
+      ...stage,
+      episodes: round.episodes,
+      concurrency: config.verify.concurrency,
+    });
+    const oodGen = await act.generate(`evaluate ${label}: out-of-domain answers`, {
       ...stage,
       checkpoint,
       prompts: ood.prompts,
       out: k.oodSamples,
       sampling: sampling(1, seedOf(config.seed, label, 'ood'), 0),
     });
-    const oodScore = await cpu.scoreOod({ ...stage, items: ood.items, samples: oodGen.out });
+    const oodScore = await act.scoreOod(`evaluate ${label}: score out-of-domain answers`, {
+      ...stage,
+      items: ood.items,
+      samples: oodGen.out,
+    });
     return { checkpoint, inDomain, ood: oodScore };
   };
 
@@ -222,82 +286,108 @@ export async function pivotCampaign({ campaignId, config }: CampaignInput): Prom
     actionTimeoutMs: config.verify.actionTimeoutMs,
   });
 
-  // 1. Ingest: trajectories -> candidate turns in shards; pi0 imported as checkpoint 0.
-  enter('ingest');
-  const ingest = await cpu.ingest({
-    ...stage,
-    trajectories: config.data.trajectories,
-    heldoutTasks: config.data.heldoutTasks,
-    ood: config.data.ood,
-    shardSize: config.data.shardSize,
-    heldoutLimit: config.evaluate.heldoutTasks,
-    oodLimit: config.evaluate.oodItems,
-    baseCheckpoint: config.policy.base,
-  });
-  progress.candidates = ingest.turns;
-  progress.badRecords = ingest.badRecords;
-  const oodRefs = { items: ingest.ood, prompts: ingest.oodPrompts };
+  if (resume) report(); // a new run: a new history, so set the search attributes and details again
+  if (!state.data) {
+    // 1. Ingest: trajectories -> candidate turns in shards; pi0 imported as checkpoint 0.
+    enter('ingest');
+    const ingest = await act.ingest(`ingest ${config.data.trajectories.length} trajectory file(s), shards of ${config.data.shardSize}`, {
+      ...stage,
+      trajectories: config.data.trajectories,
+      heldoutTasks: config.data.heldoutTasks,
+      ood: config.data.ood,
+      shardSize: config.data.shardSize,
+      heldoutLimit: config.evaluate.heldoutTasks,
+      oodLimit: config.evaluate.oodItems,
+      baseCheckpoint: config.policy.base,
+    });
+    progress.candidates = ingest.turns;
+    progress.badRecords = ingest.badRecords;
+    state.data = {
+      baseCheckpoint: ingest.baseCheckpoint,
+      heldout: ingest.heldout,
+      ood: { items: ingest.ood, prompts: ingest.oodPrompts },
+      shards: ingest.shards.length,
+    };
+    state.checkpoint = ingest.baseCheckpoint;
 
-  // 2. The base model's accuracy, for the before/after comparison.
-  enter('evaluate-base');
-  progress.before = await evaluate('base', ingest.baseCheckpoint, ingest.heldout, oodRefs);
+    // 2. The base model's accuracy, for the before/after comparison.
+    enter('evaluate-base');
+    progress.before = await evaluate('base', state.data.baseCheckpoint, state.data.heldout, state.data.ood);
+    enter('profile');
+  }
+  const data = state.data;
 
   // 3. Offline profiling: K samples per candidate from the frozen pi0, verified; keep the pivots.
-  enter('profile');
-  const profiled = [];
-  for (const [i, shard] of ingest.shards.entries()) {
-    const gen = await gpu.generate({
+  const shards = data.shards;
+  for (let i = state.profiled; i < shards; i++) {
+    const gen = await act.generate(`profile shard ${i + 1}/${shards}: ${config.profile.k} samples per turn from pi0`, {
       ...stage,
-      checkpoint: ingest.baseCheckpoint,
-      prompts: shard.prompts,
+      checkpoint: data.baseCheckpoint,
+      prompts: keys.shardPrompts(i),
       out: keys.profileSamples(i),
       sampling: sampling(config.profile.k, seedOf(config.seed, 'profile', i), progress.hyper.temperature),
     });
     progress.backend = gen.backend;
     progress.rolloutTurns.profiling += gen.samples;
-    await cpu.verify(verifyInput(shard.turns, gen.out, keys.profileVerdicts(i)));
-    profiled.push({ turns: shard.turns, verdicts: keys.profileVerdicts(i) });
+    await act.verify(
+      `profile shard ${i + 1}/${shards}: verify ${gen.samples} samples (${config.verifier})`,
+      verifyInput(keys.shardTurns(i), gen.out, keys.profileVerdicts(i)),
+    );
+    state.profiled = i + 1;
     report();
+    if (i + 1 < shards) await continueAsNewIfDue();
   }
-  progress.pivots = await cpu.selectPivots({
-    ...stage,
-    shards: profiled,
-    lambdaDiff: config.profile.lambdaDiff,
-    out: { profiles: keys.profiles, pivots: keys.pivots },
-  });
-  report();
+  if (!progress.pivots) {
+    progress.pivots = await act.selectPivots(`select pivots: var > 0 and mean < ${config.profile.lambdaDiff}`, {
+      ...stage,
+      shards: Array.from({ length: shards }, (_, i) => ({ turns: keys.shardTurns(i), verdicts: keys.profileVerdicts(i) })),
+      lambdaDiff: config.profile.lambdaDiff,
+      out: { profiles: keys.profiles, pivots: keys.pivots },
+    });
+    report();
+
+    enter('update');
+    if (progress.pivots.summary.pivots === 0 && config.train.steps > 0) {
+      throw ApplicationFailure.nonRetryable('profiling found no pivots: every candidate was all-0 or all-1; nothing to train on');
+    }
+  }
 
   // 4. GRPO on pivots only: B states, G single-turn samples each, verify, one optimiser step.
-  enter('update');
-  let checkpoint = ingest.baseCheckpoint;
-  if (progress.pivots.summary.pivots === 0 && config.train.steps > 0) {
-    throw ApplicationFailure.nonRetryable('profiling found no pivots: every candidate was all-0 or all-1; nothing to train on');
-  }
-  for (let step = 1; step <= config.train.steps && !stopRequested; step++) {
-    await condition(() => !progress.paused || stopRequested);
-    if (stopRequested) break;
+  const B = config.train.batchPivots;
+  const G = config.train.groupSize;
+  let checkpoint = state.checkpoint ?? data.baseCheckpoint;
+  for (let step = progress.step + 1; step <= config.train.steps && !state.stopRequested; step++) {
+    if (progress.paused) {
+      progress.now = `paused before step ${step}`;
+      setCurrentDetails(renderDetails(progress, config));
+      await condition(() => !progress.paused || state.stopRequested);
+    }
+    if (state.stopRequested) break;
     const k = keys.step(step);
-    const batch = await cpu.drawBatch({
+    const batch = await act.drawBatch(`step ${step}: draw ${B} pivots`, {
       ...stage,
       pivots: keys.pivots,
-      count: config.train.batchPivots,
+      count: B,
       seed: seedOf(config.seed, 'batch', step),
       out: { turns: k.turns, prompts: k.prompts },
     });
-    const gen = await gpu.generate({
+    const gen = await act.generate(`step ${step}: ${B}x${G} rollouts`, {
       ...stage,
       checkpoint,
       prompts: batch.prompts,
       out: k.samples,
-      sampling: sampling(config.train.groupSize, seedOf(config.seed, 'rollout', step), progress.hyper.temperature),
+      sampling: sampling(G, seedOf(config.seed, 'rollout', step), progress.hyper.temperature),
     });
     progress.rolloutTurns.training += gen.samples;
-    const verdicts: VerifyResult = await cpu.verify(verifyInput(k.turns, k.samples, k.verdicts));
-    const update = await gpu.update({
+    const verdicts: VerifyResult = await act.verify(
+      `step ${step}: verify ${gen.samples} rollouts (${config.verifier})`,
+      verifyInput(k.turns, k.samples, k.verdicts),
+    );
+    const update = await act.update(`step ${step}: GRPO update -> checkpoint ${step}`, {
       ...stage,
       step,
       checkpoint,
-      reference: progress.hyper.klBeta > 0 ? ingest.baseCheckpoint : undefined,
+      reference: progress.hyper.klBeta > 0 ? data.baseCheckpoint : undefined,
       batch: { turns: k.turns, samples: k.samples, verdicts: k.verdicts },
       hp: {
         lr: progress.hyper.lr,
@@ -310,25 +400,30 @@ export async function pivotCampaign({ campaignId, config }: CampaignInput): Prom
       seed: seedOf(config.seed, 'update', step),
       out: keys.checkpoint(step),
     });
-    checkpoint = update.checkpoint;
+    checkpoint = state.checkpoint = update.checkpoint;
     progress.step = step;
-    progress.history.push({
-      step,
-      batchReward: verdicts.meanReward,
-      zeroVarianceGroups: verdicts.zeroVarianceGroups,
-      masked: verdicts.masked,
-      update: update.metrics,
-      checkpoint: update.checkpoint,
-      hash: update.hash,
-    });
+    progress.history = [
+      ...progress.history,
+      {
+        step,
+        batchReward: verdicts.meanReward,
+        zeroVarianceGroups: verdicts.zeroVarianceGroups,
+        masked: verdicts.masked,
+        update: update.metrics,
+        checkpoint: update.checkpoint,
+        hash: update.hash,
+      },
+    ].slice(-RECENT_STEPS);
     progress.finalHash = update.hash;
     report();
+    if (step < config.train.steps) await continueAsNewIfDue();
   }
   progress.finalCheckpoint = checkpoint;
 
   // 5. The trained policy against the base model, in-domain and out-of-domain.
   enter('evaluate-final');
-  progress.after = await evaluate(`step-${progress.step}`, checkpoint, ingest.heldout, oodRefs);
-  enter(stopRequested ? 'stopped' : 'done');
+  progress.after = await evaluate(`step-${progress.step}`, checkpoint, data.heldout, data.ood);
+  progress.now = undefined;
+  enter(state.stopRequested ? 'stopped' : 'done');
   return progress;
 }

@@ -1,5 +1,5 @@
 // How a terminal state is shown to the policy, and how trajectories split into candidate turns.
-import type { Step, Trajectory, Turn } from '../../core/schemas';
+import type { ChatMessage, Step, Trajectory, Turn } from '../../core/schemas';
 
 type TerminalTrajectory = Extract<Trajectory, { domain: 'terminal' }>;
 type TerminalTurn = Extract<Turn, { domain: 'terminal' }>;
@@ -40,7 +40,7 @@ export function renderAction(action: string): string {
 }
 
 /** The bash command of an assistant message, or null when it is a plain reply. */
-function commandOf(message: TerminalTrajectory['messages'][number]): string | null {
+function commandOf(message: ChatMessage): string | null {
   if (message.role !== 'assistant' || !message.tool_calls?.length) return null;
   const call = message.tool_calls[0];
   const args = JSON.parse(call.function.arguments) as { command?: unknown };
@@ -50,8 +50,8 @@ function commandOf(message: TerminalTrajectory['messages'][number]): string | nu
   return args.command;
 }
 
-/** The expert's steps (action and observed output), in order. */
-export function expertSteps(traj: TerminalTrajectory): Step[] {
+/** The expert's steps (action and observed output), in order, of any trajectory whose actions are bash tool calls. */
+export function expertSteps(traj: { messages: ChatMessage[] }): Step[] {
   const steps: Step[] = [];
   traj.messages.forEach((m, i) => {
     const command = commandOf(m);

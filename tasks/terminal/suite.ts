@@ -47,7 +47,7 @@ function expertMessages(drawn: DrawnTask, rng: Rng): ChatMessage[] {
 /** Tasks are drawn round-robin over templates; held-out tasks come from a separate seed stream. */
 export function generateTerminalSuite(opts: SuiteOptions): {
   train: Extract<Trajectory, { domain: 'terminal' }>[];
-  heldout: HeldoutTask[];
+  heldout: Extract<HeldoutTask, { domain: 'terminal' }>[];
 } {
   const train: Extract<Trajectory, { domain: 'terminal' }>[] = [];
   for (let i = 0; i < opts.trainTasks; i++) {
@@ -57,7 +57,7 @@ export function generateTerminalSuite(opts: SuiteOptions): {
     const id = `terminal-${opts.seed}-train-${i}`;
     train.push({ id, domain: 'terminal', task: toTask(id, template.name, drawn), messages: expertMessages(drawn, rng) });
   }
-  const heldout: HeldoutTask[] = [];
+  const heldout: Extract<HeldoutTask, { domain: 'terminal' }>[] = [];
   for (let i = 0; i < opts.heldoutTasks; i++) {
     const template = TEMPLATES[i % TEMPLATES.length];
     const drawn = template.draw(new Rng(seedOf(opts.seed, 'heldout', i)));

@@ -54,6 +54,7 @@ describe('deploy/local/up.sh', () => {
     assert.doesNotMatch(out, /\] (installing|starting|building|registering)\b/i, out);
     assert.match(out, /temporal CLI .* already installed/);
     assert.match(out, /docker engine already running/);
+    assert.match(out, /chromium present|WARNING: no \/usr\/bin\/chromium/);
     assert.match(out, new RegExp(`temporal server already running on 127\\.0\\.0\\.1:${env.TEMPORAL_PORT} \\(pid ${pid}\\)`));
     assert.match(out, new RegExp(`Web UI at http://127\\.0\\.0\\.1:${env.TEMPORAL_UI_PORT}`));
     assert.equal(readFileSync(join(state, 'temporal.pid'), 'utf8').trim(), pid);

@@ -1,5 +1,6 @@
 // Test support: a throwaway Temporal dev server (the pinned CLI from deploy/local/temporal-cli.sh) on free
 // ports, with the project's custom search attributes registered.
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { homedir } from 'node:os';
@@ -37,9 +38,10 @@ export interface TestTemporal {
 
 /**
  * Starts an in-memory dev server (or one on `dbFilename`) on a free port. The search attributes go in as
- * `--search-attribute` flags from the same list deploy/ uses.
+ * `--search-attribute` flags from the same list deploy/ uses; `extraArgs` adds flags such as
+ * `--dynamic-config-value limit.historyCount.suggestContinueAsNew=200`.
  */
-export async function startTestTemporal(opts: { ui?: boolean; dbFilename?: string } = {}): Promise<TestTemporal> {
+export async function startTestTemporal(opts: { ui?: boolean; dbFilename?: string; extraArgs?: string[] } = {}): Promise<TestTemporal> {
   const path = temporalCliPath();
   if (!existsSync(path)) {
     throw new Error(`Temporal CLI not found at ${path}: run deploy/local/temporal-cli.sh (or deploy/local/up.sh)`);
@@ -53,8 +55,70 @@ export async function startTestTemporal(opts: { ui?: boolean; dbFilename?: strin
       uiPort,
       dbFilename: opts.dbFilename,
       log: { format: 'pretty', level: 'warn' },
-      extraArgs: devServerSearchAttributeFlags(),
+      extraArgs: [...devServerSearchAttributeFlags(), ...(opts.extraArgs ?? [])],
     },
   });
   return { env, address: env.address, uiPort, stop: () => env.teardown() };
+}
+
+/** A dev server run as a plain child process, so that a test can stop it and start it again on the same port and db. */
+export interface DevServerProcess {
+  address: string;
+  /** Stops the server (SIGTERM, then SIGKILL after 10 s) and waits for it to exit. */
+  stop(): Promise<void>;
+  /** Starts it again with the same port, database file and flags. */
+  start(): Promise<void>;
+}
+
+export async function spawnDevServer(opts: { dbFilename: string; extraArgs?: string[] }): Promise<DevServerProcess> {
+  const path = temporalCliPath();
+  const port = await freePort();
+  const address = `127.0.0.1:${port}`;
+  const args = [
+    'server',
+    'start-dev',
+    '--headless',
+    '--ip',
+    '127.0.0.1',
+    '--port',
+    String(port),
+    '--db-filename',
+    opts.dbFilename,
+    '--log-level',
+    'error',
+    ...devServerSearchAttributeFlags(),
+    ...(opts.extraArgs ?? []),
+  ];
+  let child: ChildProcess | null = null;
+  let exited: Promise<void> = Promise.resolve();
+  const healthy = () =>
+    new Promise<boolean>((resolve) =>
+      execFile(path, ['operator', 'cluster', 'health', '--address', address, '--command-timeout', '2s'], (err) => resolve(!err)),
+    );
+  const server: DevServerProcess = {
+    address,
+    async start() {
+      const proc = spawn(path, args, { stdio: ['ignore', 'ignore', 'pipe'] });
+      let stderr = '';
+      proc.stderr!.on('data', (d) => (stderr = (stderr + d).slice(-4000)));
+      exited = new Promise((resolve) => proc.once('exit', () => resolve()));
+      child = proc;
+      for (let i = 0; i < 120; i++) {
+        if (proc.exitCode !== null) throw new Error(`temporal dev server exited (${proc.exitCode}): ${stderr}`);
+        if (await healthy()) return;
+        await new Promise((r) => setTimeout(r, 250));
+      }
+      throw new Error(`temporal dev server on ${address} not healthy after 30 s: ${stderr}`);
+    },
+    async stop() {
+      const proc = child;
+      if (!proc || proc.exitCode !== null) return;
+      proc.kill('SIGTERM');
+      const timer = setTimeout(() => proc.kill('SIGKILL'), 10_000);
+      await exited;
+      clearTimeout(timer);
+    },
+  };
+  await server.start();
+  return server;
 }

@@ -4,6 +4,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { tmpdir } from 'node:os';
 import { ConfigError, assertInputsExist, loadCampaignConfig } from '../../core/config';
+import { sourcePath } from '../../formats/source';
 
 const minimal = {
   name: 'unit',
@@ -31,7 +32,7 @@ test('a minimal config gets the design defaults and absolute paths', () => {
   assert.equal(c.train.clipEps, 0.2);
   assert.equal(c.train.klBeta, 0);
   assert.equal(c.verifier, 'functional');
-  assert.ok(c.data.trajectories[0].startsWith('/'));
+  assert.ok(sourcePath(c.data.trajectories[0]).startsWith('/'));
   assert.ok(c.policy.base.endsWith('/models/pi0'));
 });
 

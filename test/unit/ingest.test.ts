@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { tmpdir } from 'node:os';
 import { LocalStore, getJsonl } from '../../store';
 import { BadInputError, ingest } from '../../pipeline/ingest';
+import { BadRecord } from '../../pipeline/quarantine';
 import { generateTerminalSuite } from '../../tasks/terminal/suite';
 import { generateOodSuite } from '../../tasks/ood';
 import { Turn } from '../../core/schemas';
@@ -47,7 +48,7 @@ test('malformed lines are reported with file, line and field; every good line is
   assert.equal(result.trajectories, 6);
   assert.equal(result.turns, f.expectedTurns);
   assert.equal(result.badRecords, 3);
-  const quarantined = await getJsonl(f.store, result.quarantine, (v) => v as { file: string; line: number; field: string; reason: string });
+  const quarantined = (await Promise.all(result.quarantine.map((key) => getJsonl(f.store, key, (v) => BadRecord.parse(v))))).flat();
   assert.deepEqual(
     quarantined.map((b) => [b.file, b.line, b.field]),
     [

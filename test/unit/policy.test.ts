@@ -14,6 +14,7 @@ import { checkpointHash, importCheckpointDir, loadCheckpoint, saveCheckpoint } f
 import { openInProcessPolicyEngine } from '../../policy/engine';
 import { generatedText, ModelConfig } from '../../policy/schemas';
 import { LocalStore } from '../../store';
+import { groupAdvantages } from '../../pivotrl/grpo';
 
 await initBackend(() => {});
 const tok = charTokenizer();
@@ -133,6 +134,22 @@ test('SFT loss covers completion tokens only', () => {
     { lr: 1e-3 },
   );
   assert.equal(other.tokens, tokens);
+  dispose(tr);
+});
+
+test('a GRPO group whose rewards are all equal gives exactly zero gradient through the model', () => {
+  const tr = tinyModel(10);
+  const out = sample(tr.model, [PROMPTS[0]], { n: 4, temperature: 1, topP: 1, maxTokens: 6, stop: ['\n'], seed: 2 });
+  const adv = groupAdvantages([1, 1, 1, 1]) as number[];
+  const items = out.completions[0].map((c, j) => ({
+    prompt: PROMPTS[0],
+    completion: generatedText(c),
+    advantage: adv[j],
+    oldLogprobs: c.logprobs,
+  }));
+  const m = trainStep(tr, 'grpo', items, { lr: 1e-3 });
+  assert.equal(m.grad_norm, 0);
+  assert.ok(m.tokens > 0);
   dispose(tr);
 });
 

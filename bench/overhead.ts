@@ -1,0 +1,277 @@
+// What Temporal costs a campaign (run: `npx tsx bench/overhead.ts [--steps 3] [--train-tasks 16] [--repeats 3]`).
+//
+//  (a) a small campaign on Temporal: a throwaway dev server, the CPU and GPU workers in this process (the same
+//      wiring as workers/*.ts), wall time from start to result (server start and worker start-up not counted);
+//  (b) the same stages without Temporal: the same activity functions with the same dependencies (Docker
+//      sandboxes, the policy engine thread), called in the workflow's order from a plain loop, each inside the
+//      SDK's MockActivityEnvironment so that their heartbeats have somewhere to go;
+//  ratio = (a) / (b), target <= 1.15. Runs alternate (b), (a), (b), (a), ... on fresh campaign ids (nothing cached);
+//  the medians count. Both keep their engine thread and episode sandboxes across runs, as a worker does.
+// The last line printed is one JSON object.
+import { parseArgs } from 'node:util';
+import { hostname } from 'node:os';
+import Docker from 'dockerode';
+import { MockActivityEnvironment } from '@temporalio/testing';
+import { createCpuActivities, createGpuActivities } from '../activities';
+import type { CampaignConfig } from '../core/config';
+import { seedOf } from '../core/rng';
+import { campaignKeys } from '../pipeline/keys';
+import { openPolicyEngine, type PolicyEngine } from '../policy/engine';
+import { reapSandboxes } from '../sandboxes/sandbox';
+import { DomainEpisodeRunner } from '../sandboxes/episodes';
+import type { StoreConfig } from '../store';
+import { createVerifier } from '../verifiers/verifier';
+import { createCpuWorker, createGpuWorker } from '../workers/build';
+import { pivotCampaign } from '../workflows/campaign';
+import { startTestTemporal } from '../test/support/temporal';
+import { tinyCampaign } from '../test/support/campaign';
+
+const { values: args } = parseArgs({
+  options: {
+    steps: { type: 'string', default: '3' },
+    'train-tasks': { type: 'string', default: '16' },
+    repeats: { type: 'string', default: '3' },
+  },
+});
+const STEPS = Number(args.steps);
+const REPEATS = Number(args.repeats);
+const IMAGE = 'pivotrl/terminal:latest';
+
+const median = (xs: number[]) => {
+  const s = [...xs].sort((a, b) => a - b);
+  return (s[Math.floor((s.length - 1) / 2)] + s[Math.ceil((s.length - 1) / 2)]) / 2;
+};
+const seconds = (t0: number) => (performance.now() - t0) / 1000;
+
+/** The activities with the dependencies the workers give them, kept for all in-process runs (as a worker keeps them). */
+function inProcessActivities() {
+  const docker = new Docker();
+  const episodes = new DomainEpisodeRunner({ docker, image: IMAGE });
+  const engines = new Map<string, PolicyEngine>();
+  const engineFor = (s: StoreConfig) => {
+    const key = JSON.stringify(s);
+    if (!engines.has(key)) engines.set(key, openPolicyEngine({ store: s, onLog: () => {} }));
+    return engines.get(key)!;
+  };
+  return {
+    cpu: createCpuActivities({ makeVerifier: (kind, o) => createVerifier(kind, { docker, image: IMAGE, ...o }), episodes }),
+    gpu: createGpuActivities(engineFor),
+    close: async () => {
+      await episodes.close();
+      await Promise.all([...engines.values()].map((e) => e.close()));
+    },
+  };
+}
+
+/** The campaign's procedure without Temporal: the workflow's stages in its order, as plain calls. */
+async function runInProcess(
+  { cpu, gpu }: ReturnType<typeof inProcessActivities>,
+  campaignId: string,
+  config: CampaignConfig,
+): Promise<{ activities: number; finalHash: string | null }> {
+  let activities = 0;
+  const call = <I, R>(fn: (input: I) => Promise<R>, input: I): Promise<R> => {
+    activities++;
+    return new MockActivityEnvironment().run(fn, input);
+  };
+  {
+    const keys = campaignKeys(campaignId);
+    const stage = { store: config.store, campaignId };
+    const sampling = (n: number, seed: number, temperature: number) => ({
+      n,
+      temperature,
+      topP: config.policy.topP,
+      maxTokens: config.policy.maxActionTokens,
+      seed,
+    });
+    const verifyInput = (turns: string, samples: string, out: string) => ({
+      ...stage,
+      turns,
+      samples,
+      out,
+      verifier: config.verifier,
+      concurrency: config.verify.concurrency,
+      actionTimeoutMs: config.verify.actionTimeoutMs,
+    });
+    const evaluate = async (label: string, checkpoint: string, heldout: string, ood: { items: string; prompts: string }) => {
+      const k = keys.evaluation(label);
+      let round = await call(cpu.startEpisodes, {
+        ...stage,
+        heldout,
+        limit: config.evaluate.heldoutTasks,
+        out: { episodes: k.episodes(0), prompts: k.prompts(0) },
+      });
+      for (let t = 0; round.active > 0 && t < 32; t++) {
+        const gen = await call(gpu.generate, {
+          ...stage,
+          checkpoint,
+          prompts: round.prompts,
+          out: k.samples(t),
+          sampling: sampling(1, seedOf(config.seed, label, t), 0),
+        });
+        round = await call(cpu.stepEpisodes, {
+          ...stage,
+          episodes: round.episodes,
+          samples: gen.out,
+          concurrency: config.verify.concurrency,
+          out: { episodes: k.episodes(t + 1), prompts: k.prompts(t + 1) },
+        });
+      }
+      await call(cpu.scoreEpisodes, { ...stage, episodes: round.episodes, concurrency: config.verify.concurrency });
+      const oodGen = await call(gpu.generate, {
+        ...stage,
+        checkpoint,
+        prompts: ood.prompts,
+        out: k.oodSamples,
+        sampling: sampling(1, seedOf(config.seed, label, 'ood'), 0),
+      });
+      await call(cpu.scoreOod, { ...stage, items: ood.items, samples: oodGen.out });
+    };
+
+    const ingest = await call(cpu.ingest, {
+      ...stage,
+      trajectories: config.data.trajectories,
+      heldoutTasks: config.data.heldoutTasks,
+      ood: config.data.ood,
+      shardSize: config.data.shardSize,
+      heldoutLimit: config.evaluate.heldoutTasks,
+      oodLimit: config.evaluate.oodItems,
+      baseCheckpoint: config.policy.base,
+    });
+    const oodRefs = { items: ingest.ood, prompts: ingest.oodPrompts };
+    await evaluate('base', ingest.baseCheckpoint, ingest.heldout, oodRefs);
+    for (let i = 0; i < ingest.shards.length; i++) {
+      const gen = await call(gpu.generate, {
+        ...stage,
+        checkpoint: ingest.baseCheckpoint,
+        prompts: keys.shardPrompts(i),
+        out: keys.profileSamples(i),
+        sampling: sampling(config.profile.k, seedOf(config.seed, 'profile', i), config.policy.temperature),
+      });
+      await call(cpu.verify, verifyInput(keys.shardTurns(i), gen.out, keys.profileVerdicts(i)));
+    }
+    await call(cpu.selectPivots, {
+      ...stage,
+      shards: ingest.shards.map((_, i) => ({ turns: keys.shardTurns(i), verdicts: keys.profileVerdicts(i) })),
+      lambdaDiff: config.profile.lambdaDiff,
+      out: { profiles: keys.profiles, pivots: keys.pivots },
+    });
+    let checkpoint = ingest.baseCheckpoint;
+    let finalHash: string | null = null;
+    for (let step = 1; step <= config.train.steps; step++) {
+      const k = keys.step(step);
+      const batch = await call(cpu.drawBatch, {
+        ...stage,
+        pivots: keys.pivots,
+        count: config.train.batchPivots,
+        seed: seedOf(config.seed, 'batch', step),
+        out: { turns: k.turns, prompts: k.prompts },
+      });
+      await call(gpu.generate, {
+        ...stage,
+        checkpoint,
+        prompts: batch.prompts,
+        out: k.samples,
+        sampling: sampling(config.train.groupSize, seedOf(config.seed, 'rollout', step), config.policy.temperature),
+      });
+      await call(cpu.verify, verifyInput(k.turns, k.samples, k.verdicts));
+      const update = await call(gpu.update, {
+        ...stage,
+        step,
+        checkpoint,
+        reference: config.train.klBeta > 0 ? ingest.baseCheckpoint : undefined,
+        batch: { turns: k.turns, samples: k.samples, verdicts: k.verdicts },
+        hp: {
+          lr: config.train.lr,
+          clipEps: config.train.clipEps,
+          beta: config.train.klBeta,
+          gradClip: config.train.maxGradNorm,
+          weightDecay: config.train.weightDecay,
+        },
+        leaveOneOut: config.train.leaveOneOut,
+        seed: seedOf(config.seed, 'update', step),
+        out: keys.checkpoint(step),
+      });
+      checkpoint = update.checkpoint;
+      finalHash = update.hash;
+    }
+    await evaluate(`step-${config.train.steps}`, checkpoint, ingest.heldout, oodRefs);
+    return { activities, finalHash };
+  }
+}
+
+const docker = new Docker();
+await reapSandboxes(docker, hostname(), { spareLiveProcesses: true });
+const temporal = await startTestTemporal();
+const tiny = tinyCampaign({ address: temporal.address, queue: 'bench', steps: STEPS, trainTasks: Number(args['train-tasks']) });
+const config = tiny.config;
+console.log(
+  `campaign: ${tiny.candidates} candidate turns, K=${config.profile.k}, ${STEPS} steps of ${config.train.batchPivots}x${config.train.groupSize}`,
+);
+
+let t0 = performance.now();
+const connection = temporal.env.nativeConnection;
+const cpuWorker = await createCpuWorker({ connection, namespace: 'default', taskQueue: config.temporal.cpuQueue });
+const gpuWorker = await createGpuWorker({ connection, namespace: 'default', taskQueue: config.temporal.gpuQueue, allowCpu: true });
+const running = Promise.all([cpuWorker.worker.run(), gpuWorker.worker.run()]);
+const workerStartup = seconds(t0);
+console.log(`worker start-up (bundle, backend probe): ${workerStartup.toFixed(1)} s (not counted)`);
+
+const local = inProcessActivities();
+const times = { temporal: [] as number[], inProcess: [] as number[] };
+let activities = 0;
+const hashes = new Set<string | null>();
+try {
+  for (let r = 0; r < REPEATS; r++) {
+    t0 = performance.now();
+    const plain = await runInProcess(local, `bench-local-${r}-${Date.now()}`, config);
+    times.inProcess.push(seconds(t0));
+    activities = plain.activities;
+    hashes.add(plain.finalHash);
+    console.log(`in-process run ${r + 1}: ${times.inProcess.at(-1)!.toFixed(2)} s (${plain.activities} activity calls)`);
+
+    const id = `bench-temporal-${r}-${Date.now()}`;
+    t0 = performance.now();
+    const handle = await temporal.env.client.workflow.start(pivotCampaign, {
+      taskQueue: config.temporal.cpuQueue,
+      workflowId: id,
+      args: [{ campaignId: id, config }],
+    });
+    const result = await handle.result();
+    times.temporal.push(seconds(t0));
+    hashes.add(result.finalHash);
+    console.log(`on Temporal run ${r + 1}: ${times.temporal.at(-1)!.toFixed(2)} s`);
+  }
+} finally {
+  cpuWorker.worker.shutdown();
+  gpuWorker.worker.shutdown();
+  await running;
+  await Promise.all([cpuWorker.close(), gpuWorker.close(), local.close()]);
+  await temporal.stop();
+}
+
+const onTemporal = median(times.temporal);
+const inProcess = median(times.inProcess);
+const ratio = onTemporal / inProcess;
+console.log(`Temporal ${onTemporal.toFixed(2)} s vs in-process ${inProcess.toFixed(2)} s: ratio ${ratio.toFixed(3)} (target <= 1.15)`);
+if (hashes.size !== 1) console.log(`WARNING: the runs ended on different checkpoints: ${[...hashes].join(', ')}`);
+console.log(
+  JSON.stringify({
+    ratio: Number(ratio.toFixed(4)),
+    target: 1.15,
+    temporalSeconds: Number(onTemporal.toFixed(3)),
+    inProcessSeconds: Number(inProcess.toFixed(3)),
+    activities,
+    overheadPerActivityMs: Number(((1000 * (onTemporal - inProcess)) / activities).toFixed(1)),
+    runs: { temporal: times.temporal.map((x) => Number(x.toFixed(3))), inProcess: times.inProcess.map((x) => Number(x.toFixed(3))) },
+    workerStartupSeconds: Number(workerStartup.toFixed(2)),
+    campaign: {
+      candidates: tiny.candidates,
+      steps: STEPS,
+      k: config.profile.k,
+      batch: config.train.batchPivots,
+      group: config.train.groupSize,
+    },
+    sameFinalCheckpoint: hashes.size === 1,
+  }),
+);

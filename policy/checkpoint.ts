@@ -1,0 +1,139 @@
+// Checkpoints in the artefact store, through a TensorFlow.js IO handler:
+//   <prefix>/model.json   config, tokenizer, step counters, weights manifest (tf.io format)
+//   <prefix>/weights.bin  float32 parameters, then the AdamW moments (optional)
+//   <prefix>/SHA256       `sha256sum -c` manifest of the two files
+// The checkpoint hash is the sha256 of that manifest text: same seed + same steps -> same hash.
+import { createHash } from 'node:crypto';
+import { readFile, readdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import * as tf from '@tensorflow/tfjs-core';
+import { z } from 'zod';
+import { ArtefactStore, getText } from '../store';
+import { makeModel, namedParams, paramsFrom } from './model';
+import { ModelConfig } from './schemas';
+import { tokenizerByName } from './tokenizer';
+import { Trainee, zeroAdam } from './train';
+
+export const CHECKPOINT_FORMAT = 'pivotrl-policy-v1';
+const MODEL = 'model.json';
+const WEIGHTS = 'weights.bin';
+const MANIFEST = 'SHA256';
+
+const Topology = z.object({ config: ModelConfig, tokenizer: z.string() });
+const Metadata = z.object({
+  /** Optimiser steps of this lineage. */
+  step: z.number().int().min(0),
+  /** Steps the stored AdamW moments have seen (0 when none are stored). */
+  adamStep: z.number().int().min(0),
+  optimizer: z.boolean(),
+});
+
+const sha256 = (data: Uint8Array | string) => createHash('sha256').update(data).digest('hex');
+const manifestOf = (json: Uint8Array | string, weights: Uint8Array) => `${sha256(json)}  ${MODEL}\n${sha256(weights)}  ${WEIGHTS}\n`;
+
+/** A tf.io.IOHandler that reads and writes one checkpoint under `prefix` in the store. */
+export function storeIOHandler(store: ArtefactStore, prefix: string): tf.io.IOHandler {
+  return {
+    async save(a: tf.io.ModelArtifacts): Promise<tf.io.SaveResult> {
+      const weights = new Uint8Array(tf.io.CompositeArrayBuffer.join(a.weightData!));
+      const json = JSON.stringify({
+        format: a.format,
+        generatedBy: a.generatedBy,
+        modelTopology: a.modelTopology,
+        weightsManifest: [{ paths: [WEIGHTS], weights: a.weightSpecs }],
+        userDefinedMetadata: a.userDefinedMetadata,
+      });
+      await store.put(`${prefix}/${WEIGHTS}`, weights);
+      await store.put(`${prefix}/${MODEL}`, json);
+      await store.put(`${prefix}/${MANIFEST}`, manifestOf(json, weights));
+      return { modelArtifactsInfo: tf.io.getModelArtifactsInfoForJSON(a) };
+    },
+    async load(): Promise<tf.io.ModelArtifacts> {
+      const json = JSON.parse(await getText(store, `${prefix}/${MODEL}`));
+      const buf = await store.get(`${prefix}/${WEIGHTS}`);
+      return {
+        format: json.format,
+        generatedBy: json.generatedBy,
+        modelTopology: json.modelTopology,
+        weightSpecs: json.weightsManifest[0].weights,
+        weightData: buf.buffer.slice(buf.byteOffset, buf.byteOffset + buf.byteLength) as ArrayBuffer,
+        userDefinedMetadata: json.userDefinedMetadata,
+      };
+    },
+  };
+}
+
+/** Saves parameters (and by default the AdamW moments) and the step counters. Returns the checkpoint hash. */
+export async function saveCheckpoint(store: ArtefactStore, prefix: string, tr: Trainee, o: { optimizer?: boolean } = {}): Promise<string> {
+  const withOpt = o.optimizer ?? true;
+  const named: Record<string, tf.Tensor> = {};
+  namedParams(tr.model.params).forEach(([name, v], i) => {
+    named[name] = v;
+    if (withOpt) {
+      named[`adam.m.${name}`] = tr.adam.m[i];
+      named[`adam.v.${name}`] = tr.adam.v[i];
+    }
+  });
+  const { data, specs } = await tf.io.encodeWeights(named);
+  await storeIOHandler(store, prefix).save!({
+    format: CHECKPOINT_FORMAT,
+    generatedBy: 'pivotrl policy/checkpoint.ts',
+    modelTopology: Topology.parse({ config: tr.model.config, tokenizer: tr.model.tokenizer.name }),
+    weightSpecs: specs,
+    weightData: data,
+    userDefinedMetadata: Metadata.parse({ step: tr.step, adamStep: withOpt ? tr.adam.t : 0, optimizer: withOpt }),
+  });
+  return checkpointHash(store, prefix);
+}
+
+/** Loads a checkpoint into new variables (AdamW moments zero when the checkpoint has none). */
+export async function loadCheckpoint(store: ArtefactStore, prefix: string): Promise<Trainee> {
+  const a = await storeIOHandler(store, prefix).load!();
+  if (a.format !== CHECKPOINT_FORMAT) throw new Error(`${prefix}: not a policy checkpoint (format '${a.format}')`);
+  const topo = Topology.parse(a.modelTopology);
+  const meta = Metadata.parse(a.userDefinedMetadata);
+  const named = tf.io.decodeWeights(a.weightData!, a.weightSpecs!);
+  const model = makeModel(topo.config, tokenizerByName(topo.tokenizer), paramsFrom(topo.config, named));
+  let adam = zeroAdam(model);
+  if (meta.optimizer) {
+    tf.dispose([...adam.m, ...adam.v]);
+    const names = namedParams(model.params).map(([n]) => n);
+    const moment = (kind: 'm' | 'v') =>
+      names.map((n) => {
+        const t = named[`adam.${kind}.${n}`];
+        if (!t) throw new Error(`${prefix}: missing optimiser state adam.${kind}.${n}`);
+        return tf.variable(t, false);
+      });
+    adam = { m: moment('m'), v: moment('v'), t: meta.adamStep };
+  }
+  // paramsFrom/tf.variable copied what they kept; free the decoded tensors.
+  tf.dispose(Object.values(named));
+  return { model, adam, step: meta.step };
+}
+
+export async function checkpointExists(store: ArtefactStore, prefix: string): Promise<boolean> {
+  return (await store.exists(`${prefix}/${MODEL}`)) && (await store.exists(`${prefix}/${WEIGHTS}`));
+}
+
+/** sha256 of the checkpoint's `sha256sum` manifest, computed from the stored bytes. */
+export async function checkpointHash(store: ArtefactStore, prefix: string): Promise<string> {
+  const json = await store.get(`${prefix}/${MODEL}`);
+  const weights = await store.get(`${prefix}/${WEIGHTS}`);
+  return sha256(manifestOf(json, weights));
+}
+
+/** Copies a checkpoint folder (e.g. the shipped models/pi0) into the store; verifies its SHA256 manifest. */
+export async function importCheckpointDir(dir: string, store: ArtefactStore, prefix: string): Promise<string> {
+  const files = (await readdir(dir, { withFileTypes: true })).filter((e) => e.isFile()).map((e) => e.name);
+  if (!files.includes(MODEL) || !files.includes(WEIGHTS)) throw new Error(`${dir}: no ${MODEL} + ${WEIGHTS}`);
+  const bytes = new Map(await Promise.all(files.map(async (f) => [f, await readFile(join(dir, f))] as const)));
+  if (bytes.has(MANIFEST)) {
+    for (const line of bytes.get(MANIFEST)!.toString('utf8').split('\n').filter(Boolean)) {
+      const [hash, name] = line.split(/\s+\*?/);
+      const data = bytes.get(name);
+      if (!data || sha256(data) !== hash) throw new Error(`${dir}: ${name} does not match its SHA256 entry`);
+    }
+  }
+  for (const [f, data] of bytes) await store.put(`${prefix}/${f}`, data);
+  return checkpointHash(store, prefix);
+}

@@ -1,0 +1,138 @@
+// The policy engine: the API the Temporal activities call. Text in, text out; checkpoints are store prefixes.
+//
+// openPolicyEngine() runs the model in a node:worker_threads Worker, so tensor work never blocks the caller's
+// event loop (heartbeats and cancellation keep flowing during a long update). The thread opens its own store
+// from the StoreConfig and caches the last loaded model. openInProcessPolicyEngine() is the same engine in
+// the calling thread, for unit tests and benchmarks.
+import { Worker } from 'node:worker_threads';
+import { StoreConfig } from '../store';
+import type { LocalEngine } from './local';
+import { Completion, GrpoHyper, GrpoItem, InitRequest, SampleOptions, SftExample, SftHyper, TrainMetrics } from './schemas';
+
+export { assertAcceleratorOrAllowed } from './backend';
+export {
+  Completion,
+  GrpoHyper,
+  GrpoItem,
+  ModelConfig,
+  DEFAULT_MODEL,
+  SampleOptions,
+  SftExample,
+  SftHyper,
+  TrainMetrics,
+  generatedText,
+} from './schemas';
+
+export interface PolicyEngine {
+  /** Name of the TensorFlow.js backend the engine runs on (tfjs-node-gpu, tfjs-node, wasm, cpu). */
+  backend(): Promise<string>;
+  /** [prompt][n] completions. See SampleOptions / Completion for stop strings and logprobs. */
+  sample(checkpoint: string, prompts: string[], opts: SampleOptions): Promise<Completion[][]>;
+  /** One optimiser step from `checkpoint`, written to `out` (idempotent: a finished `out` is returned as is). */
+  trainSft(req: { checkpoint: string; out: string; examples: SftExample[]; hp: SftHyper; seed: number }): Promise<TrainMetrics>;
+  trainGrpo(req: {
+    checkpoint: string;
+    out: string;
+    reference?: string;
+    items: GrpoItem[];
+    hp: GrpoHyper;
+    seed: number;
+  }): Promise<TrainMetrics>;
+  /** Writes a freshly initialised (seeded) checkpoint to `out`; returns its hash. */
+  init(req: InitRequest): Promise<string>;
+  /** sha256 identifying a stored checkpoint (see policy/checkpoint.ts). */
+  checkpointHash(prefix: string): Promise<string>;
+  close(): Promise<void>;
+}
+
+export interface EngineOptions {
+  store: StoreConfig;
+  onLog?: (msg: string) => void;
+}
+
+type Method = Exclude<keyof PolicyEngine, 'close'>;
+
+/** The engine in a worker thread. */
+export function openPolicyEngine(opts: EngineOptions): PolicyEngine {
+  const log = opts.onLog ?? ((m: string) => console.log(`[policy] ${m}`));
+  // thread-boot.mjs registers tsx in the thread, then loads thread.ts (see there).
+  const worker = new Worker(new URL('./thread-boot.mjs', import.meta.url), {
+    workerData: { store: StoreConfig.parse(opts.store) },
+  });
+  worker.unref(); // an idle engine does not keep the process alive
+  const pending = new Map<number, { resolve: (v: unknown) => void; reject: (e: Error) => void }>();
+  let nextId = 1;
+  let dead: Error | undefined;
+
+  const failAll = (err: Error) => {
+    dead ??= err;
+    for (const p of pending.values()) p.reject(err);
+    pending.clear();
+    worker.unref();
+  };
+  worker.on('message', (msg: { type: string; id?: number; msg?: string; result?: unknown; error?: ErrorShape }) => {
+    if (msg.type === 'log') return log(msg.msg!);
+    const p = pending.get(msg.id!);
+    if (!p) return;
+    pending.delete(msg.id!);
+    if (pending.size === 0) worker.unref();
+    if (msg.type === 'result') p.resolve(msg.result);
+    else p.reject(revive(msg.error!));
+  });
+  worker.on('error', (err) => failAll(err));
+  worker.on('exit', (code) => failAll(new Error(`policy thread exited (code ${code})`)));
+
+  const call = (method: Method, args: unknown[]): Promise<never> => {
+    if (dead) return Promise.reject(dead);
+    return new Promise((resolve, reject) => {
+      const id = nextId++;
+      pending.set(id, { resolve: resolve as (v: unknown) => void, reject });
+      worker.ref();
+      worker.postMessage({ id, method, args });
+    });
+  };
+  return {
+    backend: () => call('backend', []),
+    sample: (checkpoint, prompts, o) => call('sample', [checkpoint, prompts, o]),
+    trainSft: (req) => call('trainSft', [req]),
+    trainGrpo: (req) => call('trainGrpo', [req]),
+    init: (req) => call('init', [req]),
+    checkpointHash: (prefix) => call('checkpointHash', [prefix]),
+    close: async () => {
+      if (!dead) failAll(new Error('policy engine closed'));
+      await worker.terminate();
+    },
+  };
+}
+
+/** The same engine in the calling thread (blocks it during tensor work): unit tests, benchmarks, scripts. */
+export function openInProcessPolicyEngine(opts: EngineOptions): PolicyEngine {
+  const log = opts.onLog ?? ((m: string) => console.log(`[policy] ${m}`));
+  const engine: Promise<LocalEngine> = import('./local').then((m) => new m.LocalEngine({ store: opts.store, onLog: log }));
+  const call = async (method: Method, args: unknown[]): Promise<never> => {
+    const e = (await engine) as unknown as Record<Method, (...a: unknown[]) => Promise<never>>;
+    return e[method](...args);
+  };
+  return {
+    backend: () => call('backend', []),
+    sample: (checkpoint, prompts, o) => call('sample', [checkpoint, prompts, o]),
+    trainSft: (req) => call('trainSft', [req]),
+    trainGrpo: (req) => call('trainGrpo', [req]),
+    init: (req) => call('init', [req]),
+    checkpointHash: (prefix) => call('checkpointHash', [prefix]),
+    close: async () => (await engine).close(),
+  };
+}
+
+export interface ErrorShape {
+  name: string;
+  message: string;
+  stack?: string;
+}
+
+function revive(e: ErrorShape): Error {
+  const err = new Error(e.message);
+  err.name = e.name;
+  if (e.stack) err.stack = `${e.name}: ${e.message}\n    [policy thread]\n${e.stack.split('\n').slice(1).join('\n')}`;
+  return err;
+}

@@ -1,0 +1,303 @@
+// A small decoder-only transformer (GPT-2 shape, nanoGPT style): learned token and position embeddings,
+// pre-LayerNorm blocks with causal multi-head attention and a GELU MLP, no biases, tied output head.
+// Parameters are tf.Variables in a plain object. One forward serves training (prefix + completion) and
+// KV-cached sampling: it takes the keys/values of earlier positions (`past`) and returns its own.
+import * as tf from '@tensorflow/tfjs-core';
+import { matMulT } from './gradients';
+import { ModelConfig } from './schemas';
+import { mixSeed, normals, rng } from './rng';
+import { Tokenizer } from './tokenizer';
+
+export { ModelConfig };
+
+export interface Block {
+  ln1: tf.Variable; // [W]        LayerNorm gain
+  q: tf.Variable; // [W, W]       query projection
+  k: tf.Variable; // [W, W]       key projection
+  v: tf.Variable; // [W, W]       value projection
+  proj: tf.Variable; // [W, W]    attention output
+  ln2: tf.Variable; // [W]
+  fc: tf.Variable; // [W, 4W]     MLP in
+  fcProj: tf.Variable; // [4W, W] MLP out
+}
+
+export interface Params {
+  wte: tf.Variable; // [V, W] token embedding, also the output head
+  wpe: tf.Variable; // [ctx, W] position embedding
+  blocks: Block[];
+  lnf: tf.Variable; // [W] final LayerNorm gain
+}
+
+export interface Model {
+  config: ModelConfig;
+  tokenizer: Tokenizer;
+  params: Params;
+  /** Added to the logits: 0, or -1e9 for tokens the policy never emits (PAD/BOS/EOS). */
+  headMask: tf.Tensor1D;
+}
+
+/** Keys and values of one layer: [rows, heads, positions, headDim]. */
+export interface KV {
+  k: tf.Tensor4D;
+  v: tf.Tensor4D;
+}
+
+export const NEG = -1e9;
+
+/** Parameters with stable names, in a fixed order (checkpoints, optimiser state). */
+export function namedParams(p: Params): [string, tf.Variable][] {
+  const out: [string, tf.Variable][] = [
+    ['wte', p.wte],
+    ['wpe', p.wpe],
+  ];
+  p.blocks.forEach((b, i) => {
+    for (const k of ['ln1', 'q', 'k', 'v', 'proj', 'ln2', 'fc', 'fcProj'] as const) out.push([`h.${i}.${k}`, b[k]]);
+  });
+  out.push(['lnf', p.lnf]);
+  return out;
+}
+
+/** Shapes of every named parameter for a config, and whether it is weight-decayed (matrices only). */
+export function paramShapes(c: ModelConfig): { name: string; shape: number[]; decay: boolean; std: number }[] {
+  const W = c.width;
+  const resid = 0.02 / Math.sqrt(2 * c.layers); // nanoGPT: scaled init of residual projections
+  const out = [
+    { name: 'wte', shape: [c.vocab, W], decay: true, std: 0.02 },
+    { name: 'wpe', shape: [c.ctx, W], decay: true, std: 0.02 },
+  ];
+  for (let i = 0; i < c.layers; i++) {
+    out.push(
+      { name: `h.${i}.ln1`, shape: [W], decay: false, std: 0 },
+      { name: `h.${i}.q`, shape: [W, W], decay: true, std: 0.02 },
+      { name: `h.${i}.k`, shape: [W, W], decay: true, std: 0.02 },
+      { name: `h.${i}.v`, shape: [W, W], decay: true, std: 0.02 },
+      { name: `h.${i}.proj`, shape: [W, W], decay: true, std: resid },
+      { name: `h.${i}.ln2`, shape: [W], decay: false, std: 0 },
+      { name: `h.${i}.fc`, shape: [W, 4 * W], decay: true, std: 0.02 },
+      { name: `h.${i}.fcProj`, shape: [4 * W, W], decay: true, std: resid },
+    );
+  }
+  out.push({ name: 'lnf', shape: [W], decay: false, std: 0 });
+  return out;
+}
+
+/** Builds Params from named tensors (takes ownership: the tensors become variables' initial values). */
+export function paramsFrom(c: ModelConfig, named: Record<string, tf.Tensor>): Params {
+  const v = (name: string): tf.Variable => {
+    const t = named[name];
+    if (!t) throw new Error(`checkpoint is missing parameter '${name}'`);
+    const spec = paramShapes(c).find((s) => s.name === name)!;
+    if (!tf.util.arraysEqual(t.shape, spec.shape)) {
+      throw new Error(`parameter '${name}' has shape [${t.shape}], config wants [${spec.shape}]`);
+    }
+    return tf.variable(t, true);
+  };
+  const blocks: Block[] = [];
+  for (let i = 0; i < c.layers; i++) {
+    const b = (k: string) => v(`h.${i}.${k}`);
+    blocks.push({
+      ln1: b('ln1'),
+      q: b('q'),
+      k: b('k'),
+      v: b('v'),
+      proj: b('proj'),
+      ln2: b('ln2'),
+      fc: b('fc'),
+      fcProj: b('fcProj'),
+    });
+  }
+  return { wte: v('wte'), wpe: v('wpe'), blocks, lnf: v('lnf') };
+}
+
+/** Seeded initialisation: N(0, 0.02) matrices, scaled residual projections, unit LayerNorm gains. */
+export function initParams(c: ModelConfig, seed: number): Record<string, tf.Tensor> {
+  const named: Record<string, tf.Tensor> = {};
+  paramShapes(c).forEach((s, i) => {
+    const size = s.shape.reduce((a, b) => a * b, 1);
+    named[s.name] = s.std === 0 ? tf.ones(s.shape) : tf.tensor(normals(rng(mixSeed(seed, i)), size, s.std), s.shape, 'float32');
+  });
+  return named;
+}
+
+export function makeModel(config: ModelConfig, tokenizer: Tokenizer, params: Params): Model {
+  if (config.vocab !== tokenizer.vocabSize) {
+    throw new Error(`model vocab ${config.vocab} does not match tokenizer ${tokenizer.name} (${tokenizer.vocabSize})`);
+  }
+  const mask = new Float32Array(config.vocab);
+  for (const id of tokenizer.neverEmit) mask[id] = NEG;
+  return { config, tokenizer, params, headMask: tf.tensor1d(mask) };
+}
+
+export function disposeModel(m: Model): void {
+  for (const [, v] of namedParams(m.params)) v.dispose();
+  m.headMask.dispose();
+}
+
+export function countParams(c: ModelConfig): number {
+  return paramShapes(c).reduce((n, s) => n + s.shape.reduce((a, b) => a * b, 1), 0);
+}
+
+// ---- building blocks -------------------------------------------------------------------------
+// Written as tf.customGrad ops: fewer, larger kernels than autodiff through their parts (on wasm, small
+// elementwise kernels dominate), and no reliance on gradients tfjs-core does not register here.
+
+type GradFn = (dy: tf.Tensor | tf.Tensor[], saved: tf.Tensor[]) => tf.Tensor | tf.Tensor[];
+/** tf.customGrad with its argument types spelled out (the library types them loosely). */
+function custom<A extends tf.Tensor[]>(
+  f: (...args: [...A, tf.GradSaveFunc]) => { value: tf.Tensor; gradFunc: GradFn },
+): (...args: A) => tf.Tensor {
+  return tf.customGrad(f as never) as never;
+}
+
+/**
+ * Embedding lookup: gather forward; gradient one-hot(ids)^T @ dy (a matmul). tf.gather's own gradient
+ * needs UnsortedSegmentSum, which the wasm backend lacks.
+ */
+const embedOp = custom<[tf.Tensor, tf.Tensor]>((table, ids, save) => {
+  save([ids]);
+  const [V, W] = table.shape;
+  return {
+    value: tf.gather(table, ids),
+    gradFunc: (dy, [saved]) => [
+      matMulT(tf.oneHot(tf.reshape(saved, [-1]), V), tf.reshape(dy as tf.Tensor, [-1, W]), true, false),
+      tf.zerosLike(saved),
+    ],
+  };
+});
+
+/** LayerNorm over the last axis with a gain and no bias (nanoGPT bias=False). */
+const layerNorm = custom<[tf.Tensor, tf.Tensor]>((x, g, save) => {
+  const xc = tf.sub(x, tf.mean(x, -1, true));
+  const r = tf.rsqrt(tf.add(tf.mean(tf.square(xc), -1, true), 1e-5));
+  const xhat = tf.mul(xc, r);
+  save([xhat, r, g]);
+  return {
+    value: tf.mul(xhat, g),
+    gradFunc: (dyIn, [xhat, r, g]) => {
+      const dy = dyIn as tf.Tensor;
+      const W = g.shape[0];
+      const dxhat = tf.mul(dy, g);
+      // dx = r * (dxhat - mean(dxhat) - xhat * mean(dxhat * xhat))
+      const dx = tf.mul(r, tf.sub(tf.sub(dxhat, tf.mean(dxhat, -1, true)), tf.mul(xhat, tf.mean(tf.mul(dxhat, xhat), -1, true))));
+      const dg = tf.sum(tf.reshape(tf.mul(dy, xhat), [-1, W]), 0);
+      return [dx, dg];
+    },
+  };
+});
+
+/** GELU, sigmoid approximation x * sigmoid(1.702 x). */
+const gelu = custom<[tf.Tensor]>((x, save) => {
+  const s = tf.sigmoid(tf.mul(x, 1.702));
+  save([x, s]);
+  return {
+    value: tf.mul(x, s),
+    // d/dx = s + 1.702 x s (1 - s)
+    gradFunc: (dy, [x, s]) => tf.mul(dy as tf.Tensor, tf.add(s, tf.mul(tf.mul(x, 1.702), tf.mul(s, tf.sub(1, s))))),
+  };
+});
+
+/** Repeats each row `times` times ([U, ...] -> [U*times, ...]); the gradient sums the copies. */
+export function repeatRows<T extends tf.Tensor>(x: T, times: number): T {
+  if (times === 1) return x;
+  const op = custom<[tf.Tensor]>((t) => {
+    const [U, ...rest] = t.shape;
+    const n = rest.reduce((a, b) => a * b, 1);
+    return {
+      value: tf.reshape(tf.tile(tf.reshape(t, [U, 1, n]), [1, times, 1]), [U * times, ...rest]),
+      gradFunc: (dy) => tf.reshape(tf.sum(tf.reshape(dy as tf.Tensor, [U, times, n]), 1), t.shape),
+    };
+  });
+  return op(x) as T;
+}
+
+/**
+ * softmax(q k^T + bias) v for q [R, H, T, D] (already scaled), k, v [R, H, S, D], bias [R, 1, T, S].
+ * On wasm a batched matmul takes a slow generic path (~2 GFLOP/s) while a 2-D product goes to XNNPACK
+ * (~20 GFLOP/s), so for large T*S*D (training, prefill) the products are done per (row, head) in 2-D, forward
+ * and backward; small ones (one decoding step) stay batched, where kernel overhead would dominate.
+ */
+export const attentionTuning = {
+  /**
+   * On wasm, per-(row, head) 2-D products when T * S * D is at least this (tests set 0 or Infinity to pick a
+   * path). Other backends (tfjs-node, GPU) always take the batched path.
+   */
+  perHeadMin: 100_000,
+};
+
+const attention = custom<[tf.Tensor, tf.Tensor, tf.Tensor, tf.Tensor]>((q, k, v, bias, save) => {
+  const [R, H, T, D] = q.shape;
+  const S = k.shape[2] as number;
+  const B = R * H;
+  const perHead = tf.getBackend() === 'wasm' && T * S * D >= attentionTuning.perHeadMin;
+  const tr = (x: tf.Tensor) => tf.transpose(x, [0, 1, 3, 2]);
+  /** x [R, H, n, m] -> B matrices [n, m]. */
+  const split = (x: tf.Tensor, n: number, m: number) => {
+    const flat = tf.reshape(x, [B * n, m]);
+    return Array.from({ length: B }, (_, b) => tf.slice(flat, [b * n, 0], [n, m]));
+  };
+  /** a @ b per (row, head): a [R, H, n, i], b [R, H, i, m]. */
+  const bmm = (a: tf.Tensor, b: tf.Tensor, n: number, i: number, m: number) => {
+    if (!perHead) return tf.matMul(a, b);
+    const as = split(a, n, i);
+    const bs = split(b, i, m);
+    return tf.reshape(
+      tf.concat(
+        as.map((x, j) => tf.matMul(x, bs[j])),
+        0,
+      ),
+      [R, H, n, m],
+    );
+  };
+  const p = tf.softmax(tf.add(bmm(q, tr(k), T, D, S), bias));
+  save([q, k, v, p]);
+  return {
+    value: bmm(p, v, T, S, D),
+    gradFunc: (dyIn, [q, k, v, p]) => {
+      const dy = dyIn as tf.Tensor;
+      const dp = bmm(dy, tr(v), T, D, S);
+      const dv = bmm(tr(p), dy, S, T, D);
+      const ds = tf.mul(p, tf.sub(dp, tf.sum(tf.mul(dp, p), -1, true))); // softmax backward
+      const dq = bmm(ds, k, T, S, D);
+      const dk = bmm(tr(ds), q, S, T, D);
+      return [dq, dk, dv, tf.zerosLike(bias)];
+    },
+  };
+});
+
+// ---- the forward pass ------------------------------------------------------------------------
+
+/**
+ * ids, pos: int32 [R, T]; bias: additive attention bias [R, 1, T, P + T] (0 = may attend, NEG = may not)
+ * where P is the number of past positions in `past` (absent: P = 0).
+ * Returns the final LayerNorm'd hidden states [R, T, W] and every layer's keys/values (past + new).
+ */
+export function forward(m: Model, ids: tf.Tensor2D, pos: tf.Tensor2D, bias: tf.Tensor, past?: KV[]): { h: tf.Tensor3D; kv: KV[] } {
+  const { width: W, heads: H } = m.config;
+  const D = W / H;
+  const [R, T] = ids.shape;
+  const p = m.params;
+  let x = tf.add(embedOp(p.wte, ids), embedOp(p.wpe, pos)); // [R, T, W]
+  const kv: KV[] = [];
+  p.blocks.forEach((b, l) => {
+    // causal self-attention
+    const a = tf.reshape(layerNorm(x, b.ln1), [R * T, W]);
+    // [R*T, W] -> [R, H, T, D] (separate projections: rank-4 transposes are fast on wasm, rank-5 are not)
+    const heads = (w: tf.Tensor) => tf.transpose(tf.reshape(tf.matMul(a, w), [R, T, H, D]), [0, 2, 1, 3]) as tf.Tensor4D;
+    const [q, kNew, vNew] = [heads(b.q), heads(b.k), heads(b.v)];
+    const k = past ? tf.concat([past[l].k, kNew], 2) : kNew;
+    const v = past ? tf.concat([past[l].v, vNew], 2) : vNew;
+    kv.push({ k, v });
+    const att = attention(tf.mul(q, 1 / Math.sqrt(D)), k, v, bias); // [R, H, T, D]
+    const y = tf.reshape(tf.transpose(att, [0, 2, 1, 3]), [R * T, W]);
+    x = tf.add(x, tf.reshape(tf.matMul(y, b.proj), [R, T, W]));
+    // MLP
+    const f = tf.reshape(layerNorm(x, b.ln2), [R * T, W]);
+    x = tf.add(x, tf.reshape(tf.matMul(gelu(tf.matMul(f, b.fc)), b.fcProj), [R, T, W]));
+  });
+  return { h: layerNorm(x, p.lnf) as tf.Tensor3D, kv };
+}
+
+/** Logits over the vocabulary for hidden states [N, W] (tied head), never-emit tokens masked. */
+export function logitsOf(m: Model, h: tf.Tensor2D): tf.Tensor2D {
+  return tf.add(matMulT(h, m.params.wte, false, true), m.headMask);
+}

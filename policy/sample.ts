@@ -1,0 +1,183 @@
+// Batched sampling with the KV cache: temperature, top-p, stop strings, token limit, seeded draws.
+//
+// logprobs: for every generated token, log pi(token | prefix) under the model's logits at temperature 1 (the
+// policy the PPO ratio is defined on), whatever temperature / top-p was used to draw it.
+// Seeds: sample j of prompt i draws from its own generator seeded by (seed, i, j), so a row's draws do not
+// depend on the other rows. Temperature 0 = greedy (no draws).
+// Prompts longer than ctx - maxTokens tokens are left-truncated (the tail is kept).
+import * as tf from '@tensorflow/tfjs-core';
+import { completionInputs, prefixInputs, prefixLayout, promptTokens } from './batch';
+import { KV, Model, forward, logitsOf, repeatRows } from './model';
+import { mixSeed, rng } from './rng';
+import { Completion } from './schemas';
+
+export interface SampleParams {
+  n: number;
+  temperature: number;
+  topP: number;
+  maxTokens: number;
+  stop: string[];
+  seed: number;
+}
+
+export interface SampleResult {
+  completions: Completion[][]; // [prompt][n]
+  tokens: number; // generated tokens
+  truncated: number; // prompts left-truncated
+}
+
+interface Row {
+  prompt: number;
+  draw: () => number;
+  tokens: number[];
+  logprobs: number[];
+  text: string;
+  stop: string | null;
+  done: boolean;
+}
+
+export function sample(m: Model, prompts: string[], o: SampleParams): SampleResult {
+  const { ctx, width: W, vocab: V } = m.config;
+  const tok = m.tokenizer;
+  if (o.maxTokens > ctx - 2) throw new Error(`maxTokens ${o.maxTokens} leaves no room for a prompt (ctx ${ctx})`);
+  if (prompts.length === 0) return { completions: [], tokens: 0, truncated: 0 };
+
+  const pt = prompts.map((p) => promptTokens(tok, p, ctx - o.maxTokens));
+  const prefixes = pt.map((x) => x.tokens.slice(0, -1));
+  const layout = prefixLayout(prefixes);
+  const rows: Row[] = [];
+  prompts.forEach((_, i) => {
+    for (let j = 0; j < o.n; j++) {
+      rows.push({ prompt: i, draw: rng(mixSeed(o.seed, i, j)), tokens: [], logprobs: [], text: '', stop: null, done: false });
+    }
+  });
+
+  // Prefill: one forward over the prompt prefixes, keys/values repeated for the n samples of each prompt.
+  let kv: KV[] | undefined;
+  if (layout.L > 0) {
+    tf.tidy(() => {
+      const inp = prefixInputs(prefixes, layout, tok.pad);
+      kv = keepKV(forward(m, inp.ids, inp.pos, inp.bias).kv.map(({ k, v }) => ({ k: repeatRows(k, o.n), v: repeatRows(v, o.n) })));
+    });
+  }
+
+  let live = rows.map((_, r) => r); // rows in the batch (finished ones until compaction), in batch order
+  for (let t = 0; t < o.maxTokens && live.some((r) => !rows[r].done); t++) {
+    const inputs = live.map((r) => [t === 0 ? pt[rows[r].prompt].tokens.at(-1)! : rows[r].tokens.at(-1)!]);
+    const prefixOf = live.map((r) => rows[r].prompt);
+    const past = kv;
+    let logits!: tf.Tensor;
+    tf.tidy(() => {
+      const inp = completionInputs(inputs, prefixOf, layout, t, 1, ctx, tok.pad);
+      const out = forward(m, inp.ids, inp.pos, inp.bias, past);
+      logits = tf.keep(logitsOf(m, tf.reshape(out.h, [live.length, W]) as tf.Tensor2D));
+      kv = keepKV(out.kv);
+    });
+    disposeKV(past);
+    const z = logits.dataSync() as Float32Array;
+    logits.dispose();
+
+    live.forEach((r, i) => {
+      const row = rows[r];
+      if (row.done) return;
+      const zi = z.subarray(i * V, (i + 1) * V);
+      const id = o.temperature === 0 ? argmax(zi) : drawToken(zi, o.temperature, o.topP, row.draw);
+      row.tokens.push(id);
+      row.logprobs.push(zi[id] - logSumExp(zi));
+      const text = tok.decode(row.tokens);
+      const hit = firstStop(text, o.stop);
+      if (hit) {
+        row.text = text.slice(0, hit.at);
+        row.stop = hit.stop;
+        row.done = true;
+      } else {
+        row.text = text;
+        row.done = row.tokens.length >= o.maxTokens;
+      }
+    });
+
+    // Drop finished rows from the batch once they are a quarter of it (the cache shrinks with them).
+    const keep = live.map((r, i) => [r, i] as const).filter(([r]) => !rows[r].done);
+    if (keep.length > 0 && keep.length <= 0.75 * live.length) {
+      const idx = keep.map(([, i]) => i);
+      const old = kv!;
+      tf.tidy(() => {
+        const at = tf.tensor1d(idx, 'int32');
+        kv = keepKV(old.map(({ k, v }) => ({ k: tf.gather(k, at) as tf.Tensor4D, v: tf.gather(v, at) as tf.Tensor4D })));
+      });
+      disposeKV(old);
+      live = keep.map(([r]) => r);
+    }
+  }
+  disposeKV(kv);
+
+  const completions = prompts.map((_, i) =>
+    rows.slice(i * o.n, (i + 1) * o.n).map((r) => ({ text: r.text, stop: r.stop, logprobs: r.logprobs })),
+  );
+  return {
+    completions,
+    tokens: rows.reduce((s, r) => s + r.tokens.length, 0),
+    truncated: pt.filter((x) => x.truncated).length,
+  };
+}
+
+function keepKV(kv: KV[]): KV[] {
+  return kv.map(({ k, v }) => ({ k: tf.keep(k), v: tf.keep(v) }));
+}
+
+function disposeKV(kv: KV[] | undefined): void {
+  for (const { k, v } of kv ?? []) tf.dispose([k, v]);
+}
+
+function firstStop(text: string, stops: string[]): { at: number; stop: string } | null {
+  let best: { at: number; stop: string } | null = null;
+  for (const stop of stops) {
+    const at = text.indexOf(stop);
+    if (at >= 0 && (best === null || at < best.at)) best = { at, stop };
+  }
+  return best;
+}
+
+function argmax(z: Float32Array): number {
+  let best = 0;
+  for (let i = 1; i < z.length; i++) if (z[i] > z[best]) best = i;
+  return best;
+}
+
+function logSumExp(z: Float32Array): number {
+  let max = -Infinity;
+  for (const x of z) if (x > max) max = x;
+  let s = 0;
+  for (const x of z) s += Math.exp(x - max);
+  return max + Math.log(s);
+}
+
+/** Draws from softmax(z / temperature) restricted to the smallest top set with mass >= topP. */
+function drawToken(z: Float32Array, temperature: number, topP: number, draw: () => number): number {
+  let max = -Infinity;
+  for (const x of z) if (x > max) max = x;
+  const p = Array.from(z, (x) => Math.exp((x - max) / temperature));
+  const total = p.reduce((a, b) => a + b, 0);
+  let order = p.map((_, i) => i);
+  let mass = total;
+  if (topP < 1) {
+    order.sort((a, b) => p[b] - p[a] || a - b);
+    let cum = 0;
+    let cut = order.length;
+    for (let i = 0; i < order.length; i++) {
+      cum += p[order[i]];
+      if (cum >= topP * total) {
+        cut = i + 1;
+        break;
+      }
+    }
+    order = order.slice(0, cut);
+    mass = order.reduce((s, i) => s + p[i], 0);
+  }
+  let u = draw() * mass;
+  for (const i of order) {
+    u -= p[i];
+    if (u < 0) return i;
+  }
+  return order[order.length - 1]; // rounding: u ran past the last token
+}

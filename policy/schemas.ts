@@ -1,0 +1,154 @@
+// Records that cross the policy engine boundary (activities <-> engine thread). No tensor code here,
+// so the main thread can import it without loading TensorFlow.js.
+import { z } from 'zod';
+
+export const ModelConfig = z
+  .object({
+    vocab: z.number().int().positive(),
+    ctx: z.number().int().min(8),
+    layers: z.number().int().positive(),
+    width: z.number().int().positive(),
+    heads: z.number().int().positive(),
+  })
+  .refine((c) => c.width % c.heads === 0, { message: 'width must be divisible by heads', path: ['heads'] });
+export type ModelConfig = z.infer<typeof ModelConfig>;
+
+/** Default size: fast on the single-threaded wasm backend (see policy/README.md for the measurements). */
+export const DEFAULT_MODEL: ModelConfig = { vocab: 101, ctx: 256, layers: 2, width: 128, heads: 4 };
+
+export const SampleOptions = z.object({
+  /** Samples per prompt. */
+  n: z.number().int().positive(),
+  /** 0 = greedy. */
+  temperature: z.number().min(0),
+  topP: z.number().gt(0).max(1).default(1),
+  maxTokens: z.number().int().positive(),
+  /** Generation ends when the text ends with one of these (the stop is not part of `text`). */
+  stop: z.array(z.string().min(1)).default([]),
+  seed: z.number().int(),
+});
+export type SampleOptions = z.input<typeof SampleOptions>;
+
+export const Completion = z.object({
+  /** Generated text without the stop string. */
+  text: z.string(),
+  /** The stop string that ended generation, or null if it hit maxTokens. */
+  stop: z.string().nullable(),
+  /**
+   * log pi(token | prefix) of every generated token (the text's tokens, then the stop's tokens) under the
+   * model's logits at temperature 1, whatever temperature/top-p drew the token: what the PPO ratio needs.
+   */
+  logprobs: z.array(z.number()),
+});
+export type Completion = z.infer<typeof Completion>;
+
+/** The exact generated string a training item must use with `logprobs`: text plus the stop. */
+export function generatedText(c: Pick<Completion, 'text' | 'stop'>): string {
+  return c.text + (c.stop ?? '');
+}
+
+const Optim = {
+  lr: z.number().positive(),
+  /** Linear warm-up over the first steps of this checkpoint lineage (step counter in the checkpoint). */
+  warmupSteps: z.number().int().min(0).default(0),
+  weightDecay: z.number().min(0).default(0.1),
+  beta1: z.number().min(0).lt(1).default(0.9),
+  beta2: z.number().min(0).lt(1).default(0.95),
+  adamEps: z.number().positive().default(1e-8),
+  /** Clip gradients to this global L2 norm (0 = off). */
+  gradClip: z.number().min(0).default(1),
+  /** Micro-batch size in tokens (memory bound); the whole batch is still ONE optimiser step. */
+  microBatchTokens: z.number().int().positive().default(8192),
+};
+
+export const SftHyper = z.object({ ...Optim, lr: Optim.lr.default(1e-3) });
+export type SftHyper = z.input<typeof SftHyper>;
+
+export const GrpoHyper = z.object({
+  ...Optim,
+  lr: Optim.lr.default(1e-4),
+  weightDecay: Optim.weightDecay.default(0.01),
+  /** PPO ratio clip. */
+  clipEps: z.number().positive().default(0.2),
+  /** KL penalty to the reference policy (k3 estimator); needs `reference`. */
+  beta: z.number().min(0).default(0),
+});
+export type GrpoHyper = z.input<typeof GrpoHyper>;
+
+export const SftExample = z.object({
+  prompt: z.string(),
+  /** The target action INCLUDING its stop string (e.g. "ls -a\n"), so the policy learns to stop. */
+  completion: z.string().min(1),
+});
+export type SftExample = z.infer<typeof SftExample>;
+
+export const GrpoItem = z.object({
+  prompt: z.string(),
+  /** generatedText(sample): the sampled text plus its stop string. */
+  completion: z.string().min(1),
+  /** From pivotrl/grpo.ts groupAdvantages (drop masked samples; do not send them). */
+  advantage: z.number().finite(),
+  /** The sample's logprobs (one per completion token) from the policy that drew it. */
+  oldLogprobs: z.array(z.number()),
+});
+export type GrpoItem = z.infer<typeof GrpoItem>;
+
+export const TrainMetrics = z.object({
+  /** Total loss (policy loss + beta * KL to the reference). */
+  loss: z.number(),
+  policy_loss: z.number(),
+  /** Mean over action tokens of (ratio - 1) - log ratio (old vs new policy). 0 for SFT. */
+  approx_kl: z.number(),
+  /** Fraction of action tokens whose ratio left [1 - eps, 1 + eps]. 0 for SFT. */
+  clipfrac: z.number(),
+  /** Mean per-token entropy of the current policy on the action tokens. */
+  entropy: z.number(),
+  /** Mean k3 KL to the reference policy (0 when no reference). */
+  kl_ref: z.number(),
+  /** Global gradient norm before clipping. */
+  grad_norm: z.number(),
+  lr: z.number(),
+  /** Action (completion) tokens in the batch. */
+  tokens: z.number().int(),
+  sequences: z.number().int(),
+  /** Prompts that were left-truncated to fit the context. */
+  truncated: z.number().int(),
+  /** Optimiser steps of this lineage after this step. */
+  step: z.number().int(),
+  seconds: z.number(),
+});
+export type TrainMetrics = z.infer<typeof TrainMetrics>;
+
+export const InitRequest = z.object({
+  out: z.string().min(1),
+  config: ModelConfig.default(DEFAULT_MODEL),
+  seed: z.number().int(),
+});
+export type InitRequest = z.input<typeof InitRequest>;
+
+export const SampleRequest = z.object({
+  checkpoint: z.string().min(1),
+  prompts: z.array(z.string()),
+  opts: SampleOptions,
+});
+
+export const SftRequest = z.object({
+  checkpoint: z.string().min(1),
+  out: z.string().min(1),
+  examples: z.array(SftExample).min(1),
+  hp: SftHyper,
+  /** Recorded with the step; training itself is deterministic (no dropout, fixed micro-batch order). */
+  seed: z.number().int(),
+});
+export type SftRequest = z.input<typeof SftRequest>;
+
+export const GrpoRequest = z.object({
+  checkpoint: z.string().min(1),
+  out: z.string().min(1),
+  /** Reference policy for the KL penalty (used when hp.beta > 0). */
+  reference: z.string().min(1).optional(),
+  items: z.array(GrpoItem).min(1),
+  hp: GrpoHyper,
+  seed: z.number().int(),
+});
+export type GrpoRequest = z.input<typeof GrpoRequest>;

@@ -1,0 +1,22 @@
+// Worker-thread entry of the policy engine (see engine.ts): runs LocalEngine calls posted by the parent.
+import { parentPort, workerData } from 'node:worker_threads';
+import type { ErrorShape } from './engine';
+import { LocalEngine } from './local';
+
+const port = parentPort!;
+const engine = new LocalEngine({ store: workerData.store, onLog: (msg) => port.postMessage({ type: 'log', msg }) });
+
+const METHODS = new Set(['backend', 'sample', 'trainSft', 'trainGrpo', 'init', 'checkpointHash', 'close']);
+
+port.on('message', async (req: { id: number; method: string; args: unknown[] }) => {
+  try {
+    if (!METHODS.has(req.method)) throw new Error(`unknown engine method '${req.method}'`);
+    const fn = (engine as unknown as Record<string, (...a: unknown[]) => Promise<unknown>>)[req.method];
+    const result = await fn.apply(engine, req.args);
+    port.postMessage({ type: 'result', id: req.id, result });
+  } catch (err) {
+    const e = err as Error;
+    const error: ErrorShape = { name: e?.name ?? 'Error', message: e?.message ?? String(err), stack: e?.stack };
+    port.postMessage({ type: 'error', id: req.id, error });
+  }
+});

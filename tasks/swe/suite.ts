@@ -1,0 +1,95 @@
+// The SWE suite: expert trajectories (OpenAI chat format, `bash` tool calls) that repair small Python repositories,
+// for training, and held-out repositories for evaluation. Seeded: the same options give the same suite.
+//
+// Held-out splits: by instance (default: held-out repositories come from their own seed stream, drawn again if one
+// happens to equal a training repository) and, with `heldoutTemplates`, by template (those templates give
+// held-out tasks only, never training trajectories).
+import { Rng, seedOf } from '../../core/rng';
+import type { ChatMessage, HeldoutTask, SweTask, Trajectory } from '../../core/schemas';
+import { TEST_COMMAND } from './runner';
+import { SWE_TEMPLATES, type DrawnSweTask, type SweTemplate } from './templates';
+
+export type SweTrajectory = Extract<Trajectory, { domain: 'swe' }>;
+
+export const SWE_SYSTEM_PROMPT =
+  'You are a software engineer in a Python repository in /work. Call the bash tool with one single-line command per turn; ' +
+  `${TEST_COMMAND} runs the tests. Reply "done" when they all pass.`;
+
+export interface SweSuiteOptions {
+  seed: number;
+  trainTasks: number;
+  heldoutTasks: number;
+  /** Templates kept out of training: held-out tasks come from these only (split by template). */
+  heldoutTemplates?: string[];
+}
+
+function toTask(id: string, template: string, drawn: DrawnSweTask): SweTask {
+  return {
+    id,
+    template,
+    goal: drawn.goal,
+    files: drawn.files,
+    testCommand: TEST_COMMAND,
+    tests: drawn.tests,
+    testFiles: drawn.testFiles,
+    maxTurns: drawn.steps.length + 3,
+  };
+}
+
+function expertMessages(drawn: DrawnSweTask, rng: Rng): ChatMessage[] {
+  const messages: ChatMessage[] = [
+    { role: 'system', content: SWE_SYSTEM_PROMPT },
+    { role: 'user', content: drawn.goal },
+  ];
+  drawn.steps.forEach((s, t) => {
+    const chosen = rng.pick(s.variants);
+    const id = `call_${t}`;
+    messages.push({
+      role: 'assistant',
+      content: null,
+      tool_calls: [{ id, type: 'function', function: { name: 'bash', arguments: JSON.stringify({ command: chosen.action }) } }],
+    });
+    messages.push({ role: 'tool', tool_call_id: id, content: chosen.output });
+  });
+  messages.push({ role: 'assistant', content: 'done' });
+  return messages;
+}
+
+/** A repository's identity: two draws with the same files are the same instance. */
+const fingerprint = (files: DrawnSweTask['files']) => JSON.stringify(files.map((f) => [f.path, f.content]));
+
+function templatesFor(names: string[] | undefined): { train: readonly SweTemplate[]; heldout: readonly SweTemplate[] } {
+  if (!names?.length) return { train: SWE_TEMPLATES, heldout: SWE_TEMPLATES };
+  const unknown = names.filter((n) => !SWE_TEMPLATES.some((t) => t.name === n));
+  if (unknown.length)
+    throw new Error(`unknown SWE template(s): ${unknown.join(', ')} (known: ${SWE_TEMPLATES.map((t) => t.name).join(', ')})`);
+  const train = SWE_TEMPLATES.filter((t) => !names.includes(t.name));
+  if (!train.length) throw new Error('heldoutTemplates leaves no template for training');
+  return { train, heldout: SWE_TEMPLATES.filter((t) => names.includes(t.name)) };
+}
+
+/** Tasks are drawn round-robin over templates; held-out tasks come from a separate seed stream. */
+export function generateSweSuite(opts: SweSuiteOptions): { train: SweTrajectory[]; heldout: HeldoutTask[] } {
+  const templates = templatesFor(opts.heldoutTemplates);
+  const train: SweTrajectory[] = [];
+  const seen = new Set<string>();
+  for (let i = 0; i < opts.trainTasks; i++) {
+    const template = templates.train[i % templates.train.length];
+    const rng = new Rng(seedOf(opts.seed, 'swe', 'train', i));
+    const drawn = template.draw(rng);
+    seen.add(fingerprint(drawn.files));
+    const id = `swe-${opts.seed}-train-${i}`;
+    train.push({ id, domain: 'swe', task: toTask(id, template.name, drawn), messages: expertMessages(drawn, rng) });
+  }
+  const heldout: HeldoutTask[] = [];
+  for (let i = 0; i < opts.heldoutTasks; i++) {
+    const template = templates.heldout[i % templates.heldout.length];
+    let drawn = template.draw(new Rng(seedOf(opts.seed, 'swe', 'heldout', i)));
+    for (let retry = 1; seen.has(fingerprint(drawn.files)) && retry <= 20; retry++) {
+      drawn = template.draw(new Rng(seedOf(opts.seed, 'swe', 'heldout', i, retry)));
+    }
+    seen.add(fingerprint(drawn.files));
+    heldout.push({ domain: 'swe', task: toTask(`swe-${opts.seed}-heldout-${i}`, template.name, drawn) });
+  }
+  return { train, heldout };
+}

@@ -1,0 +1,94 @@
+// How a tool-use state is shown to the policy, and how trajectories split into candidate turns. Every assistant
+// message is a turn: tool calls and the final reply to the user alike (the reply carries the answer).
+import type { Step, Trajectory, Turn } from '../../core/schemas';
+import { actionOfMessage, renderToolAction } from './action';
+
+type ToolTrajectory = Extract<Trajectory, { domain: 'tool' }>;
+type ToolTurn = Extract<Turn, { domain: 'tool' }>;
+
+/**
+ * Prompt budget: the model's context is 256 characters and a tool action takes up to ~96 (a call with a nested
+ * address), so prompts stay within 160. What the next action needs most is the newest step's tool outputs (the
+ * ids and facts to use): they get room first, then that step's action (clipped if need be), then older steps.
+ */
+export const TOOL_MAX_PROMPT_CHARS = 160;
+const NEWEST_OUTPUT_CHARS = 88;
+const OLDER_OUTPUT_CHARS = 40;
+const MIN_OUTPUT_CHARS = 12;
+const MIN_ACTION_CHARS = 20;
+
+/** Tool outputs without the quotes of keys and plain strings: {"id":"O1"} -> {id:O1}. */
+export function compactJson(text: string): string {
+  return text.replace(/"((?:[^"\\]|\\.)*)"/g, (_, inner: string) => (/^[^,:{}[\]]*$/.test(inner) ? inner : `"${inner}"`));
+}
+
+const clip = (text: string, n: number): string => (text.length <= n ? text : text.slice(0, Math.max(0, n - 3)) + '...');
+
+const outputLines = (step: Step): string[] =>
+  step.output
+    .split('\n')
+    .filter((l) => l.length > 0)
+    .map(compactJson);
+
+const renderStep = (action: string, lines: string[], outputChars: number): string =>
+  `> ${action}\n${lines.map((l) => `< ${clip(l, outputChars)}\n`).join('')}`;
+
+/**
+ * The prompt for the next action: the goal, then the steps ("> action", "< output" per tool output), ending in
+ * "> ". The goal and the newest step are always shown; older steps while they fit.
+ */
+export function renderToolPrompt(goal: string, history: Step[]): string {
+  const head = `G: ${goal}\n`;
+  const tail = '> ';
+  let budget = TOOL_MAX_PROMPT_CHARS - head.length - tail.length;
+  const shown: string[] = [];
+  if (history.length > 0) {
+    const newest = history[history.length - 1];
+    const lines = outputLines(newest);
+    // Outputs first: each line up to NEWEST_OUTPUT_CHARS, shrunk evenly to leave the action MIN_ACTION_CHARS.
+    const room = budget - Math.min(newest.action.length, MIN_ACTION_CHARS) - 3;
+    const perLine = lines.length ? Math.floor(room / lines.length) - 3 : 0;
+    const width = Math.max(MIN_OUTPUT_CHARS, Math.min(NEWEST_OUTPUT_CHARS, perLine));
+    const outputs = lines.map((l) => clip(l, width));
+    const used = outputs.reduce((a, l) => a + l.length + 3, 0);
+    const text = renderStep(clip(newest.action, Math.max(MIN_ACTION_CHARS, budget - used - 3)), outputs, width);
+    shown.push(text);
+    budget -= text.length;
+  }
+  for (let t = history.length - 2; t >= 0; t--) {
+    const text = renderStep(history[t].action, outputLines(history[t]), OLDER_OUTPUT_CHARS);
+    if (text.length > budget) break;
+    shown.unshift(text);
+    budget -= text.length;
+  }
+  return head + shown.join('') + tail;
+}
+
+/** The expert's steps: each assistant message as an action, with its tool outputs (one line each, call order). */
+export function toolExpertSteps(traj: ToolTrajectory): Step[] {
+  const outputs = new Map<string, string>();
+  for (const m of traj.messages) if (m.role === 'tool') outputs.set(m.tool_call_id, m.content.replace(/\s*\n\s*/g, ' '));
+  const steps: Step[] = [];
+  for (const m of traj.messages) {
+    if (m.role !== 'assistant') continue;
+    const action = actionOfMessage(m);
+    if (action.kind === 'say' && action.text === '') continue;
+    const output = (m.tool_calls ?? []).map((tc) => outputs.get(tc.id) ?? '').join('\n');
+    steps.push({ action: renderToolAction(action), output });
+  }
+  return steps;
+}
+
+/** Every assistant message is a candidate state s_t paired with the expert action a*_t. */
+export function toolTurns(traj: ToolTrajectory): ToolTurn[] {
+  const steps = toolExpertSteps(traj);
+  return steps.map((step, t) => ({
+    id: `${traj.id}#${t}`,
+    trajectoryId: traj.id,
+    index: t,
+    domain: traj.domain,
+    task: traj.task,
+    history: steps.slice(0, t),
+    expert: step.action,
+  }));
+}

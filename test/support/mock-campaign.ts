@@ -1,0 +1,137 @@
+// The campaign workflow with its activities mocked: for the workflow's unit tests on a real dev server, and for
+// recording the histories that the replay test replays (test/histories/record.ts).
+import type { Client } from '@temporalio/client';
+import type { temporal } from '@temporalio/proto';
+import { Worker, type NativeConnection } from '@temporalio/worker';
+import type { CpuActivities, GpuActivities } from '../../activities';
+import type { CampaignConfig } from '../../core/config';
+import { WORKFLOWS_PATH } from '../../workers/workflows-path';
+
+/** A campaign config whose inputs are never read (the activities are mocks). */
+export function mockConfig(opts: { steps: number; queue: string; address: string; stepsPerRun?: number }): CampaignConfig {
+  return {
+    name: 'wf-unit',
+    seed: 1,
+    data: { trajectories: ['/dev/null'], heldoutTasks: '/dev/null', ood: '/dev/null', shardSize: 64 },
+    store: { kind: 'local', root: '/tmp/unused' },
+    policy: { base: '/models/pi0', temperature: 1, topP: 1, maxActionTokens: 16 },
+    profile: { k: 4, lambdaDiff: 0.6 },
+    verifier: 'functional',
+    train: {
+      steps: opts.steps,
+      batchPivots: 2,
+      groupSize: 4,
+      lr: 1e-3,
+      clipEps: 0.2,
+      klBeta: 0,
+      leaveOneOut: false,
+      maxGradNorm: 1,
+      weightDecay: 0,
+    },
+    evaluate: { heldoutTasks: 2, oodItems: 2 },
+    verify: { concurrency: 1, actionTimeoutMs: 1000 },
+    temporal: {
+      address: opts.address,
+      namespace: 'default',
+      cpuQueue: `${opts.queue}-cpu`,
+      gpuQueue: `${opts.queue}-gpu`,
+      stepsPerRun: opts.stepsPerRun ?? 10,
+    },
+  };
+}
+
+/** Mocked stage activities that record which queue ran what; `gate` holds every update until it resolves. */
+export function mockActivities(calls: string[], opts: { gate?: Promise<void>; shards?: number } = {}) {
+  const record = (queue: string, name: string) => calls.push(`${queue}:${name}`);
+  const shards = opts.shards ?? 1;
+  const cpu = {
+    ingest: async () => {
+      record('cpu', 'ingest');
+      return {
+        trajectories: 2,
+        turns: 4 * shards,
+        shards: Array.from({ length: shards }, (_, i) => ({ turns: `s${i}.turns`, prompts: `s${i}.prompts`, count: 4 })),
+        badRecords: 1,
+        badExamples: [],
+        quarantine: 'q',
+        heldout: 'h',
+        heldoutCount: 2,
+        ood: 'o',
+        oodPrompts: 'op',
+        oodCount: 2,
+        baseCheckpoint: 'ck/0',
+      };
+    },
+    selectPivots: async () => {
+      record('cpu', 'selectPivots');
+      return {
+        summary: { candidates: 4, pivots: 2, allZero: 1, allOne: 1, tooEasy: 0, unverified: 0, pivotRate: 0.5, meanReward: 0.5 },
+        profiles: 'p',
+        pivots: 'pv',
+        muHistogram: [],
+      };
+    },
+    drawBatch: async () => (record('cpu', 'drawBatch'), { turns: 'bt', prompts: 'bp', count: 2 }),
+    verify: async (input: { out: string }) => {
+      record('cpu', 'verify');
+      return { out: input.out, samples: 8, rewarded: 4, masked: 0, meanReward: 0.5, zeroVarianceGroups: 0, byReason: {} };
+    },
+    startEpisodes: async () => (record('cpu', 'startEpisodes'), { episodes: 'e0', prompts: 'p0', active: 2 }),
+    stepEpisodes: async () => (record('cpu', 'stepEpisodes'), { episodes: 'e1', prompts: 'p1', active: 0 }),
+    scoreEpisodes: async () => (
+      record('cpu', 'scoreEpisodes'),
+      { episodes: 2, successes: 1, successRate: 0.5, actions: 2, byTemplate: {} }
+    ),
+    scoreOod: async () => (record('cpu', 'scoreOod'), { items: 2, correct: 2, accuracy: 1, byKind: {} }),
+  } as unknown as CpuActivities;
+  const gpu = {
+    generate: async (input: { out: string; sampling: { n: number } }) => {
+      record('gpu', 'generate');
+      return { out: input.out, samples: 4 * input.sampling.n, tokens: 10, backend: 'mock' };
+    },
+    update: async (input: { step: number; out: string }) => {
+      record('gpu', 'update');
+      await opts.gate;
+      return {
+        step: input.step,
+        checkpoint: input.out,
+        hash: `h${input.step}`,
+        items: 8,
+        metrics: { loss: 0.1, policy_loss: 0.1, approx_kl: 0, clipfrac: 0, entropy: 1, grad_norm: 1, lr: 1e-3, tokens: 10, seconds: 0.1 },
+      };
+    },
+  } as unknown as GpuActivities;
+  return { cpu, gpu };
+}
+
+/** Runs `fn` while a CPU worker (workflows + CPU mocks) and a GPU worker (GPU mocks) poll `queue`-cpu / -gpu. */
+export async function withMockWorkers<T>(
+  connection: NativeConnection,
+  queue: string,
+  acts: ReturnType<typeof mockActivities>,
+  fn: () => Promise<T>,
+  opts: { workflowsPath?: string } = {},
+): Promise<T> {
+  const cpu = await Worker.create({
+    connection,
+    taskQueue: `${queue}-cpu`,
+    workflowsPath: opts.workflowsPath ?? WORKFLOWS_PATH,
+    activities: acts.cpu,
+  });
+  const gpu = await Worker.create({ connection, taskQueue: `${queue}-gpu`, activities: acts.gpu });
+  return gpu.runUntil(cpu.runUntil(fn()));
+}
+
+/** Every run of a workflow, first to last (following continue-as-new), with its history length and how it ended. */
+export async function runsOf(client: Client, workflowId: string, firstRunId: string) {
+  const runs: { runId: string; events: number; continuedAsNew: boolean }[] = [];
+  let runId: string | undefined = firstRunId;
+  while (runId) {
+    const history: temporal.api.history.v1.IHistory = await client.workflow.getHandle(workflowId, runId).fetchHistory();
+    const events = history.events ?? [];
+    const next = events.at(-1)?.workflowExecutionContinuedAsNewEventAttributes?.newExecutionRunId ?? undefined;
+    runs.push({ runId, events: events.length, continuedAsNew: next !== undefined });
+    runId = next;
+  }
+  return runs;
+}

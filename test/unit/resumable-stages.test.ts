@@ -1,0 +1,195 @@
+// Long stages heartbeat a resumable cursor and store finished parts; a retried attempt resumes there, repeats no
+// finished work, and writes what an uninterrupted attempt writes. The activities run in the SDK's
+// MockActivityEnvironment (heartbeats and attempt info as Temporal gives them), with a fake model and verifier.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { MockActivityEnvironment } from '@temporalio/testing';
+import { createGenerateActivities, GENERATE_CHUNK } from '../../activities/generate';
+import { createVerifyActivities, VERIFY_PART_TURNS } from '../../activities/verify';
+import type { GenerateInput, VerifyInput } from '../../activities/types';
+import type { Completion, PolicyEngine, SampleOptions } from '../../policy/engine';
+import type { Sample, Turn, Verdict } from '../../core/schemas';
+import { LocalStore, getText, putJsonl, type StoreConfig } from '../../store';
+import { cursorFrom, partsOf, runInParts } from '../../pipeline/parts';
+import type { Verifier, VerifyItem } from '../../verifiers/verifier';
+import { generateTerminalSuite } from '../../tasks/terminal/suite';
+import { terminalTurns } from '../../tasks/terminal/render';
+
+const tempStore = (): StoreConfig => ({ kind: 'local', root: mkdtempSync(join(tmpdir(), 'pivotrl-resume-')) });
+
+/** Runs an activity as attempt `attempt` with the given heartbeat details; returns its result (or error) and heartbeats. */
+async function attempt<R>(
+  fn: () => Promise<R>,
+  info: { attempt: number; heartbeatDetails?: unknown },
+): Promise<{ result: R | undefined; beats: unknown[]; error: Error | undefined }> {
+  const env = new MockActivityEnvironment({ attempt: info.attempt, heartbeatDetails: info.heartbeatDetails });
+  const beats: unknown[] = [];
+  env.on('heartbeat', (d: unknown) => beats.push(d));
+  try {
+    return { result: (await env.run(fn)) as R, beats, error: undefined };
+  } catch (error) {
+    return { result: undefined, beats, error: error as Error };
+  }
+}
+
+/** A model whose completions depend only on (prompt, seed, sample index); it can be told to fail on its nth call. */
+function fakeEngine(failOnCall?: number) {
+  const calls: number[] = [];
+  const engine = {
+    backend: async () => 'fake',
+    sample: async (_ck: string, prompts: string[], o: SampleOptions): Promise<Completion[][]> => {
+      calls.push(prompts.length);
+      if (calls.length === failOnCall) throw new Error('worker lost');
+      return prompts.map((p) =>
+        Array.from({ length: o.n }, (_, j) => ({ text: `${p}|${o.seed}|${j}`, stop: '\n', logprobs: [-0.5, -0.25] })),
+      );
+    },
+  } as unknown as PolicyEngine;
+  return { engine, calls };
+}
+
+async function generateSetup(prompts: number) {
+  const store = tempStore();
+  await putJsonl(
+    new LocalStore(store.root),
+    'p.jsonl',
+    Array.from({ length: prompts }, (_, i) => ({ id: `t${i}`, prompt: `prompt ${i}` })),
+  );
+  const input = (out: string): GenerateInput => ({
+    campaignId: 'c',
+    store,
+    checkpoint: 'ck',
+    prompts: 'p.jsonl',
+    out,
+    sampling: { n: 2, temperature: 1, topP: 1, maxTokens: 8, seed: 42 },
+  });
+  return { store, input };
+}
+
+test('generate: a retry resumes after the last stored chunk and writes what an uninterrupted run writes', async () => {
+  const { store, input } = await generateSetup(2 * GENERATE_CHUNK + 5); // 3 chunks
+  const local = new LocalStore(store.root);
+
+  const clean = fakeEngine();
+  const whole = await attempt(() => createGenerateActivities(() => clean.engine).generate(input('whole.jsonl')), { attempt: 1 });
+  assert.equal(whole.error, undefined);
+  assert.deepEqual(clean.calls, [GENERATE_CHUNK, GENERATE_CHUNK, 5]);
+
+  const failing = fakeEngine(3);
+  const first = await attempt(() => createGenerateActivities(() => failing.engine).generate(input('s.jsonl')), { attempt: 1 });
+  assert.match(first.error?.message ?? '', /worker lost/);
+  const cursor = first.beats.at(-1);
+  assert.deepEqual(cursor, { done: 2, of: 3 }, 'the heartbeat carries the cursor');
+
+  const again = fakeEngine();
+  const second = await attempt(() => createGenerateActivities(() => again.engine).generate(input('s.jsonl')), {
+    attempt: 2,
+    heartbeatDetails: cursor,
+  });
+  assert.equal(second.error, undefined);
+  assert.deepEqual(again.calls, [5], 'only the unfinished chunk is generated again');
+  assert.equal(second.result?.resumedChunks, 2);
+  assert.equal(second.result?.samples, whole.result?.samples);
+  assert.equal(await getText(local, 's.jsonl'), await getText(local, 'whole.jsonl'));
+  assert.deepEqual(await local.list(`${partsOf('s.jsonl')}/`), [], 'the parts are removed once the output is stored');
+
+  // A retry of a finished stage returns its summary and samples nothing.
+  const third = fakeEngine();
+  const done = await attempt(() => createGenerateActivities(() => third.engine).generate(input('s.jsonl')), { attempt: 3 });
+  assert.deepEqual(third.calls, []);
+  assert.equal(done.result?.samples, whole.result?.samples);
+});
+
+test('generate: parts stored after the last heartbeat that reached the server are found too', async () => {
+  const { input } = await generateSetup(2 * GENERATE_CHUNK + 5);
+  const failing = fakeEngine(3);
+  await attempt(() => createGenerateActivities(() => failing.engine).generate(input('s.jsonl')), { attempt: 1 });
+  const again = fakeEngine();
+  // The worker was killed before any heartbeat got through: no details, but two chunks are in the store.
+  const second = await attempt(() => createGenerateActivities(() => again.engine).generate(input('s.jsonl')), { attempt: 2 });
+  assert.deepEqual(again.calls, [5]);
+  assert.equal(second.result?.resumedChunks, 2);
+});
+
+/** A verifier that scores 1 when the sample is the expert's action; it can be told to fail on its nth batch. */
+function fakeVerifier(failOnBatch?: number) {
+  const batches: string[][] = [];
+  const verifier: Verifier = {
+    kind: 'functional',
+    async verifyBatch(items: VerifyItem[]): Promise<Verdict[]> {
+      batches.push(items.map((it) => it.turn.id));
+      if (batches.length === failOnBatch) throw new Error('engine lost');
+      return items.flatMap(({ turn, samples }) =>
+        samples.map((s): Verdict => {
+          const same = s.text === turn.expert;
+          return { turnId: turn.id, index: s.index, reward: same ? 1 : 0, reason: same ? 'exact_match' : 'not_exact', detail: '' };
+        }),
+      );
+    },
+  };
+  return { verifier, batches };
+}
+
+async function verifySetup() {
+  const store = tempStore();
+  const local = new LocalStore(store.root);
+  const { train } = generateTerminalSuite({ seed: 5, trainTasks: 24, heldoutTasks: 0 });
+  const turns: Turn[] = train.flatMap((t) => terminalTurns(t)).slice(0, 2 * VERIFY_PART_TURNS + 3); // 3 parts
+  assert.equal(turns.length, 2 * VERIFY_PART_TURNS + 3);
+  const samples: Sample[] = turns.flatMap((t) =>
+    [t.expert, 'true', `${t.expert} `].map((text, index) => ({ turnId: t.id, index, text, stop: '\n', logprobs: [] })),
+  );
+  await putJsonl(local, 'turns.jsonl', turns);
+  await putJsonl(local, 'samples.jsonl', samples);
+  const input = (out: string): VerifyInput => ({
+    campaignId: 'c',
+    store,
+    turns: 'turns.jsonl',
+    samples: 'samples.jsonl',
+    out,
+    verifier: 'functional',
+    concurrency: 2,
+    actionTimeoutMs: 1000,
+  });
+  return { local, turns, input };
+}
+
+test('verify: a retry verifies only the turns of unfinished parts; the verdicts equal an uninterrupted run', async () => {
+  const { local, turns, input } = await verifySetup();
+  const clean = fakeVerifier();
+  const whole = await attempt(() => createVerifyActivities(() => clean.verifier).verify(input('whole.verdicts.jsonl')), { attempt: 1 });
+  assert.equal(clean.batches.flat().length, turns.length);
+
+  const failing = fakeVerifier(3);
+  const first = await attempt(() => createVerifyActivities(() => failing.verifier).verify(input('v.jsonl')), { attempt: 1 });
+  assert.match(first.error?.message ?? '', /engine lost/);
+  assert.deepEqual(first.beats.at(-1), { done: 2, of: 3 });
+
+  const again = fakeVerifier();
+  const second = await attempt(() => createVerifyActivities(() => again.verifier).verify(input('v.jsonl')), {
+    attempt: 2,
+    heartbeatDetails: first.beats.at(-1),
+  });
+  assert.deepEqual(
+    again.batches,
+    [turns.slice(2 * VERIFY_PART_TURNS).map((t) => t.id)],
+    'only the turns of the unfinished part are verified again',
+  );
+  assert.equal(second.result?.resumedParts, 2);
+  assert.deepEqual({ ...second.result, out: '', resumedParts: 0 }, { ...whole.result, out: '', resumedParts: 0 });
+  assert.equal(await getText(local, 'v.jsonl'), await getText(local, 'whole.verdicts.jsonl'));
+});
+
+test('runInParts: a cursor whose parts are gone is computed again; cursorFrom reads only its own shape', async () => {
+  const store = new LocalStore(tempStore().root);
+  const work = async (items: number[]) => items.map((x) => x * 10);
+  const run = await runInParts(store, { prefix: 'x.parts', items: [1, 2, 3, 4, 5], size: 2, resumeFrom: 3, parse: Number, work });
+  assert.deepEqual(run.rows, [10, 20, 30, 40, 50]);
+  assert.equal(run.reused, 0);
+  assert.equal(run.computed, 3);
+  assert.equal(cursorFrom({ done: 2, of: 3 }), 2);
+  for (const bad of [undefined, null, 3, { executed: 4 }, { done: -1 }, { done: 1.5 }, { done: '2' }]) assert.equal(cursorFrom(bad), 0);
+});
