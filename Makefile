@@ -3,7 +3,7 @@ SHELL := bash
 TSX := npx tsx
 DEMO_DATA := data/demo
 
-.PHONY: setup deps stack data demo test test-unit test-integration lint typecheck format pi0 down clean
+.PHONY: setup deps stack workers data demo test test-unit test-integration lint typecheck format pi0 down clean
 
 deps: node_modules/.installed
 node_modules/.installed: package.json package-lock.json
@@ -14,6 +14,11 @@ stack: deps
 	deploy/local/up.sh
 
 setup: deps stack
+
+# Several CPU workers and a GPU worker against the local server (PIVOTRL_CPU_WORKERS, PIVOTRL_GPUS, PIVOTRL_ALLOW_CPU=1
+# without a GPU); `make down` stops them with the server.
+workers: setup
+	deploy/local/workers.sh start
 
 $(DEMO_DATA)/terminal-train.jsonl: node_modules/.installed $(shell find tasks core -name "*.ts")
 	$(TSX) cli/pivotrl.ts generate --out $(DEMO_DATA) --seed 1 --train 96 --heldout 24 --ood 50

@@ -93,7 +93,7 @@ async function main(): Promise<void> {
   const result = {
     turns: items.length,
     samples,
-    seconds: r1(seconds * 10) / 10,
+    seconds: Math.round(seconds * 100) / 100,
     samplesPerSecond: r1(samples / seconds),
     msPerSample: r1((seconds * 1000) / samples),
     msPerExecutedSample: r1((seconds * 1000) / (s.actionsRun - s.statesOpened)),

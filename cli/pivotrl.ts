@@ -6,6 +6,7 @@ import { Client, Connection, WorkflowIdReusePolicy } from '@temporalio/client';
 import { NativeConnection } from '@temporalio/worker';
 import { ConfigError, assertInputsExist, loadCampaignConfig, type CampaignConfig } from '../core/config';
 import { generateTerminalSuite } from '../tasks/terminal/suite';
+import { generateSweSuite } from '../tasks/swe/suite';
 import { generateOodSuite } from '../tasks/ood';
 import { createCpuWorker, createGpuWorker } from '../workers/build';
 import { pivotCampaign, progressQuery, pauseUpdate, stopUpdate, hyperUpdate, type CampaignProgress } from '../workflows/campaign';
@@ -17,7 +18,7 @@ import { BadInputError } from '../pipeline/jsonl-reader';
 import { LocalStore } from '../store';
 
 const USAGE = `usage:
-  pivotrl generate --out DIR [--seed N] [--train N] [--heldout N] [--ood N]
+  pivotrl generate --out DIR [--seed N] [--train N] [--heldout N] [--ood N] [--swe-train N] [--swe-heldout N]
   pivotrl run --config FILE [--id WORKFLOW_ID] [--embedded-workers]
   pivotrl status ID | pause ID | resume ID | stop ID
   pivotrl set ID [--lr X] [--clip-eps X] [--kl-beta X] [--temperature X]
@@ -40,6 +41,8 @@ function generate(args: string[]): void {
       train: { type: 'string', default: '96' },
       heldout: { type: 'string', default: '24' },
       ood: { type: 'string', default: '50' },
+      'swe-train': { type: 'string', default: '0' },
+      'swe-heldout': { type: 'string', default: '0' },
     },
   });
   if (!values.out) throw new ConfigError('generate: --out DIR is required');
@@ -49,6 +52,13 @@ function generate(args: string[]): void {
   writeJsonl(join(values.out, 'terminal-train.jsonl'), suite.train);
   writeJsonl(join(values.out, 'terminal-heldout.jsonl'), suite.heldout);
   writeJsonl(join(values.out, 'ood.jsonl'), generateOodSuite({ seed, n: Number(values.ood) }));
+  const [sweTrain, sweHeldout] = [Number(values['swe-train']), Number(values['swe-heldout'])];
+  if (sweTrain > 0 || sweHeldout > 0) {
+    const swe = generateSweSuite({ seed, trainTasks: sweTrain, heldoutTasks: sweHeldout });
+    writeJsonl(join(values.out, 'swe-train.jsonl'), swe.train);
+    writeJsonl(join(values.out, 'swe-heldout.jsonl'), swe.heldout);
+    console.log(`wrote ${swe.train.length} SWE trajectories and ${swe.heldout.length} held-out SWE repositories to ${values.out}`);
+  }
   console.log(
     `wrote ${suite.train.length} trajectories, ${suite.heldout.length} held-out tasks and ${values.ood} OOD items to ${values.out}`,
   );

@@ -72,7 +72,8 @@ export class LocalEngine {
   trainGrpo(req: GrpoRequest): Promise<TrainMetrics> {
     return this.serial(async () => {
       const r = GrpoRequest.parse(req);
-      const ref = r.reference && r.hp.beta > 0 ? r.reference : undefined;
+      if (r.hp.beta > 0 && !r.reference) throw new Error('hp.beta > 0 (KL penalty) needs a reference checkpoint');
+      const ref = r.hp.beta > 0 ? r.reference : undefined;
       return this.train(r.checkpoint, r.out, ref, (tr, refModel) => trainStep(tr, 'grpo', r.items, r.hp, refModel));
     });
   }

@@ -25,6 +25,8 @@ export interface CpuWorkerOptions extends WorkerCommon {
   maxActivities?: number;
   docker?: Docker;
   sandboxImage?: string;
+  /** Sandbox image of the SWE domain (default pivotrl/swe:latest). */
+  sweSandboxImage?: string;
 }
 
 /** A worker and what must be released after it stops (sandboxes, model threads). */
@@ -38,14 +40,15 @@ export async function createCpuWorker(opts: CpuWorkerOptions): Promise<OwnedWork
   const removed = await reapSandboxes(docker, hostname(), { spareLiveProcesses: true });
   if (removed > 0) console.log(`[cpu-worker] removed ${removed} leftover sandbox container(s)`);
   const image = opts.sandboxImage ?? 'pivotrl/terminal:latest';
-  const episodes = new DomainEpisodeRunner({ docker, image });
+  const sweImage = opts.sweSandboxImage;
+  const episodes = new DomainEpisodeRunner({ docker, image, sweImage });
   const worker = await Worker.create({
     connection: opts.connection,
     namespace: opts.namespace,
     taskQueue: opts.taskQueue,
     workflowsPath: WORKFLOWS_PATH,
     activities: createCpuActivities({
-      makeVerifier: (kind, o) => createVerifier(kind, { docker, image, ...o }),
+      makeVerifier: (kind, o) => createVerifier(kind, { docker, image, sweImage, ...o }),
       episodes,
     }),
     maxConcurrentActivityTaskExecutions: opts.maxActivities ?? 4,

@@ -11,6 +11,7 @@ const { worker, close } = await createCpuWorker({
   taskQueue: env.PIVOTRL_CPU_QUEUE,
   maxActivities: env.PIVOTRL_CPU_ACTIVITIES,
   sandboxImage: env.PIVOTRL_SANDBOX_IMAGE,
+  sweSandboxImage: env.PIVOTRL_SWE_SANDBOX_IMAGE,
 });
 console.log(`[cpu-worker] polling ${env.PIVOTRL_CPU_QUEUE} on ${env.TEMPORAL_ADDRESS}`);
 holdSignalsWhileClosing('cpu-worker');

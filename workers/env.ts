@@ -11,6 +11,7 @@ const WorkerEnv = z.object({
   PIVOTRL_GPUS: z.coerce.number().int().positive().default(1),
   PIVOTRL_ALLOW_CPU: z.enum(['0', '1']).default('0'),
   PIVOTRL_SANDBOX_IMAGE: z.string().default('pivotrl/terminal:latest'),
+  PIVOTRL_SWE_SANDBOX_IMAGE: z.string().default('pivotrl/swe:latest'),
 });
 export type WorkerEnv = z.infer<typeof WorkerEnv>;
 

@@ -599,7 +599,7 @@ const wrongReturn: BugTemplate = {
         { name: `test_${fn}_all`, code: `assert ${call(fn, [w1, w2], 2)} == 2` },
         { name: `test_${fn}_none`, code: `assert ${call(fn, [], 3)} == 0` },
       ],
-      issue: `${fn}(words, n) should count only long words`,
+      issue: `${fn}(words, n) counts short words too`,
     });
   },
 };

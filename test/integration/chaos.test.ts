@@ -2,14 +2,15 @@
 // right after writing its checkpoint. Real dev server (with a database file), real Docker, real tensors; the
 // workers are child processes (npx tsx workers/cpu.ts | workers/gpu.ts), two CPU workers and one GPU worker, as
 // ops run them. Each time the campaign finishes with the checkpoint an uninterrupted run with the same seed
-// reaches (same final hash), one checkpoint per update step, and no sandbox container left behind.
+// reaches (same final hash), one checkpoint per update step, and no sandbox container left behind. The campaigns
+// continue as new after every step, and the server refuses payloads over 256 KB.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync, mkdtempSync, readdirSync } from 'node:fs';
 import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type Docker from 'dockerode';
-import { Client, Connection, type WorkflowHandle } from '@temporalio/client';
+import { Client, Connection, type WorkflowHandle, type WorkflowHandleWithFirstExecutionRunId } from '@temporalio/client';
 import { Context } from '@temporalio/activity';
 import { NativeConnection, Worker } from '@temporalio/worker';
 import type { CampaignConfig } from '../../core/config';
@@ -25,6 +26,7 @@ import { spawnDevServer, type DevServerProcess } from '../support/temporal';
 import { requireDocker } from '../support/docker';
 import { tinyCampaign, type TinyCampaign } from '../support/campaign';
 import { processGroupOf, startWorkerProcess, type WorkerProcess } from '../support/worker-process';
+import { runsOf } from '../support/mock-campaign';
 
 const STEPS = 2;
 const QUEUE = 'chaos';
@@ -58,7 +60,8 @@ function configFor(queue: string): CampaignConfig {
     data: { ...c.data, shardSize: 32 },
     // Updates on 8 pivots x 8 samples: long enough to be caught mid-way.
     train: { ...c.train, steps: STEPS, batchPivots: 8, groupSize: 8 },
-    temporal: { ...c.temporal, address: server.address, cpuQueue: `${queue}-cpu`, gpuQueue: `${queue}-gpu` },
+    // A run per step: the interruptions also hit campaigns that continued as new.
+    temporal: { ...c.temporal, address: server.address, cpuQueue: `${queue}-cpu`, gpuQueue: `${queue}-gpu`, stepsPerRun: 1 },
   };
 }
 
@@ -76,7 +79,7 @@ async function startWorker(kind: 'cpu' | 'gpu'): Promise<WorkerProcess> {
   return w;
 }
 
-async function start(workflowId: string, queue = QUEUE): Promise<WorkflowHandle<typeof pivotCampaign>> {
+async function start(workflowId: string, queue = QUEUE): Promise<WorkflowHandleWithFirstExecutionRunId<typeof pivotCampaign>> {
   return client.workflow.start(pivotCampaign, {
     taskQueue: `${queue}-cpu`,
     workflowId,
@@ -104,9 +107,18 @@ async function checkpointsOf(campaignId: string): Promise<string[]> {
   return hashes;
 }
 
+/** The events of every run of a campaign, first run first. */
+async function eventsOf(handle: WorkflowHandleWithFirstExecutionRunId) {
+  const events = [];
+  for (const run of await runsOf(client, handle.workflowId, handle.firstExecutionRunId)) {
+    events.push(...((await client.workflow.getHandle(handle.workflowId, run.runId).fetchHistory()).events ?? []));
+  }
+  return events;
+}
+
 /** The attempt that finished each activity of a type (history records only the last attempt's start). */
-async function attempts(handle: WorkflowHandle, activity: string): Promise<number[]> {
-  const events = (await handle.fetchHistory()).events ?? [];
+async function attempts(handle: WorkflowHandleWithFirstExecutionRunId, activity: string): Promise<number[]> {
+  const events = await eventsOf(handle);
   const names = new Map<string, string>();
   const out: number[] = [];
   for (const e of events) {
@@ -119,8 +131,8 @@ async function attempts(handle: WorkflowHandle, activity: string): Promise<numbe
 }
 
 /** Results of completed activities of one type, decoded. */
-async function results<T>(handle: WorkflowHandle, activity: string): Promise<T[]> {
-  const events = (await handle.fetchHistory()).events ?? [];
+async function results<T>(handle: WorkflowHandleWithFirstExecutionRunId, activity: string): Promise<T[]> {
+  const events = await eventsOf(handle);
   const names = new Map<string, string>();
   const out: T[] = [];
   for (const e of events) {
@@ -173,7 +185,11 @@ before(async () => {
   const dir = mkdtempSync(join(tmpdir(), 'pivotrl-chaos-'));
   logFile = join(dir, 'workers.log');
   console.log(`chaos: worker output in ${logFile}`);
-  server = await spawnDevServer({ dbFilename: join(dir, 'temporal.db') });
+  // Payloads over 256 KB are refused: the campaign passes keys, never data (its continue-as-new state included).
+  server = await spawnDevServer({
+    dbFilename: join(dir, 'temporal.db'),
+    extraArgs: ['--dynamic-config-value', 'limit.blobSize.error=262144'],
+  });
   connection = await Connection.connect({ address: server.address });
   client = new Client({ connection });
   tiny = tinyCampaign({ address: server.address, queue: QUEUE, steps: STEPS, trainTasks: 16 });
@@ -186,6 +202,7 @@ before(async () => {
   mark('baseline done');
   baseline = { result, hashes: await checkpointsOf('chaos-baseline') };
   assert.equal(result.stage, 'done');
+  assert.equal(result.run, STEPS, 'the campaign continued as new after each step');
 });
 
 after(async () => {
