@@ -13,7 +13,13 @@ export interface IngestInput extends StageInput, Omit<IngestOptions, 'campaignId
   baseCheckpoint: string;
 }
 
-export async function ingestStage(input: IngestInput): Promise<IngestResult & { baseCheckpoint: string }> {
+/**
+ * What the workflow gets back: counts and keys only. Shard keys follow from the shard index (pipeline/keys.ts),
+ * so the result stays small however many shards a large input makes.
+ */
+export type IngestSummary = Omit<IngestResult, 'shards'> & { shards: number; baseCheckpoint: string };
+
+export async function ingestStage(input: IngestInput): Promise<IngestSummary> {
   const store = openStore(input.store);
   const keys = campaignKeys(input.campaignId);
   return nonRetryableOnBadInput(() =>
@@ -25,7 +31,7 @@ export async function ingestStage(input: IngestInput): Promise<IngestResult & { 
         }
         await importCheckpointDir(input.baseCheckpoint, store, base);
         const result = await ingest(store, { ...input, campaignId: input.campaignId }, (turns) => progress({ turns }));
-        return { ...result, baseCheckpoint: base };
+        return { ...result, shards: result.shards.length, baseCheckpoint: base };
       }),
     ),
   );

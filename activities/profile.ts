@@ -1,10 +1,12 @@
 import { openStore } from '../store';
 import { cachedStage, summaryOf } from '../pipeline/cached';
-import { drawBatch, selectPivots, type PivotSelection, type ProfiledShard } from '../pipeline/profile';
+import { drawBatch, selectPivots, type PivotSelection } from '../pipeline/profile';
+import { campaignKeys } from '../pipeline/keys';
 import type { StageInput } from './types';
 
 export interface SelectPivotsInput extends StageInput {
-  shards: ProfiledShard[];
+  /** Profiled shards 0..shards-1 of the campaign (their keys follow from the index). */
+  shards: number;
   lambdaDiff: number;
   out: { profiles: string; pivots: string };
 }
@@ -18,7 +20,9 @@ export interface DrawBatchInput extends StageInput {
 
 export async function selectPivotsStage(input: SelectPivotsInput): Promise<PivotSelection> {
   const store = openStore(input.store);
-  return cachedStage(store, summaryOf(input.out.pivots), () => selectPivots(store, input.shards, input.lambdaDiff, input.out));
+  const keys = campaignKeys(input.campaignId);
+  const shards = Array.from({ length: input.shards }, (_, i) => ({ turns: keys.shardTurns(i), verdicts: keys.profileVerdicts(i) }));
+  return cachedStage(store, summaryOf(input.out.pivots), () => selectPivots(store, shards, input.lambdaDiff, input.out));
 }
 
 export async function drawBatchStage(input: DrawBatchInput) {

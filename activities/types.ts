@@ -38,6 +38,8 @@ export interface VerifyInput extends StageInput {
   verifier: VerifierKind;
   concurrency: number;
   actionTimeoutMs: number;
+  /** Absent in inputs recorded before it existed: the verifier's default applies. */
+  wordOverlap?: number;
 }
 
 export interface VerifyResult {

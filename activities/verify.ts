@@ -9,7 +9,10 @@ import type { VerifierKind } from '../core/schemas';
 import type { VerifyInput, VerifyResult } from './types';
 import { resumeCursor, withHeartbeats } from './heartbeat';
 
-export type VerifierFactory = (kind: VerifierKind, opts: { concurrency: number; actionTimeoutMs: number }) => Verifier;
+export type VerifierFactory = (
+  kind: VerifierKind,
+  opts: { concurrency: number; actionTimeoutMs: number; wordOverlap?: number },
+) => Verifier;
 
 /**
  * Turns per stored part of a verify stage (their verdict groups are the resumable cursor's unit). Each part is one

@@ -140,7 +140,7 @@ async function runInProcess(
     });
     const oodRefs = { items: ingest.ood, prompts: ingest.oodPrompts };
     await evaluate('base', ingest.baseCheckpoint, ingest.heldout, oodRefs);
-    for (let i = 0; i < ingest.shards.length; i++) {
+    for (let i = 0; i < ingest.shards; i++) {
       const gen = await call(gpu.generate, {
         ...stage,
         checkpoint: ingest.baseCheckpoint,
@@ -152,7 +152,7 @@ async function runInProcess(
     }
     await call(cpu.selectPivots, {
       ...stage,
-      shards: ingest.shards.map((_, i) => ({ turns: keys.shardTurns(i), verdicts: keys.profileVerdicts(i) })),
+      shards: ingest.shards,
       lambdaDiff: config.profile.lambdaDiff,
       out: { profiles: keys.profiles, pivots: keys.pivots },
     });

@@ -49,10 +49,14 @@ export const CampaignConfig = z
       heldoutTasks: positiveInt.default(24),
       oodItems: positiveInt.default(50),
     }),
-    verify: z.object({ concurrency: positiveInt.max(64).default(2), actionTimeoutMs: positiveInt.default(5000) }).default({
-      concurrency: 2,
-      actionTimeoutMs: 5000,
-    }),
+    verify: z
+      .object({
+        concurrency: positiveInt.max(64).default(2),
+        actionTimeoutMs: positiveInt.default(5000),
+        /** Tool-use verifier: word overlap at or above which two longer strings or two messages agree. */
+        wordOverlap: z.number().gt(0).max(1).default(0.6),
+      })
+      .default({ concurrency: 2, actionTimeoutMs: 5000, wordOverlap: 0.6 }),
     temporal: z
       .object({
         address: z.string().default('127.0.0.1:7233'),

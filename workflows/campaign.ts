@@ -284,6 +284,7 @@ export async function pivotCampaign({ campaignId, config, resume }: CampaignInpu
     verifier: config.verifier,
     concurrency: config.verify.concurrency,
     actionTimeoutMs: config.verify.actionTimeoutMs,
+    wordOverlap: config.verify.wordOverlap,
   });
 
   if (resume) report(); // a new run: a new history, so set the search attributes and details again
@@ -306,7 +307,8 @@ export async function pivotCampaign({ campaignId, config, resume }: CampaignInpu
       baseCheckpoint: ingest.baseCheckpoint,
       heldout: ingest.heldout,
       ood: { items: ingest.ood, prompts: ingest.oodPrompts },
-      shards: ingest.shards.length,
+      // Ingest results recorded before shard counts replaced shard lists still replay.
+      shards: Array.isArray(ingest.shards) ? (ingest.shards as unknown[]).length : ingest.shards,
     };
     state.checkpoint = ingest.baseCheckpoint;
 
@@ -340,7 +342,7 @@ export async function pivotCampaign({ campaignId, config, resume }: CampaignInpu
   if (!progress.pivots) {
     progress.pivots = await act.selectPivots(`select pivots: var > 0 and mean < ${config.profile.lambdaDiff}`, {
       ...stage,
-      shards: Array.from({ length: shards }, (_, i) => ({ turns: keys.shardTurns(i), verdicts: keys.profileVerdicts(i) })),
+      shards,
       lambdaDiff: config.profile.lambdaDiff,
       out: { profiles: keys.profiles, pivots: keys.pivots },
     });

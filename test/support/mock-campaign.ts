@@ -29,7 +29,7 @@ export function mockConfig(opts: { steps: number; queue: string; address: string
       weightDecay: 0,
     },
     evaluate: { heldoutTasks: 2, oodItems: 2 },
-    verify: { concurrency: 1, actionTimeoutMs: 1000 },
+    verify: { concurrency: 1, actionTimeoutMs: 1000, wordOverlap: 0.6 },
     temporal: {
       address: opts.address,
       namespace: 'default',
@@ -50,7 +50,7 @@ export function mockActivities(calls: string[], opts: { gate?: Promise<void>; sh
       return {
         trajectories: 2,
         turns: 4 * shards,
-        shards: Array.from({ length: shards }, (_, i) => ({ turns: `s${i}.turns`, prompts: `s${i}.prompts`, count: 4 })),
+        shards,
         badRecords: 1,
         badExamples: [],
         quarantine: 'q',
