@@ -205,6 +205,8 @@ const out = resolve(String(a.out));
 await mkdir(out, { recursive: true });
 const store = new LocalStore(dirname(out));
 const prefix = basename(out);
+// Post-training lineages start from pi0 at step 0 with fresh optimiser state (the pretraining steps are in recipe.json).
+tr.step = 0;
 await saveCheckpoint(store, prefix, tr, { optimizer: false });
 const hash = await checkpointHash(store, prefix);
 const recipe = {
