@@ -2,7 +2,7 @@
 # Shared settings and helpers for deploy/local/*.sh (sourced, not run).
 
 PIVOTRL_REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
-PIVOTRL_CACHE="${PIVOTRL_CACHE:-$HOME/.cache/pivotrl}"
+PIVOTRL_CACHE="${PIVOTRL_CACHE:-${HOME:-/root}/.cache/pivotrl}"
 PIVOTRL_STATE="${PIVOTRL_STATE:-$PIVOTRL_REPO/.pivotrl}"
 TEMPORAL_CLI_VERSION=1.5.1
 TEMPORAL_BIN="$PIVOTRL_CACHE/bin/temporal"
