@@ -7,6 +7,7 @@
 import type { Step, Trajectory, Turn } from '../../core/schemas';
 import { expertSteps } from '../terminal/render';
 import { parseTestOutput } from './runner';
+import { turnsFromSteps } from '../transcript';
 
 type SweTrajectory = Extract<Trajectory, { domain: 'swe' }>;
 type SweTurn = Extract<Turn, { domain: 'swe' }>;
@@ -65,14 +66,5 @@ export function renderSwePrompt(goal: string, history: Step[]): string {
 
 /** Every assistant tool-call turn is a candidate state s_t paired with the expert action a*_t. */
 export function sweTurns(traj: SweTrajectory): SweTurn[] {
-  const steps = expertSteps(traj);
-  return steps.map((step, t) => ({
-    id: `${traj.id}#${t}`,
-    trajectoryId: traj.id,
-    index: t,
-    domain: traj.domain,
-    task: traj.task,
-    history: steps.slice(0, t),
-    expert: step.action,
-  }));
+  return turnsFromSteps(traj, expertSteps(traj));
 }

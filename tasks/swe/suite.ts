@@ -7,6 +7,7 @@
 import { Rng, seedOf } from '../../core/rng';
 import type { ChatMessage, HeldoutTask, SweTask, Trajectory } from '../../core/schemas';
 import { TEST_COMMAND } from './runner';
+import { bashTranscript } from '../transcript';
 import { SWE_TEMPLATES, type DrawnSweTask, type SweTemplate } from './templates';
 
 export type SweTrajectory = Extract<Trajectory, { domain: 'swe' }>;
@@ -36,23 +37,13 @@ function toTask(id: string, template: string, drawn: DrawnSweTask): SweTask {
   };
 }
 
+/** The expert picks one valid action per step. */
 function expertMessages(drawn: DrawnSweTask, rng: Rng): ChatMessage[] {
-  const messages: ChatMessage[] = [
-    { role: 'system', content: SWE_SYSTEM_PROMPT },
-    { role: 'user', content: drawn.goal },
-  ];
-  drawn.steps.forEach((s, t) => {
-    const chosen = rng.pick(s.variants);
-    const id = `call_${t}`;
-    messages.push({
-      role: 'assistant',
-      content: null,
-      tool_calls: [{ id, type: 'function', function: { name: 'bash', arguments: JSON.stringify({ command: chosen.action }) } }],
-    });
-    messages.push({ role: 'tool', tool_call_id: id, content: chosen.output });
-  });
-  messages.push({ role: 'assistant', content: 'done' });
-  return messages;
+  return bashTranscript(
+    SWE_SYSTEM_PROMPT,
+    drawn.goal,
+    drawn.steps.map((s) => rng.pick(s.variants)),
+  );
 }
 
 /** A repository's identity: two draws with the same files are the same instance. */

@@ -1,5 +1,6 @@
 // How a terminal state is shown to the policy, and how trajectories split into candidate turns.
 import type { ChatMessage, Step, Trajectory, Turn } from '../../core/schemas';
+import { turnsFromSteps } from '../transcript';
 
 type TerminalTrajectory = Extract<Trajectory, { domain: 'terminal' }>;
 type TerminalTurn = Extract<Turn, { domain: 'terminal' }>;
@@ -64,14 +65,5 @@ export function expertSteps(traj: { messages: ChatMessage[] }): Step[] {
 
 /** Every assistant tool-call turn is a candidate state s_t paired with the expert action a*_t. */
 export function terminalTurns(traj: TerminalTrajectory): TerminalTurn[] {
-  const steps = expertSteps(traj);
-  return steps.map((step, t) => ({
-    id: `${traj.id}#${t}`,
-    trajectoryId: traj.id,
-    index: t,
-    domain: traj.domain,
-    task: traj.task,
-    history: steps.slice(0, t),
-    expert: step.action,
-  }));
+  return turnsFromSteps(traj, expertSteps(traj));
 }

@@ -3,6 +3,7 @@
 import { Rng, seedOf } from '../../core/rng';
 import type { ChatMessage, HeldoutTask, TerminalTask, Trajectory } from '../../core/schemas';
 import { TEMPLATES, type DrawnTask } from './templates';
+import { bashTranscript } from '../transcript';
 
 export const TERMINAL_SYSTEM_PROMPT =
   'You are a terminal agent working in /work. Call the bash tool with one command per turn; reply "done" when the goal is met.';
@@ -25,23 +26,13 @@ function toTask(id: string, template: string, drawn: DrawnTask): TerminalTask {
   };
 }
 
+/** The expert picks one valid action per step. */
 function expertMessages(drawn: DrawnTask, rng: Rng): ChatMessage[] {
-  const messages: ChatMessage[] = [
-    { role: 'system', content: TERMINAL_SYSTEM_PROMPT },
-    { role: 'user', content: drawn.goal },
-  ];
-  drawn.steps.forEach((variants, t) => {
-    const chosen = rng.pick(variants);
-    const id = `call_${t}`;
-    messages.push({
-      role: 'assistant',
-      content: null,
-      tool_calls: [{ id, type: 'function', function: { name: 'bash', arguments: JSON.stringify({ command: chosen.action }) } }],
-    });
-    messages.push({ role: 'tool', tool_call_id: id, content: chosen.output });
-  });
-  messages.push({ role: 'assistant', content: 'done' });
-  return messages;
+  return bashTranscript(
+    TERMINAL_SYSTEM_PROMPT,
+    drawn.goal,
+    drawn.steps.map((variants) => rng.pick(variants)),
+  );
 }
 
 /** Tasks are drawn round-robin over templates; held-out tasks come from a separate seed stream. */

@@ -2,6 +2,7 @@
 // message is a turn: tool calls and the final reply to the user alike (the reply carries the answer).
 import type { Step, Trajectory, Turn } from '../../core/schemas';
 import { actionOfMessage, renderToolAction } from './action';
+import { turnsFromSteps } from '../transcript';
 
 type ToolTrajectory = Extract<Trajectory, { domain: 'tool' }>;
 type ToolTurn = Extract<Turn, { domain: 'tool' }>;
@@ -81,14 +82,5 @@ export function toolExpertSteps(traj: ToolTrajectory): Step[] {
 
 /** Every assistant message is a candidate state s_t paired with the expert action a*_t. */
 export function toolTurns(traj: ToolTrajectory): ToolTurn[] {
-  const steps = toolExpertSteps(traj);
-  return steps.map((step, t) => ({
-    id: `${traj.id}#${t}`,
-    trajectoryId: traj.id,
-    index: t,
-    domain: traj.domain,
-    task: traj.task,
-    history: steps.slice(0, t),
-    expert: step.action,
-  }));
+  return turnsFromSteps(traj, toolExpertSteps(traj));
 }
