@@ -9,7 +9,6 @@ import type Docker from 'dockerode';
 import { Rng, seedOf } from '../../core/rng';
 import { generateSweSuite } from '../../tasks/swe/suite';
 import { SWE_TEMPLATES } from '../../tasks/swe/templates';
-import { expertSteps } from '../../tasks/terminal/render';
 import { SWE_IMAGE, SweEpisodeRunner } from '../../sandboxes/swe';
 import { ensureImage } from '../../sandboxes/sandbox';
 import { mapLimit } from '../../pipeline/episodes';
@@ -20,6 +19,7 @@ import { TEST_COMMAND } from '../../tasks/swe/runner';
 import type { DrawnSweTask, SweTemplate } from '../../tasks/swe/templates';
 import { SweVerifier } from '../../verifiers/swe';
 import { requireDocker } from '../support/docker';
+import { replayMismatches } from '../support/replay';
 
 /** A task drawn straight from a template, with the drawn steps (their variants and decoys). */
 function drawTask(template: SweTemplate, seed: number): { task: SweTask; drawn: DrawnSweTask } {
@@ -52,22 +52,7 @@ test('every expert trajectory passes its final check, printing what the trajecto
   // 6 repositories per template: 54 repositories.
   const { train, heldout } = generateSweSuite({ seed: 31, trainTasks: 6 * SWE_TEMPLATES.length, heldoutTasks: 0 });
   assert.equal(heldout.length, 0);
-  const failures: string[] = [];
-  await mapLimit(train, 2, async (traj) => {
-    const steps = expertSteps(traj);
-    const result = await runner.replay(
-      traj.task,
-      steps.map((s) => s.action),
-    );
-    if (!result.passed) failures.push(`${traj.id} (${traj.task.template}): check failed: ${result.check.output}`);
-    steps.forEach((s, i) => {
-      if (result.outputs[i].output !== s.output) {
-        failures.push(
-          `${traj.id} step ${i} \`${s.action}\`: recorded ${JSON.stringify(s.output)}, real ${JSON.stringify(result.outputs[i].output)}`,
-        );
-      }
-    });
-  });
+  const failures = await replayMismatches(runner, train);
   assert.deepEqual(failures, []);
 });
 

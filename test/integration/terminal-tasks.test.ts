@@ -9,6 +9,7 @@ import { expertSteps } from '../../tasks/terminal/render';
 import { TerminalEpisodeRunner } from '../../sandboxes/terminal';
 import { mapLimit } from '../../pipeline/episodes';
 import { requireDocker } from '../support/docker';
+import { replayMismatches } from '../support/replay';
 
 let docker: Docker;
 let runner: TerminalEpisodeRunner;
@@ -22,22 +23,7 @@ after(async () => {
 
 test('every expert trajectory passes its final check, printing what the trajectory recorded', { timeout: 10 * 60_000 }, async () => {
   const { train } = generateTerminalSuite({ seed: 21, trainTasks: 4 * TEMPLATES.length, heldoutTasks: 0 });
-  const failures: string[] = [];
-  await mapLimit(train, 2, async (traj) => {
-    const steps = expertSteps(traj);
-    const result = await runner.replay(
-      traj.task,
-      steps.map((s) => s.action),
-    );
-    if (!result.passed) failures.push(`${traj.id} (${traj.task.template}): check failed: ${result.check.output}`);
-    steps.forEach((s, i) => {
-      if (result.outputs[i].output !== s.output) {
-        failures.push(
-          `${traj.id} step ${i} \`${s.action}\`: recorded ${JSON.stringify(s.output)}, real ${JSON.stringify(result.outputs[i].output)}`,
-        );
-      }
-    });
-  });
+  const failures = await replayMismatches(runner, train);
   assert.deepEqual(failures, []);
 });
 

@@ -3,25 +3,11 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { compareEffects, missingLines, outputLines } from '../../verifiers/effects';
-import { diffManifests, type Effect, type FileChange } from '../../sandboxes/terminal';
+import { diffManifests, type FileChange } from '../../sandboxes/terminal';
 import type { ManifestEntry } from '../../sandboxes/sandbox';
+import { effect } from '../support/effects';
 
 const sha = (s: string) => createHash('sha256').update(s).digest('hex');
-
-function effect(p: Partial<Effect> = {}): Effect {
-  return {
-    exitCode: 0,
-    output: '',
-    outputTruncated: false,
-    timedOut: false,
-    oomKilled: false,
-    pidsLimitHit: false,
-    leftoverProcesses: 0,
-    changes: [],
-    durationMs: 3,
-    ...p,
-  };
-}
 
 const dir = (path: string, change: FileChange['change'] = 'added', mode = 0o755): FileChange => ({
   path,

@@ -6,21 +6,9 @@ import type { FileChange } from '../../sandboxes/terminal';
 import type { SweEffect, TestRun } from '../../sandboxes/swe';
 import { compareSweEffects, identicalChanges, sameFilesChanged } from '../../verifiers/swe-effects';
 import { formatTestOutput, parseTestOutput, type TestOutcome } from '../../tasks/swe/runner';
+import { effect as baseEffect } from '../support/effects';
 
-function effect(p: Partial<SweEffect> = {}): SweEffect {
-  return {
-    exitCode: 0,
-    output: '',
-    outputTruncated: false,
-    timedOut: false,
-    oomKilled: false,
-    pidsLimitHit: false,
-    leftoverProcesses: 0,
-    changes: [],
-    durationMs: 3,
-    ...p,
-  };
-}
+const effect = (p: Partial<SweEffect> = {}): SweEffect => ({ ...baseEffect(), ...p });
 const modified = (path: string, sha: string, mode = 0o644): FileChange => ({ path, change: 'modified', kind: 'f', mode, sha256: sha });
 const tests = (outcomes: Record<string, TestOutcome>, p: Partial<TestRun> = {}): TestRun => {
   const output = formatTestOutput(Object.entries(outcomes).map(([name, outcome]) => ({ name, outcome })));
