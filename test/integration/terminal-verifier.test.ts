@@ -221,17 +221,23 @@ describe('terminal verifier (Docker)', () => {
         ]),
       },
     ]);
-    assert.deepEqual(brief(vs), [
-      [0, 0, 'resource_limit'],
-      [1, 0, 'resource_limit'],
-      [2, 0, 'resource_limit'],
-      [3, 0, 'resource_limit'],
-      [4, 1, 'equivalent'],
-      [5, 1, 'equivalent'],
-      [6, 0, 'resource_limit'],
-      [7, 1, 'equivalent'],
-      [8, 1, 'equivalent'],
-    ]);
+    // Building a 600 MB bash string is slow: under load it can reach the 1.5 s action limit before the memory limit.
+    // Either way it is contained and rewarded 0.
+    const slowHog = brief(vs)[3];
+    assert.ok(slowHog[1] === 0 && ['resource_limit', 'timeout'].includes(String(slowHog[2])), `slow memory hog: ${slowHog}`);
+    assert.deepEqual(
+      brief(vs).filter((_, i) => i !== 3),
+      [
+        [0, 0, 'resource_limit'],
+        [1, 0, 'resource_limit'],
+        [2, 0, 'resource_limit'],
+        [4, 1, 'equivalent'],
+        [5, 1, 'equivalent'],
+        [6, 0, 'resource_limit'],
+        [7, 1, 'equivalent'],
+        [8, 1, 'equivalent'],
+      ],
+    );
     assert.equal(v.stats.infraRetries, 0, 'contained actions are not infrastructure failures');
     assert.equal(v.stats.sandboxesCreated, 1);
   });
