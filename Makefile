@@ -2,8 +2,9 @@
 SHELL := bash
 TSX := npx tsx
 DEMO_DATA := data/demo
+SUITE_DATA := data/suites
 
-.PHONY: setup deps stack workers data demo test test-unit test-integration lint typecheck format pi0 down clean
+.PHONY: setup deps stack prod-binaries stack-prod down-prod workers data demo profile-suites test test-unit test-integration lint typecheck format pi0 down clean
 
 deps: node_modules/.installed
 node_modules/.installed: package.json package-lock.json
@@ -20,13 +21,24 @@ setup: deps stack
 workers: setup
 	deploy/local/workers.sh start
 
-$(DEMO_DATA)/terminal-train.jsonl: node_modules/.installed $(shell find tasks core -name "*.ts")
-	$(TSX) cli/pivotrl.ts generate --out $(DEMO_DATA) --seed 1 --train 96 --heldout 24 --ood 50
+# The suites at the generator's defaults (>= 300 terminal training tasks, SWE and tool use); the demo's campaign
+# profiles a 96-task subset of the same seed so that it stays within ~3 minutes.
+$(SUITE_DATA)/terminal-train.jsonl: node_modules/.installed $(shell find tasks core -name "*.ts")
+	$(TSX) cli/pivotrl.ts generate --out $(SUITE_DATA) --seed 1
 
-data: $(DEMO_DATA)/terminal-train.jsonl
+$(DEMO_DATA)/terminal-train.jsonl: node_modules/.installed $(shell find tasks core -name "*.ts")
+	$(TSX) cli/pivotrl.ts generate --out $(DEMO_DATA) --seed 1 --train 96 --heldout 24 --ood 50 --swe-train 0 --swe-heldout 0 --tool-train 0 --tool-heldout 0
+
+data: $(SUITE_DATA)/terminal-train.jsonl $(DEMO_DATA)/terminal-train.jsonl
 
 demo: setup data
 	$(TSX) cli/pivotrl.ts run --config configs/demo.json --embedded-workers
+
+# The paper's comparison (SFT, E2E RL, PivotRL, ablations; 3 seeds) -> reports/experiment/report.md. Scale knobs
+# (seeds, steps, B, G, K, held-out tasks) are in the config; EXPERIMENT_CONFIG=... runs another.
+EXPERIMENT_CONFIG ?= configs/experiment.json
+experiment: setup data
+	$(TSX) cli/pivotrl.ts experiment --config $(EXPERIMENT_CONFIG) --embedded-workers
 
 lint: deps
 	npx eslint .
@@ -38,7 +50,9 @@ typecheck: deps
 test-unit: deps
 	$(TSX) --test --test-concurrency=1 test/unit/*.test.ts
 
-test-integration: setup
+# The integration tests also bring up the production stack (PostgreSQL, Temporal server, UI server, S3) and
+# worker hosts in network namespaces: its Go binaries are built once into ~/.cache/pivotrl/bin.
+test-integration: setup prod-binaries
 	$(TSX) --test --test-concurrency=1 test/integration/*.test.ts
 
 test: setup lint typecheck test-unit test-integration
@@ -47,8 +61,22 @@ test: setup lint typecheck test-unit test-integration
 pi0: deps
 	$(TSX) policy/pretrain.ts --out models/pi0
 
+# Profile pi0 with K = 8 on each suite's training turns (real sandboxes): reports/suites.md and reports/suites.json.
+profile-suites: setup
+	$(TSX) cli/pivotrl.ts profile-suites --checkpoint models/pi0 --out reports/suites
+
 down:
 	deploy/local/down.sh
 
-clean:
+# The production stack on one machine: PostgreSQL, Temporal's server and Web UI server, S3 (deploy/prod/up.sh).
+prod-binaries:
+	deploy/prod/binaries.sh
+
+stack-prod: deps prod-binaries
+	deploy/prod/up.sh
+
+down-prod:
+	deploy/prod/down.sh
+
+clean: down-prod
 	rm -rf .pivotrl data

@@ -1,4 +1,4 @@
-import { Context } from '@temporalio/activity';
+import { ApplicationFailure, Context } from '@temporalio/activity';
 import { getJsonl, openStore, putJsonl } from '../store';
 import { seedOf } from '../core/rng';
 import { Sample } from '../core/schemas';
@@ -7,6 +7,7 @@ import { dropParts, partsOf, runInParts } from '../pipeline/parts';
 import { PromptRow } from '../pipeline/records';
 import { ACTION_STOP } from '../tasks/terminal/render';
 import type { PolicyEngine } from '../policy/engine';
+import { SamplerRequestError, openaiSampler, type Sampler } from '../policy/openai';
 import type { StoreConfig } from '../store';
 import type { GenerateInput, GenerateResult } from './types';
 import { resumeCursor, withHeartbeats } from './heartbeat';
@@ -21,7 +22,9 @@ export function createGenerateActivities(engineFor: EngineFor) {
     /** GPU: draws `n` single-turn samples per prompt from a checkpoint; a retry resumes at the first unfinished chunk. */
     async generate(input: GenerateInput): Promise<GenerateResult> {
       const store = openStore(input.store);
-      const engine = engineFor(input.store);
+      const { sampler: source, ...sampling } = input.sampling;
+      const engine: Sampler =
+        source?.kind === 'openai' ? openaiSampler(source, { log: (m) => Context.current().log.warn(m) }) : engineFor(input.store);
       let parts = 0;
       const result = await cachedStage(store, summaryOf(input.out), () =>
         withHeartbeats(async (progress) => {
@@ -35,13 +38,22 @@ export function createGenerateActivities(engineFor: EngineFor) {
             parse: (v) => Sample.parse(v),
             // The seed of a chunk depends only on where it starts: a resumed run draws the same samples.
             work: async (chunk, start) => {
-              const completions = await engine.sample(
-                input.checkpoint,
-                chunk.map((p) => p.prompt),
-                { ...input.sampling, stop: [ACTION_STOP], seed: seedOf(input.sampling.seed, start) },
-              );
+              const completions = await engine
+                .sample(
+                  input.checkpoint,
+                  chunk.map((p) => p.prompt),
+                  { ...sampling, stop: [ACTION_STOP], seed: seedOf(sampling.seed, start) },
+                )
+                .catch(nonRetryableIfBadRequest);
               return completions.flatMap((group, i) =>
-                group.map((c, index): Sample => ({ turnId: chunk[i].id, index, text: c.text, stop: c.stop, logprobs: c.logprobs })),
+                group.map((c, index): Sample => ({
+                  turnId: chunk[i].id,
+                  index,
+                  text: c.text,
+                  stop: c.stop,
+                  logprobs: c.logprobs,
+                  logprobsMissing: c.logprobsMissing,
+                })),
               );
             },
             onPart: progress,
@@ -61,4 +73,10 @@ export function createGenerateActivities(engineFor: EngineFor) {
       return result;
     },
   };
+}
+
+/** A request the endpoint refused (4xx other than 429, bad key, bad response) fails the activity without retries. */
+function nonRetryableIfBadRequest(err: unknown): never {
+  if (err instanceof SamplerRequestError && !err.retryable) throw ApplicationFailure.nonRetryable(err.message, 'SamplerRequestError');
+  throw err;
 }

@@ -6,6 +6,7 @@ import { createVerifyActivities, type VerifierFactory } from './verify';
 import { createEvaluateActivities } from './evaluate';
 import { createGenerateActivities, type EngineFor } from './generate';
 import { createUpdateActivities } from './update';
+import { createBaselineCpuActivities, createBaselineGpuActivities } from './baselines';
 import type { EpisodeRunner } from '../pipeline/episodes';
 
 export interface CpuDeps {
@@ -20,6 +21,7 @@ export function createCpuActivities(deps: CpuDeps) {
     drawBatch: drawBatchStage,
     ...createVerifyActivities(deps.makeVerifier),
     ...createEvaluateActivities(deps.episodes),
+    ...createBaselineCpuActivities(deps.episodes),
   };
 }
 
@@ -27,6 +29,7 @@ export function createGpuActivities(engineFor: EngineFor) {
   return {
     ...createGenerateActivities(engineFor),
     ...createUpdateActivities(engineFor),
+    ...createBaselineGpuActivities(engineFor),
   };
 }
 

@@ -1,6 +1,7 @@
 // Inputs of the activities: small records of keys and settings (never datasets or weights).
 import type { StoreConfig } from '../store';
 import type { VerifierKind } from '../core/schemas';
+import type { SamplerConfig } from '../policy/schemas';
 
 export interface StageInput {
   campaignId: string;
@@ -13,6 +14,8 @@ export interface SamplingSettings {
   topP: number;
   maxTokens: number;
   seed: number;
+  /** Where the samples come from (absent: the local engine). */
+  sampler?: SamplerConfig;
 }
 
 export interface GenerateInput extends StageInput {

@@ -8,18 +8,26 @@ import { ConfigError, assertInputsExist, loadCampaignConfig, type CampaignConfig
 import { generateTerminalSuite } from '../tasks/terminal/suite';
 import { generateSweSuite } from '../tasks/swe/suite';
 import { generateOodSuite } from '../tasks/ood';
+import { generateToolSuite } from '../tasks/tool/suite';
+import { ProfileSuitesOptions, formatSuitesTable, profileSuites, writeSuitesReport } from './profile-suites';
 import { createCpuWorker, createGpuWorker } from '../workers/build';
-import { pivotCampaign, progressQuery, pauseUpdate, stopUpdate, hyperUpdate, type CampaignProgress } from '../workflows/campaign';
+import { progressQuery, pauseUpdate, stopUpdate, hyperUpdate, type CampaignProgress } from '../workflows/campaign';
 import { PivotCampaign, PivotIteration, PivotStage } from '../workflows/search-attributes';
 import { campaignSummary } from '../workflows/details';
+import { workflowFor } from '../workflows/methods';
+import { loadExperiment } from '../pipeline/experiment';
+import { reportFromResults, runExperiment } from './experiment';
 import { formatSummary, formatProgressLine } from './format';
 import { exportPivots } from '../formats/export-pivots';
 import { BadInputError } from '../pipeline/jsonl-reader';
 import { LocalStore } from '../store';
 
 const USAGE = `usage:
-  pivotrl generate --out DIR [--seed N] [--train N] [--heldout N] [--ood N] [--swe-train N] [--swe-heldout N]
+  pivotrl generate --out DIR [--seed N] [--train N] [--heldout N] [--heldout-templates A,B] [--ood N]
+                   [--swe-train N] [--swe-heldout N] [--tool-train N] [--tool-heldout N]
+  pivotrl profile-suites [--checkpoint DIR] [--seed N] [--k N] [--terminal-tasks N] [--swe-tasks N] [--tool-tasks N] [--out PATH]
   pivotrl run --config FILE [--id WORKFLOW_ID] [--embedded-workers]
+  pivotrl experiment --config FILE [--embedded-workers] [--report-only]
   pivotrl status ID | pause ID | resume ID | stop ID
   pivotrl set ID [--lr X] [--clip-eps X] [--kl-beta X] [--temperature X]
   pivotrl export-pivots --store DIR --campaign ID --out FILE [--agent NAME]`;
@@ -38,16 +46,21 @@ function generate(args: string[]): void {
     options: {
       out: { type: 'string' },
       seed: { type: 'string', default: '1' },
-      train: { type: 'string', default: '96' },
-      heldout: { type: 'string', default: '24' },
+      train: { type: 'string', default: '320' },
+      heldout: { type: 'string', default: '40' },
+      /** Terminal templates kept out of training (held-out tasks come from them only). */
+      'heldout-templates': { type: 'string', default: '' },
       ood: { type: 'string', default: '50' },
-      'swe-train': { type: 'string', default: '0' },
-      'swe-heldout': { type: 'string', default: '0' },
+      'swe-train': { type: 'string', default: '54' },
+      'swe-heldout': { type: 'string', default: '18' },
+      'tool-train': { type: 'string', default: '60' },
+      'tool-heldout': { type: 'string', default: '24' },
     },
   });
   if (!values.out) throw new ConfigError('generate: --out DIR is required');
   const seed = Number(values.seed);
-  const suite = generateTerminalSuite({ seed, trainTasks: Number(values.train), heldoutTasks: Number(values.heldout) });
+  const heldoutTemplates = values['heldout-templates'].split(',').filter(Boolean);
+  const suite = generateTerminalSuite({ seed, trainTasks: Number(values.train), heldoutTasks: Number(values.heldout), heldoutTemplates });
   mkdirSync(values.out, { recursive: true });
   writeJsonl(join(values.out, 'terminal-train.jsonl'), suite.train);
   writeJsonl(join(values.out, 'terminal-heldout.jsonl'), suite.heldout);
@@ -59,9 +72,53 @@ function generate(args: string[]): void {
     writeJsonl(join(values.out, 'swe-heldout.jsonl'), swe.heldout);
     console.log(`wrote ${swe.train.length} SWE trajectories and ${swe.heldout.length} held-out SWE repositories to ${values.out}`);
   }
+  const [toolTrain, toolHeldout] = [Number(values['tool-train']), Number(values['tool-heldout'])];
+  if (toolTrain > 0 || toolHeldout > 0) {
+    const tool = generateToolSuite({ seed, trainTasks: toolTrain, heldoutTasks: toolHeldout });
+    writeJsonl(join(values.out, 'tool-train.jsonl'), tool.train);
+    writeJsonl(join(values.out, 'tool-heldout.jsonl'), tool.heldout);
+    console.log(`wrote ${tool.train.length} tool-use trajectories and ${tool.heldout.length} held-out tool-use tasks to ${values.out}`);
+  }
   console.log(
     `wrote ${suite.train.length} trajectories, ${suite.heldout.length} held-out tasks and ${values.ood} OOD items to ${values.out}`,
   );
+}
+
+/** Profiles a checkpoint on each suite's training turns (cli/profile-suites.ts) and writes the report. */
+async function profileSuitesCommand(args: string[]): Promise<void> {
+  const { values } = parseArgs({
+    args,
+    options: {
+      checkpoint: { type: 'string', default: 'models/pi0' },
+      seed: { type: 'string', default: '1' },
+      k: { type: 'string', default: '8' },
+      'lambda-diff': { type: 'string', default: '0.6' },
+      'terminal-tasks': { type: 'string', default: '96' },
+      'swe-tasks': { type: 'string', default: '54' },
+      'tool-tasks': { type: 'string', default: '60' },
+      temperature: { type: 'string', default: '1' },
+      concurrency: { type: 'string', default: '2' },
+      out: { type: 'string', default: 'reports/suites' },
+    },
+  });
+  const parsed = ProfileSuitesOptions.safeParse({
+    checkpoint: values.checkpoint,
+    seed: Number(values.seed),
+    k: Number(values.k),
+    lambdaDiff: Number(values['lambda-diff']),
+    tasks: { terminal: Number(values['terminal-tasks']), swe: Number(values['swe-tasks']), tool: Number(values['tool-tasks']) },
+    temperature: Number(values.temperature),
+    maxActionTokens: 48,
+    concurrency: Number(values.concurrency),
+  });
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    throw new ConfigError(`profile-suites: option ${issue.path.join('.')}: ${issue.message}`);
+  }
+  const result = await profileSuites(parsed.data);
+  await writeSuitesReport(values.out, result);
+  console.log(formatSuitesTable(result.report));
+  console.log(`wrote ${values.out}.md, ${values.out}.json and ${values.out}.verdicts.jsonl`);
 }
 
 /** The campaign's pivots as NeMo-Gym pivot rows with their profiling statistics (formats/nemo-gym.ts). */
@@ -81,6 +138,64 @@ async function client(): Promise<Client> {
   return new Client({ connection, namespace: process.env.TEMPORAL_NAMESPACE ?? 'default' });
 }
 
+/** A CPU worker (workflows, sandboxes) and a GPU worker (generation, updates) in this process; returns their stop. */
+export async function startEmbeddedWorkers(config: CampaignConfig): Promise<() => Promise<void>> {
+  const native = await NativeConnection.connect({ address: config.temporal.address });
+  const cpu = await createCpuWorker({
+    connection: native,
+    namespace: config.temporal.namespace,
+    taskQueue: config.temporal.cpuQueue,
+    maxActivities: 4,
+  });
+  const gpu = await createGpuWorker({
+    connection: native,
+    namespace: config.temporal.namespace,
+    taskQueue: config.temporal.gpuQueue,
+    allowCpu: true,
+  });
+  const running = Promise.all([cpu.worker.run(), gpu.worker.run()]);
+  return async () => {
+    cpu.worker.shutdown();
+    gpu.worker.shutdown();
+    await running;
+    await Promise.all([cpu.close(), gpu.close()]);
+    await native.close();
+  };
+}
+
+/** Starts a campaign with the workflow of its method and follows it to the end, printing progress. */
+export async function followCampaign(temporal: Client, config: CampaignConfig, workflowId: string, log: (line: string) => void) {
+  const handle = await temporal.workflow.start(workflowFor(config), {
+    taskQueue: config.temporal.cpuQueue,
+    workflowId,
+    args: [{ campaignId: workflowId, config }],
+    workflowIdReusePolicy: WorkflowIdReusePolicy.REJECT_DUPLICATE,
+    typedSearchAttributes: [
+      { key: PivotCampaign, value: workflowId },
+      { key: PivotStage, value: 'ingest' },
+      { key: PivotIteration, value: 0 },
+    ],
+    staticSummary: campaignSummary(config),
+    staticDetails: '```json\n' + JSON.stringify(config, null, 2) + '\n```',
+  });
+  log(`started campaign ${workflowId}`);
+  log(`  Temporal UI: ${workflowUrl(config.temporal.namespace, workflowId)}`);
+  let last = '';
+  const poll = setInterval(async () => {
+    try {
+      const line = formatProgressLine(await handle.query(progressQuery));
+      if (line !== last) log(`  ${(last = line)}`);
+    } catch {
+      // The first workflow task may not have run yet; the next poll will tell.
+    }
+  }, 2000);
+  try {
+    return await handle.result();
+  } finally {
+    clearInterval(poll);
+  }
+}
+
 /** Starts a campaign and follows it to the end, printing progress. */
 export async function runCampaign(config: CampaignConfig, opts: { id?: string; embeddedWorkers?: boolean; log?: (line: string) => void }) {
   const log = opts.log ?? console.log;
@@ -88,60 +203,9 @@ export async function runCampaign(config: CampaignConfig, opts: { id?: string; e
   const temporal = new Client({ connection, namespace: config.temporal.namespace });
   const workflowId = opts.id ?? `${config.name}-${new Date().toISOString().replace(/[:.]/g, '-')}`;
   const stopWorkers: (() => Promise<void>)[] = [];
-  if (opts.embeddedWorkers) {
-    const native = await NativeConnection.connect({ address: config.temporal.address });
-    const cpu = await createCpuWorker({
-      connection: native,
-      namespace: config.temporal.namespace,
-      taskQueue: config.temporal.cpuQueue,
-      maxActivities: 4,
-    });
-    const gpu = await createGpuWorker({
-      connection: native,
-      namespace: config.temporal.namespace,
-      taskQueue: config.temporal.gpuQueue,
-      allowCpu: true,
-    });
-    const running = Promise.all([cpu.worker.run(), gpu.worker.run()]);
-    stopWorkers.push(async () => {
-      cpu.worker.shutdown();
-      gpu.worker.shutdown();
-      await running;
-      await Promise.all([cpu.close(), gpu.close()]);
-      await native.close();
-    });
-  }
+  if (opts.embeddedWorkers) stopWorkers.push(await startEmbeddedWorkers(config));
   try {
-    const handle = await temporal.workflow.start(pivotCampaign, {
-      taskQueue: config.temporal.cpuQueue,
-      workflowId,
-      args: [{ campaignId: workflowId, config }],
-      workflowIdReusePolicy: WorkflowIdReusePolicy.REJECT_DUPLICATE,
-      typedSearchAttributes: [
-        { key: PivotCampaign, value: workflowId },
-        { key: PivotStage, value: 'ingest' },
-        { key: PivotIteration, value: 0 },
-      ],
-      staticSummary: campaignSummary(config),
-      staticDetails: '```json\n' + JSON.stringify(config, null, 2) + '\n```',
-    });
-    log(`started campaign ${workflowId}`);
-    log(`  Temporal UI: ${workflowUrl(config.temporal.namespace, workflowId)}`);
-    let last = '';
-    const poll = setInterval(async () => {
-      try {
-        const line = formatProgressLine(await handle.query(progressQuery));
-        if (line !== last) log(`  ${(last = line)}`);
-      } catch {
-        // The first workflow task may not have run yet; the next poll will tell.
-      }
-    }, 2000);
-    let result: CampaignProgress;
-    try {
-      result = await handle.result();
-    } finally {
-      clearInterval(poll);
-    }
+    const result: CampaignProgress = await followCampaign(temporal, config, workflowId, log);
     log(formatSummary(result, workflowUrl(config.temporal.namespace, workflowId)));
     return { workflowId, result };
   } finally {
@@ -157,6 +221,25 @@ async function main(argv: string[]): Promise<void> {
       return generate(rest);
     case 'export-pivots':
       return exportPivotsCommand(rest);
+    case 'profile-suites':
+      return profileSuitesCommand(rest);
+    case 'experiment': {
+      const { values } = parseArgs({
+        args: rest,
+        options: {
+          config: { type: 'string' },
+          'embedded-workers': { type: 'boolean', default: false },
+          'report-only': { type: 'boolean', default: false },
+        },
+      });
+      if (!values.config) throw new ConfigError('experiment: --config FILE is required');
+      const plan = loadExperiment(values.config);
+      if (values['report-only']) return void console.log(`wrote ${reportFromResults(plan.out)}`);
+      const command = `pivotrl experiment --config ${values.config}`;
+      const { report } = await runExperiment(plan, { where: values.config, command, embeddedWorkers: values['embedded-workers'] });
+      console.log(`wrote ${report}`);
+      return;
+    }
     case 'run': {
       const { values } = parseArgs({
         args: rest,

@@ -4,6 +4,7 @@ import { dirname, join, resolve } from 'node:path';
 import { z } from 'zod';
 import { VerifierKind } from './schemas';
 import { StoreConfig } from '../store';
+import { SamplerConfig } from '../policy/schemas';
 import { TrajectorySource, sourcePath, withPath } from '../formats/source';
 
 const positiveInt = z.number().int().positive();
@@ -12,6 +13,8 @@ export const CampaignConfig = z
   .object({
     name: z.string().regex(/^[a-z0-9][a-z0-9-]{0,62}$/, 'lower-case letters, digits and dashes'),
     seed: z.number().int().nonnegative().default(0),
+    /** What the campaign trains: PivotRL (profiled turns), SFT on the expert actions, or end-to-end RL on whole episodes. */
+    method: z.enum(['pivotrl', 'sft', 'e2e-rl']).default('pivotrl'),
     data: z.object({
       /** JSON Lines files of expert data: a path, or { path, format: 'auto' | 'chat' | 'nemo-gym' } (formats/source.ts). */
       trajectories: z.array(TrajectorySource).min(1),
@@ -28,10 +31,18 @@ export const CampaignConfig = z
       temperature: z.number().positive().max(5).default(1),
       topP: z.number().gt(0).max(1).default(1),
       maxActionTokens: positiveInt.max(256).default(48),
+      /**
+       * Where samples come from: the local engine on `base` (default), or an OpenAI-compatible endpoint serving the
+       * team's model (policy/openai.ts). A served policy has no weights to train: only profile-only campaigns
+       * (train.steps = 0) may use it.
+       */
+      sampler: SamplerConfig.default({ kind: 'local' }),
     }),
     profile: z.object({
       k: z.number().int().min(2).default(8),
       lambdaDiff: z.number().gt(0).max(1).default(0.6),
+      /** 'random': train on turns drawn uniformly from every candidate, with no profiling (the ablation). */
+      selection: z.enum(['pivots', 'random']).default('pivots'),
     }),
     verifier: VerifierKind.default('functional'),
     train: z.object({
@@ -48,6 +59,8 @@ export const CampaignConfig = z
     evaluate: z.object({
       heldoutTasks: positiveInt.default(24),
       oodItems: positiveInt.default(50),
+      /** Also evaluate every this many steps (0: only before and after), for learning curves by rollout turns. */
+      every: z.number().int().nonnegative().default(0),
     }),
     verify: z
       .object({
@@ -68,7 +81,16 @@ export const CampaignConfig = z
       })
       .default({ address: '127.0.0.1:7233', namespace: 'default', cpuQueue: 'pivotrl-cpu', gpuQueue: 'pivotrl-gpu', stepsPerRun: 10 }),
   })
-  .strict();
+  .strict()
+  .superRefine((c, ctx) => {
+    if (c.policy.sampler.kind !== 'local' && c.train.steps > 0) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['train', 'steps'],
+        message: `must be 0 when policy.sampler.kind is '${c.policy.sampler.kind}' (a served model cannot be trained: profile only)`,
+      });
+    }
+  });
 export type CampaignConfig = z.infer<typeof CampaignConfig>;
 export type CampaignConfigInput = z.input<typeof CampaignConfig>;
 
@@ -103,9 +125,14 @@ export function loadCampaignConfig(path: string): CampaignConfig {
   } catch (err) {
     throw new ConfigError(`${path}: cannot read config: ${(err as Error).message}`);
   }
+  return parseCampaignConfig(raw, path, dirname(resolve(path)));
+}
+
+/** Validates a config object (errors name `where` and the field); relative paths are resolved against `baseDir`. */
+export function parseCampaignConfig(raw: unknown, where: string, baseDir: string): CampaignConfig {
   const parsed = CampaignConfig.safeParse(raw);
-  if (!parsed.success) throw new ConfigError(`invalid campaign config\n${formatZodIssues(path, parsed.error)}`);
-  const base = dirname(resolve(path));
+  if (!parsed.success) throw new ConfigError(`invalid campaign config\n${formatZodIssues(where, parsed.error)}`);
+  const base = baseDir;
   const at = (p: string) => resolve(base, p);
   const c = parsed.data;
   return {

@@ -95,6 +95,8 @@ export const Sample = z.object({
   stop: z.string().nullable().optional(),
   /** log pi(token | prefix) of every generated token (text, then stop) under the sampling policy, for the PPO ratio. */
   logprobs: z.array(z.number()),
+  /** Set when the sampler (a served model) returned no logprobs: `logprobs` is empty and the sample cannot train. */
+  logprobsMissing: z.literal(true).optional(),
 });
 export type Sample = z.infer<typeof Sample>;
 

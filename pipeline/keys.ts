@@ -26,6 +26,16 @@ export const campaignKeys = (campaignId: string) => {
         verdicts: `${dir}/verdicts.jsonl`,
       };
     },
+    /** An end-to-end RL step: B tasks x G episodes, advanced one action per round, and their final rewards. */
+    e2eStep: (step: number) => {
+      const dir = `${root}/train/step-${pad(step, 6)}`;
+      return {
+        episodes: (t: number) => `${dir}/episodes-t${pad(t, 2)}.jsonl`,
+        prompts: (t: number) => `${dir}/prompts-t${pad(t, 2)}.jsonl`,
+        samples: (t: number) => `${dir}/samples-t${pad(t, 2)}.jsonl`,
+        rewards: `${dir}/rewards.jsonl`,
+      };
+    },
     evaluation: (label: string) => {
       const dir = `${root}/eval/${label}`;
       return {

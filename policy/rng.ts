@@ -1,4 +1,5 @@
 // Seeded pseudo-random numbers for initialisation and sampling (never Math.random).
+import { Rng } from '../core/rng';
 
 /** Mixes any number of 32-bit integers into one 32-bit seed (murmur3 finaliser style). */
 export function mixSeed(...parts: number[]): number {
@@ -12,16 +13,15 @@ export function mixSeed(...parts: number[]): number {
   return h >>> 0;
 }
 
-/** mulberry32: a small, fast, well-mixed 32-bit generator. Returns floats in [0, 1). */
+/** The seed of prompt i of a sampling call with `seed` (its sample j draws from rng(mixSeed(promptSeed, j))). */
+export function promptSeed(seed: number, i: number): number {
+  return mixSeed(seed, i);
+}
+
+/** Uniform floats in [0, 1) from core/rng.ts's mulberry32 generator (one PRNG for the project). */
 export function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
+  const r = new Rng(seed);
+  return () => r.next();
 }
 
 /** Standard normal draws (Box-Muller) from a uniform generator. */

@@ -2,13 +2,13 @@
 //
 // logprobs: for every generated token, log pi(token | prefix) under the model's logits at temperature 1 (the
 // policy the PPO ratio is defined on), whatever temperature / top-p was used to draw it.
-// Seeds: sample j of prompt i draws from its own generator seeded by (seed, i, j), so a row's draws do not
-// depend on the other rows. Temperature 0 = greedy (no draws).
+// Seeds: sample j of prompt i draws from its own generator seeded by (promptSeed(seed, i), j), so a row's draws do
+// not depend on the other rows, and a prompt sampled alone with its prompt seed draws the same. Temperature 0 = greedy (no draws).
 // Prompts longer than ctx - maxTokens tokens are left-truncated (the tail is kept).
 import * as tf from '@tensorflow/tfjs-core';
 import { completionInputs, prefixInputs, prefixLayout, promptTokens } from './batch';
 import { KV, Model, forward, logitsOf, repeatRows } from './model';
-import { mixSeed, rng } from './rng';
+import { mixSeed, promptSeed, rng } from './rng';
 import { Completion } from './schemas';
 
 export interface SampleParams {
@@ -18,6 +18,8 @@ export interface SampleParams {
   maxTokens: number;
   stop: string[];
   seed: number;
+  /** One seed per prompt (default promptSeed(seed, i)). */
+  promptSeeds?: number[];
 }
 
 export interface SampleResult {
@@ -41,14 +43,18 @@ export function sample(m: Model, prompts: string[], o: SampleParams): SampleResu
   const tok = m.tokenizer;
   if (o.maxTokens > ctx - 2) throw new Error(`maxTokens ${o.maxTokens} leaves no room for a prompt (ctx ${ctx})`);
   if (prompts.length === 0) return { completions: [], tokens: 0, truncated: 0 };
+  if (o.promptSeeds && o.promptSeeds.length !== prompts.length) {
+    throw new Error(`promptSeeds has ${o.promptSeeds.length} seeds for ${prompts.length} prompts`);
+  }
 
   const pt = prompts.map((p) => promptTokens(tok, p, ctx - o.maxTokens));
   const prefixes = pt.map((x) => x.tokens.slice(0, -1));
   const layout = prefixLayout(prefixes);
   const rows: Row[] = [];
   prompts.forEach((_, i) => {
+    const seed = o.promptSeeds?.[i] ?? promptSeed(o.seed, i);
     for (let j = 0; j < o.n; j++) {
-      rows.push({ prompt: i, draw: rng(mixSeed(o.seed, i, j)), tokens: [], logprobs: [], text: '', stop: null, done: false });
+      rows.push({ prompt: i, draw: rng(mixSeed(seed, j)), tokens: [], logprobs: [], text: '', stop: null, done: false });
     }
   });
 

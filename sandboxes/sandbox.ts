@@ -22,9 +22,14 @@ export const SANDBOX_LABEL = 'pivotrl.sandbox';
 export const OWNER_LABEL = 'pivotrl.owner';
 /** The process that made the sandbox, so a reaper on the same host spares sandboxes of live processes. */
 export const PID_LABEL = 'pivotrl.pid';
+/** The worker host that made the sandbox (PIVOTRL_HOST): hosts sharing one engine and one host name tell theirs apart. */
+export const HOST_LABEL = 'pivotrl.host';
 export const AGENT_UID = 1000;
 const SCRATCH = '/run/pivotrl';
 const MiB = 1024 * 1024;
+
+/** This worker host's name: PIVOTRL_HOST, else the machine's host name. */
+export const sandboxHost = (): string => process.env.PIVOTRL_HOST || hostname();
 
 /** An engine-side failure (engine down, image missing, container gone, runner lost): never an action's result. */
 export class SandboxInfraError extends Error {
@@ -496,7 +501,12 @@ export class Sandbox {
             'TERM=dumb',
             'PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin',
           ],
-          Labels: { [SANDBOX_LABEL]: '1', [OWNER_LABEL]: opts.owner ?? hostname(), [PID_LABEL]: String(process.pid) },
+          Labels: {
+            [SANDBOX_LABEL]: '1',
+            [OWNER_LABEL]: opts.owner ?? hostname(),
+            [PID_LABEL]: String(process.pid),
+            [HOST_LABEL]: sandboxHost(),
+          },
           NetworkDisabled: true,
           AttachStdin: false,
           AttachStdout: false,
@@ -798,9 +808,15 @@ export class Sandbox {
 /**
  * Removes sandbox containers left behind (e.g. by a killed worker). With `owner`, only those labelled with that
  * owner (the worker's host name); with `spareLiveProcesses`, not those made by a process still alive on this host
- * (another worker on the same host). Returns how many were removed.
+ * (another worker on the same host). With `host`, that sparing stops at sandboxes labelled with that worker host:
+ * an earlier incarnation of the host left them (their pid may since belong to another process). Returns how
+ * many were removed.
  */
-export async function reapSandboxes(docker: Docker, owner?: string, opts: { spareLiveProcesses?: boolean } = {}): Promise<number> {
+export async function reapSandboxes(
+  docker: Docker,
+  owner?: string,
+  opts: { spareLiveProcesses?: boolean; host?: string } = {},
+): Promise<number> {
   const label = [`${SANDBOX_LABEL}=1`];
   if (owner) label.push(`${OWNER_LABEL}=${owner}`);
   let list: Docker.ContainerInfo[];
@@ -809,7 +825,9 @@ export async function reapSandboxes(docker: Docker, owner?: string, opts: { spar
   } catch (err) {
     throw toInfraError(err, 'list sandboxes');
   }
-  if (opts.spareLiveProcesses) list = list.filter((c) => !isLiveProcess(c.Labels?.[PID_LABEL]));
+  if (opts.spareLiveProcesses) {
+    list = list.filter((c) => (opts.host !== undefined && c.Labels?.[HOST_LABEL] === opts.host) || !isLiveProcess(c.Labels?.[PID_LABEL]));
+  }
   let removed = 0;
   await Promise.all(
     list.map(async (c) => {

@@ -1,16 +1,31 @@
 import { z } from 'zod';
 import { ArtefactStore } from './store';
 import { LocalStore } from './local';
+import { S3Store, S3StoreConfig } from './s3';
 
 export * from './store';
+export * from './errors';
 export { LocalStore } from './local';
+export { S3Store, S3StoreConfig } from './s3';
 
-export const StoreConfig = z.discriminatedUnion('kind', [z.object({ kind: z.literal('local'), root: z.string().min(1) })]);
+/** Where artefacts live, chosen by the campaign config's `store`. */
+export const LocalStoreConfig = z.object({ kind: z.literal('local'), root: z.string().min(1) });
+export type LocalStoreConfig = z.infer<typeof LocalStoreConfig>;
+export const StoreConfig = z.discriminatedUnion('kind', [LocalStoreConfig, S3StoreConfig]);
 export type StoreConfig = z.infer<typeof StoreConfig>;
+
+// One S3 client per configuration and process: activities open the store on every call.
+const s3Stores = new Map<string, S3Store>();
 
 export function openStore(config: StoreConfig): ArtefactStore {
   switch (config.kind) {
     case 'local':
       return new LocalStore(config.root);
+    case 's3': {
+      const key = JSON.stringify(config);
+      let store = s3Stores.get(key);
+      if (!store) s3Stores.set(key, (store = new S3Store(config)));
+      return store;
+    }
   }
 }

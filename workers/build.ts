@@ -5,7 +5,7 @@ import Docker from 'dockerode';
 import { NativeConnection, Worker } from '@temporalio/worker';
 import { createCpuActivities, createGpuActivities } from '../activities';
 import { createVerifier } from '../verifiers/verifier';
-import { reapSandboxes } from '../sandboxes/sandbox';
+import { reapSandboxes, sandboxHost } from '../sandboxes/sandbox';
 import { DomainEpisodeRunner } from '../sandboxes/episodes';
 import { openPolicyEngine, assertAcceleratorOrAllowed, type PolicyEngine } from '../policy/engine';
 import type { StoreConfig } from '../store';
@@ -13,6 +13,24 @@ import { WORKFLOWS_PATH } from './workflows-path';
 
 /** Heartbeats (the activities' resumable cursors) reach the server at least this often: fresh in the UI, little to redo. */
 const HEARTBEAT_THROTTLE = '5 seconds';
+
+/** pid@host, with the worker host's name (PIVOTRL_HOST) so the UI shows which host ran an activity. */
+const workerIdentity = () => `${process.pid}@${sandboxHost()}`;
+
+/**
+ * The activities with the store as this worker reaches it: PIVOTRL_S3_ENDPOINT, when set, replaces the endpoint of an
+ * S3 store in each input (the campaign config names it as its client saw it; a host behind another address, e.g. in a
+ * network namespace, reaches the same bucket there).
+ */
+function reachingStore<A extends Record<string, (input: never) => Promise<unknown>>>(
+  activities: A,
+  endpoint = process.env.PIVOTRL_S3_ENDPOINT,
+): A {
+  if (!endpoint) return activities;
+  const reached = (input: { store?: StoreConfig }) =>
+    input?.store?.kind === 's3' ? { ...input, store: { ...input.store, endpoint } } : input;
+  return Object.fromEntries(Object.entries(activities).map(([name, fn]) => [name, (input: never) => fn(reached(input) as never)])) as A;
+}
 
 export interface WorkerCommon {
   connection: NativeConnection;
@@ -37,7 +55,10 @@ export interface OwnedWorker {
 
 export async function createCpuWorker(opts: CpuWorkerOptions): Promise<OwnedWorker> {
   const docker = opts.docker ?? new Docker();
-  const removed = await reapSandboxes(docker, hostname(), { spareLiveProcesses: true });
+  // A host named by PIVOTRL_HOST that comes back removes what its earlier incarnation left, besides dead processes'
+  // sandboxes. Unnamed, the host is the machine, whose other live workers' sandboxes must be spared.
+  const host = process.env.PIVOTRL_HOST || undefined;
+  const removed = await reapSandboxes(docker, hostname(), { spareLiveProcesses: true, host });
   if (removed > 0) console.log(`[cpu-worker] removed ${removed} leftover sandbox container(s)`);
   const image = opts.sandboxImage ?? 'pivotrl/terminal:latest';
   const sweImage = opts.sweSandboxImage;
@@ -46,11 +67,14 @@ export async function createCpuWorker(opts: CpuWorkerOptions): Promise<OwnedWork
     connection: opts.connection,
     namespace: opts.namespace,
     taskQueue: opts.taskQueue,
+    identity: workerIdentity(),
     workflowsPath: WORKFLOWS_PATH,
-    activities: createCpuActivities({
-      makeVerifier: (kind, o) => createVerifier(kind, { docker, image, sweImage, ...o }),
-      episodes,
-    }),
+    activities: reachingStore(
+      createCpuActivities({
+        makeVerifier: (kind, o) => createVerifier(kind, { docker, image, sweImage, ...o }),
+        episodes,
+      }),
+    ),
     maxConcurrentActivityTaskExecutions: opts.maxActivities ?? 4,
     maxConcurrentWorkflowTaskExecutions: 4,
     maxCachedWorkflows: 100,
@@ -87,7 +111,8 @@ export async function createGpuWorker(opts: GpuWorkerOptions): Promise<OwnedWork
     connection: opts.connection,
     namespace: opts.namespace,
     taskQueue: opts.taskQueue,
-    activities: createGpuActivities(engineFor),
+    identity: workerIdentity(),
+    activities: reachingStore(createGpuActivities(engineFor)),
     maxConcurrentActivityTaskExecutions: opts.gpus ?? 1,
     maxHeartbeatThrottleInterval: HEARTBEAT_THROTTLE,
   });

@@ -2,6 +2,7 @@
 import { NativeConnection } from '@temporalio/worker';
 import { createCpuWorker } from './build';
 import { holdSignalsWhileClosing, workerEnv } from './env';
+import { serveHealth } from './health';
 
 const env = workerEnv();
 const connection = await NativeConnection.connect({ address: env.TEMPORAL_ADDRESS });
@@ -15,6 +16,7 @@ const { worker, close } = await createCpuWorker({
 });
 console.log(`[cpu-worker] polling ${env.PIVOTRL_CPU_QUEUE} on ${env.TEMPORAL_ADDRESS}`);
 holdSignalsWhileClosing('cpu-worker');
+serveHealth(worker, env.PIVOTRL_HEALTH_PORT);
 await worker.run();
 await close();
 await connection.close();

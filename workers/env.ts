@@ -5,6 +5,13 @@ import { formatZodIssues } from '../core/config';
 const WorkerEnv = z.object({
   TEMPORAL_ADDRESS: z.string().default('127.0.0.1:7233'),
   TEMPORAL_NAMESPACE: z.string().default('default'),
+  /** The worker host's name (sandbox label pivotrl.host, worker identity); default: the machine's host name. */
+  PIVOTRL_HOST: z
+    .string()
+    .regex(/^[A-Za-z0-9][A-Za-z0-9._-]*$/, 'a host name: letters, digits, ".", "_", "-"')
+    .optional(),
+  /** Where this worker reaches an S3 artefact store, when not at the campaign config's endpoint (workers/build.ts). */
+  PIVOTRL_S3_ENDPOINT: z.url().optional(),
   PIVOTRL_CPU_QUEUE: z.string().default('pivotrl-cpu'),
   PIVOTRL_GPU_QUEUE: z.string().default('pivotrl-gpu'),
   PIVOTRL_CPU_ACTIVITIES: z.coerce.number().int().positive().default(4),
@@ -12,11 +19,15 @@ const WorkerEnv = z.object({
   PIVOTRL_ALLOW_CPU: z.enum(['0', '1']).default('0'),
   PIVOTRL_SANDBOX_IMAGE: z.string().default('pivotrl/terminal:latest'),
   PIVOTRL_SWE_SANDBOX_IMAGE: z.string().default('pivotrl/swe:latest'),
+  /** Port of the liveness endpoint GET /healthz (workers/health.ts); none when unset. */
+  PIVOTRL_HEALTH_PORT: z.coerce.number().int().min(1).max(65535).optional(),
 });
 export type WorkerEnv = z.infer<typeof WorkerEnv>;
 
 export function workerEnv(): WorkerEnv {
-  const parsed = WorkerEnv.safeParse(process.env);
+  // The production stack's stack.env names the server PIVOTRL_TEMPORAL_*; TEMPORAL_* set explicitly win.
+  const { PIVOTRL_TEMPORAL_ADDRESS: TEMPORAL_ADDRESS, PIVOTRL_TEMPORAL_NAMESPACE: TEMPORAL_NAMESPACE } = process.env;
+  const parsed = WorkerEnv.safeParse({ TEMPORAL_ADDRESS, TEMPORAL_NAMESPACE, ...process.env });
   if (!parsed.success) {
     console.error(formatZodIssues('environment', parsed.error));
     process.exit(2);

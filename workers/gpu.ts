@@ -2,6 +2,7 @@
 import { NativeConnection } from '@temporalio/worker';
 import { createGpuWorker } from './build';
 import { holdSignalsWhileClosing, workerEnv } from './env';
+import { serveHealth } from './health';
 
 const env = workerEnv();
 const connection = await NativeConnection.connect({ address: env.TEMPORAL_ADDRESS });
@@ -14,6 +15,7 @@ const { worker, close } = await createGpuWorker({
 });
 console.log(`[gpu-worker] polling ${env.PIVOTRL_GPU_QUEUE} on ${env.TEMPORAL_ADDRESS}`);
 holdSignalsWhileClosing('gpu-worker');
+serveHealth(worker, env.PIVOTRL_HEALTH_PORT);
 await worker.run();
 await close();
 await connection.close();

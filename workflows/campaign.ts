@@ -10,25 +10,23 @@ import {
   allHandlersFinished,
   condition,
   continueAsNew,
-  defineQuery,
-  defineUpdate,
   patched,
   setCurrentDetails,
-  setHandler,
-  upsertSearchAttributes,
   workflowInfo,
 } from '@temporalio/workflow';
-import type { SearchAttributePair } from '@temporalio/common';
 import type { CampaignConfig } from '../core/config';
 import type { VerifyResult } from '../activities/types';
 import type { UpdateResult } from '../activities/update';
 import type { PivotSelection } from '../pipeline/profile';
-import type { EpisodeScore, OodScore } from '../pipeline/episodes';
 import { campaignKeys } from '../pipeline/keys';
 import { seedOf } from '../core/rng';
 import { renderDetails } from './details';
 import { stageActivities } from './stages';
-import { PivotCampaign, PivotInDomainAcc, PivotIteration, PivotOodAcc, PivotRate, PivotRewardPct, PivotStage } from './search-attributes';
+import { campaignControls, pushStep } from './controls';
+import { curveDue, evaluator, samplingOf, type CurvePoint, type Evaluation } from './evaluate';
+
+export { RECENT_STEPS, hyperUpdate, pauseUpdate, progressQuery, stopUpdate, validateHyper, validatePaused } from './controls';
+export type { CurvePoint, Evaluation } from './evaluate';
 
 /** Workflow changes guarded for campaigns that started on older code. Remove with `deprecatePatch` once none run. */
 export const PATCHES = {
@@ -38,8 +36,6 @@ export const PATCHES = {
 
 /** Update steps per workflow run when the config does not say (campaigns started before `temporal.stepsPerRun`). */
 export const DEFAULT_STEPS_PER_RUN = 10;
-/** Step records kept in the progress record (every step's record is also in the store, beside its checkpoint). */
-export const RECENT_STEPS = 20;
 
 export interface CampaignInput {
   campaignId: string;
@@ -61,12 +57,6 @@ export interface CampaignState {
 }
 
 export type Stage = 'ingest' | 'evaluate-base' | 'profile' | 'update' | 'evaluate-final' | 'done' | 'stopped';
-
-export interface Evaluation {
-  checkpoint: string;
-  inDomain: EpisodeScore;
-  ood: OodScore;
-}
 
 export interface StepRecord {
   step: number;
@@ -100,6 +90,10 @@ export interface CampaignProgress {
   run?: number;
   /** What the campaign is doing now: the summary of the activity it last called. */
   now?: string;
+  /** What it trains (absent in campaigns started before other methods existed: PivotRL). */
+  method?: CampaignConfig['method'];
+  /** Evaluations between the first and the last (`evaluate.every`), for learning curves by rollout turns. */
+  curve?: CurvePoint[];
 }
 
 export type CampaignResult = CampaignProgress;
@@ -112,28 +106,7 @@ export interface Hyper {
   temperature: number;
 }
 
-export const progressQuery = defineQuery<CampaignProgress>('progress');
-export const pauseUpdate = defineUpdate<boolean, [boolean]>('setPaused');
-export const stopUpdate = defineUpdate<void, []>('stop');
-export const hyperUpdate = defineUpdate<Hyper, [Partial<Hyper>]>('setHyperparameters');
-
-export function validateHyper(change: Partial<Hyper>): void {
-  const bad = (field: string, why: string) => {
-    throw new Error(`setHyperparameters: ${field} ${why}`);
-  };
-  for (const key of Object.keys(change))
-    if (!['lr', 'clipEps', 'klBeta', 'temperature'].includes(key)) bad(key, 'is not a hyper-parameter that may change mid-run');
-  if (change.lr !== undefined && !(change.lr > 0 && change.lr <= 1)) bad('lr', 'must be in (0, 1]');
-  if (change.clipEps !== undefined && !(change.clipEps > 0 && change.clipEps <= 1)) bad('clipEps', 'must be in (0, 1]');
-  if (change.klBeta !== undefined && !(change.klBeta >= 0)) bad('klBeta', 'must be >= 0');
-  if (change.temperature !== undefined && !(change.temperature > 0 && change.temperature <= 5)) bad('temperature', 'must be in (0, 5]');
-}
-
-export function validatePaused(paused: boolean): void {
-  if (typeof paused !== 'boolean') throw new Error('setPaused: expects true (pause) or false (resume)');
-}
-
-function startState(campaignId: string, config: CampaignConfig): CampaignState {
+export function startState(campaignId: string, config: CampaignConfig): CampaignState {
   const progress: CampaignProgress = {
     campaignId,
     stage: 'ingest',
@@ -152,6 +125,7 @@ function startState(campaignId: string, config: CampaignConfig): CampaignState {
     finalHash: null,
     backend: null,
     run: 1,
+    method: config.method ?? 'pivotrl',
   };
   return { progress, data: null, profiled: 0, checkpoint: null, stopRequested: false };
 }
@@ -165,51 +139,9 @@ export async function pivotCampaign({ campaignId, config, resume }: CampaignInpu
     setCurrentDetails(renderDetails(progress, config));
   });
   const stage = { store: config.store, campaignId };
-  const sampling = (n: number, seed: number, temperature: number) => ({
-    n,
-    temperature,
-    topP: config.policy.topP,
-    maxTokens: config.policy.maxActionTokens,
-    seed,
-  });
-
-  setHandler(progressQuery, () => progress);
-  setHandler(pauseUpdate, (paused) => (progress.paused = paused), { validator: validatePaused });
-  setHandler(stopUpdate, () => void (state.stopRequested = true));
-  setHandler(
-    hyperUpdate,
-    (change) => {
-      progress.hyper = { ...progress.hyper, ...change };
-      return progress.hyper;
-    },
-    { validator: validateHyper },
-  );
-
-  const searchAttributes = (): SearchAttributePair[] => {
-    const last = progress.history[progress.history.length - 1];
-    const evaluation = progress.after ?? progress.before;
-    return [
-      { key: PivotCampaign, value: campaignId },
-      { key: PivotStage, value: progress.stage },
-      { key: PivotIteration, value: progress.step },
-      ...(progress.pivots ? [{ key: PivotRate, value: progress.pivots.summary.pivotRate }] : []),
-      ...(last ? [{ key: PivotRewardPct, value: Math.round(100 * last.batchReward) }] : []),
-      ...(evaluation
-        ? [
-            { key: PivotInDomainAcc, value: evaluation.inDomain.successRate },
-            { key: PivotOodAcc, value: evaluation.ood.accuracy },
-          ]
-        : []),
-    ] as SearchAttributePair[];
-  };
-  const report = () => {
-    upsertSearchAttributes(searchAttributes());
-    setCurrentDetails(renderDetails(progress, config));
-  };
-  const enter = (stageName: Stage) => {
-    progress.stage = stageName;
-    report();
-  };
+  const sampling = samplingOf(config);
+  const { report, enter, readyFor } = campaignControls(campaignId, config, state);
+  const evaluate = evaluator(act, config, campaignId, progress.rolloutTurns);
 
   // Continue as new when this run has done its share of steps or Temporal suggests it (history too long).
   const stepsPerRun = config.temporal.stepsPerRun ?? DEFAULT_STEPS_PER_RUN;
@@ -224,58 +156,6 @@ export async function pivotCampaign({ campaignId, config, resume }: CampaignInpu
     await continueAsNew<typeof pivotCampaign>({ campaignId, config, resume: state });
   };
 
-  /** In-domain episodes on held-out tasks (policy acting in the sandbox) and the out-of-domain suite. */
-  const evaluate = async (
-    label: string,
-    checkpoint: string,
-    heldout: string,
-    ood: { items: string; prompts: string },
-  ): Promise<Evaluation> => {
-    const k = keys.evaluation(label);
-    const limit = config.evaluate.heldoutTasks;
-    let round = await act.startEpisodes(`evaluate ${label}: start ${limit} held-out episodes`, {
-      ...stage,
-      heldout,
-      limit,
-      out: { episodes: k.episodes(0), prompts: k.prompts(0) },
-    });
-    for (let t = 0; round.active > 0 && t < 32; t++) {
-      const gen = await act.generate(`evaluate ${label}: action ${t + 1} for ${round.active} open episode(s)`, {
-        ...stage,
-        checkpoint,
-        prompts: round.prompts,
-        out: k.samples(t),
-        sampling: sampling(1, seedOf(config.seed, label, t), 0),
-      });
-      progress.rolloutTurns.evaluation += gen.samples;
-      round = await act.stepEpisodes(`evaluate ${label}: run action ${t + 1} in sandboxes`, {
-        ...stage,
-        episodes: round.episodes,
-        samples: gen.out,
-        concurrency: config.verify.concurrency,
-        out: { episodes: k.episodes(t + 1), prompts: k.prompts(t + 1) },
-      });
-    }
-    const inDomain = await act.scoreEpisodes(`evaluate ${label}: final checks of the episodes`, {
-      ...stage,
-      episodes: round.episodes,
-      concurrency: config.verify.concurrency,
-    });
-    const oodGen = await act.generate(`evaluate ${label}: out-of-domain answers`, {
-      ...stage,
-      checkpoint,
-      prompts: ood.prompts,
-      out: k.oodSamples,
-      sampling: sampling(1, seedOf(config.seed, label, 'ood'), 0),
-    });
-    const oodScore = await act.scoreOod(`evaluate ${label}: score out-of-domain answers`, {
-      ...stage,
-      items: ood.items,
-      samples: oodGen.out,
-    });
-    return { checkpoint, inDomain, ood: oodScore };
-  };
-
   const verifyInput = (turns: string, samples: string, out: string) => ({
     ...stage,
     turns,
@@ -288,40 +168,17 @@ export async function pivotCampaign({ campaignId, config, resume }: CampaignInpu
   });
 
   if (resume) report(); // a new run: a new history, so set the search attributes and details again
-  if (!state.data) {
-    // 1. Ingest: trajectories -> candidate turns in shards; pi0 imported as checkpoint 0.
-    enter('ingest');
-    const ingest = await act.ingest(`ingest ${config.data.trajectories.length} trajectory file(s), shards of ${config.data.shardSize}`, {
-      ...stage,
-      trajectories: config.data.trajectories,
-      heldoutTasks: config.data.heldoutTasks,
-      ood: config.data.ood,
-      shardSize: config.data.shardSize,
-      heldoutLimit: config.evaluate.heldoutTasks,
-      oodLimit: config.evaluate.oodItems,
-      baseCheckpoint: config.policy.base,
-    });
-    progress.candidates = ingest.turns;
-    progress.badRecords = ingest.badRecords;
-    state.data = {
-      baseCheckpoint: ingest.baseCheckpoint,
-      heldout: ingest.heldout,
-      ood: { items: ingest.ood, prompts: ingest.oodPrompts },
-      // Ingest results recorded before shard counts replaced shard lists still replay.
-      shards: Array.isArray(ingest.shards) ? (ingest.shards as unknown[]).length : ingest.shards,
-    };
-    state.checkpoint = ingest.baseCheckpoint;
-
-    // 2. The base model's accuracy, for the before/after comparison.
-    enter('evaluate-base');
-    progress.before = await evaluate('base', state.data.baseCheckpoint, state.data.heldout, state.data.ood);
+  let data = state.data;
+  if (!data) {
+    data = await ingestAndEvaluateBase(act, config, campaignId, state, enter, evaluate);
     enter('profile');
   }
-  const data = state.data;
+  // The random-turns ablation trains on turns drawn uniformly from every candidate: no profiling.
+  const random = config.profile.selection === 'random';
 
   // 3. Offline profiling: K samples per candidate from the frozen pi0, verified; keep the pivots.
   const shards = data.shards;
-  for (let i = state.profiled; i < shards; i++) {
+  for (let i = state.profiled; i < shards && !random; i++) {
     const gen = await act.generate(`profile shard ${i + 1}/${shards}: ${config.profile.k} samples per turn from pi0`, {
       ...stage,
       checkpoint: data.baseCheckpoint,
@@ -340,12 +197,18 @@ export async function pivotCampaign({ campaignId, config, resume }: CampaignInpu
     if (i + 1 < shards) await continueAsNewIfDue();
   }
   if (!progress.pivots) {
-    progress.pivots = await act.selectPivots(`select pivots: var > 0 and mean < ${config.profile.lambdaDiff}`, {
-      ...stage,
-      shards,
-      lambdaDiff: config.profile.lambdaDiff,
-      out: { profiles: keys.profiles, pivots: keys.pivots },
-    });
+    progress.pivots = random
+      ? await act.selectTurns(`select turns: all ${progress.candidates} candidates, drawn uniformly`, {
+          ...stage,
+          shards,
+          out: keys.pivots,
+        })
+      : await act.selectPivots(`select pivots: var > 0 and mean < ${config.profile.lambdaDiff}`, {
+          ...stage,
+          shards,
+          lambdaDiff: config.profile.lambdaDiff,
+          out: { profiles: keys.profiles, pivots: keys.pivots },
+        });
     report();
 
     enter('update');
@@ -359,14 +222,9 @@ export async function pivotCampaign({ campaignId, config, resume }: CampaignInpu
   const G = config.train.groupSize;
   let checkpoint = state.checkpoint ?? data.baseCheckpoint;
   for (let step = progress.step + 1; step <= config.train.steps && !state.stopRequested; step++) {
-    if (progress.paused) {
-      progress.now = `paused before step ${step}`;
-      setCurrentDetails(renderDetails(progress, config));
-      await condition(() => !progress.paused || state.stopRequested);
-    }
-    if (state.stopRequested) break;
+    if (!(await readyFor(step))) break;
     const k = keys.step(step);
-    const batch = await act.drawBatch(`step ${step}: draw ${B} pivots`, {
+    const batch = await act.drawBatch(`step ${step}: draw ${B} ${random ? 'random turns' : 'pivots'}`, {
       ...stage,
       pivots: keys.pivots,
       count: B,
@@ -391,38 +249,100 @@ export async function pivotCampaign({ campaignId, config, resume }: CampaignInpu
       checkpoint,
       reference: progress.hyper.klBeta > 0 ? data.baseCheckpoint : undefined,
       batch: { turns: k.turns, samples: k.samples, verdicts: k.verdicts },
-      hp: {
-        lr: progress.hyper.lr,
-        clipEps: progress.hyper.clipEps,
-        beta: progress.hyper.klBeta,
-        gradClip: config.train.maxGradNorm,
-        weightDecay: config.train.weightDecay,
-      },
+      hp: grpoHyper(config, progress.hyper),
       leaveOneOut: config.train.leaveOneOut,
       seed: seedOf(config.seed, 'update', step),
       out: keys.checkpoint(step),
+      sampler: config.policy.sampler,
     });
     checkpoint = state.checkpoint = update.checkpoint;
     progress.step = step;
-    progress.history = [
-      ...progress.history,
-      {
-        step,
-        batchReward: verdicts.meanReward,
-        zeroVarianceGroups: verdicts.zeroVarianceGroups,
-        masked: verdicts.masked,
-        update: update.metrics,
-        checkpoint: update.checkpoint,
-        hash: update.hash,
-      },
-    ].slice(-RECENT_STEPS);
+    pushStep(progress, {
+      step,
+      batchReward: verdicts.meanReward,
+      zeroVarianceGroups: verdicts.zeroVarianceGroups,
+      masked: verdicts.masked,
+      update: update.metrics,
+      checkpoint: update.checkpoint,
+      hash: update.hash,
+    });
     progress.finalHash = update.hash;
     report();
+    if (curveDue(config, step)) await evaluateForCurve(progress, evaluate, checkpoint, data);
     if (step < config.train.steps) await continueAsNewIfDue();
   }
-  progress.finalCheckpoint = checkpoint;
+  return finish(progress, state, enter, evaluate, checkpoint, data);
+}
 
-  // 5. The trained policy against the base model, in-domain and out-of-domain.
+type Enter = (stage: Stage) => void;
+type Evaluate = ReturnType<typeof evaluator>;
+type CampaignData = NonNullable<CampaignState['data']>;
+
+export const grpoHyper = (config: CampaignConfig, hyper: Hyper) => ({
+  lr: hyper.lr,
+  clipEps: hyper.clipEps,
+  beta: hyper.klBeta,
+  gradClip: config.train.maxGradNorm,
+  weightDecay: config.train.weightDecay,
+});
+
+/** 1. Ingest: trajectories -> candidate turns in shards; pi0 imported as checkpoint 0. 2. pi0's accuracy. */
+export async function ingestAndEvaluateBase(
+  act: ReturnType<typeof stageActivities>,
+  config: CampaignConfig,
+  campaignId: string,
+  state: CampaignState,
+  enter: Enter,
+  evaluate: Evaluate,
+): Promise<CampaignData> {
+  const progress = state.progress;
+  enter('ingest');
+  const ingest = await act.ingest(`ingest ${config.data.trajectories.length} trajectory file(s), shards of ${config.data.shardSize}`, {
+    store: config.store,
+    campaignId,
+    trajectories: config.data.trajectories,
+    heldoutTasks: config.data.heldoutTasks,
+    ood: config.data.ood,
+    shardSize: config.data.shardSize,
+    heldoutLimit: config.evaluate.heldoutTasks,
+    oodLimit: config.evaluate.oodItems,
+    baseCheckpoint: config.policy.base,
+  });
+  progress.candidates = ingest.turns;
+  progress.badRecords = ingest.badRecords;
+  const data = (state.data = {
+    baseCheckpoint: ingest.baseCheckpoint,
+    heldout: ingest.heldout,
+    ood: { items: ingest.ood, prompts: ingest.oodPrompts },
+    // Ingest results recorded before shard counts replaced shard lists still replay.
+    shards: Array.isArray(ingest.shards) ? (ingest.shards as unknown[]).length : ingest.shards,
+  });
+  state.checkpoint = ingest.baseCheckpoint;
+
+  // The base model's accuracy, for the before/after comparison.
+  enter('evaluate-base');
+  progress.before = await evaluate('base', data.baseCheckpoint, data.heldout, data.ood);
+  return data;
+}
+
+/** An evaluation between steps, as a point of the learning curve. */
+export async function evaluateForCurve(progress: CampaignProgress, evaluate: Evaluate, checkpoint: string, data: CampaignData) {
+  const e = await evaluate(`step-${progress.step}`, checkpoint, data.heldout, data.ood);
+  const { profiling, training } = progress.rolloutTurns;
+  const point = { step: progress.step, rolloutTurns: { profiling, training }, inDomain: e.inDomain.successRate, ood: e.ood.accuracy };
+  progress.curve = [...(progress.curve ?? []), point];
+}
+
+/** 5. The trained policy against the base model, in-domain and out-of-domain. */
+export async function finish(
+  progress: CampaignProgress,
+  state: CampaignState,
+  enter: Enter,
+  evaluate: Evaluate,
+  checkpoint: string,
+  data: CampaignData,
+): Promise<CampaignResult> {
+  progress.finalCheckpoint = checkpoint;
   enter('evaluate-final');
   progress.after = await evaluate(`step-${progress.step}`, checkpoint, data.heldout, data.ood);
   progress.now = undefined;

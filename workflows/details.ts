@@ -5,8 +5,9 @@ import type { CampaignConfig } from '../core/config';
 import type { CampaignProgress, Evaluation } from './campaign';
 
 /** One line naming the campaign's settings: the static summary at start, and the details' last line in every run. */
+const METHOD = { pivotrl: 'PivotRL', sft: 'SFT', 'e2e-rl': 'End-to-end RL' } as const;
 export const campaignSummary = (c: CampaignConfig) =>
-  `PivotRL campaign ${c.name}: ${c.train.steps} steps, K=${c.profile.k}, B=${c.train.batchPivots}, G=${c.train.groupSize}, verifier ${c.verifier}`;
+  `${METHOD[c.method ?? 'pivotrl']}${c.profile.selection === 'random' ? ' (random turns)' : ''} campaign ${c.name}: ${c.train.steps} steps, K=${c.profile.k}, B=${c.train.batchPivots}, G=${c.train.groupSize}, verifier ${c.verifier}`;
 
 const pct = (x: number) => `${(100 * x).toFixed(1)}%`;
 const evalOf = (e: Evaluation | null) => (e ? `${pct(e.inDomain.successRate)} / ${pct(e.ood.accuracy)}` : '—');

@@ -15,7 +15,8 @@ const retry = (maximumAttempts: number): ActivityOptions['retry'] => ({
   initialInterval: '1 second',
   backoffCoefficient: 2,
   maximumInterval: '30 seconds',
-  nonRetryableErrorTypes: ['BadInput'],
+  // ObjectStoreSetupError: a missing bucket or refused credentials (store/errors.ts).
+  nonRetryableErrorTypes: ['BadInput', 'ObjectStoreSetupError'],
 });
 
 export const STAGE_OPTIONS = {
@@ -58,5 +59,10 @@ export function stageActivities(queues: { cpuQueue: string; gpuQueue: string }, 
     selectPivots: titled(cpu('bookkeeping').selectPivots, onCall),
     drawBatch: titled(cpu('bookkeeping').drawBatch, onCall),
     scoreOod: titled(cpu('bookkeeping').scoreOod, onCall),
+    selectTurns: titled(cpu('bookkeeping').selectTurns, onCall),
+    startTrainingEpisodes: titled(cpu('bookkeeping').startTrainingEpisodes, onCall),
+    scoreRollouts: titled(cpu('episodes').scoreRollouts, onCall),
+    sftUpdate: titled(gpu('update').sftUpdate, onCall),
+    episodeUpdate: titled(gpu('update').episodeUpdate, onCall),
   };
 }

@@ -62,16 +62,23 @@ const quiet = (...actions: string[]): ActionVariant[] => actions.map((action) =>
 const nestedDir: Template = {
   name: 'nested_dir',
   draw(rng) {
-    const [a, b, c] = names(rng, 3);
-    const existing = names(rng, 2)
-      .map((n) => `${n}.txt`)
-      .filter((f) => ![a, b, c].includes(f));
+    const [a, b, c, moved, ...others] = names(rng, 6);
+    // One .txt file among files of other kinds: the goal does not name it, the listing shows it.
+    const entries = [`${moved}.txt`, ...others.map((o, i) => `${o}.${['csv', 'md'][i % 2]}`)];
+    const dir = `${a}/${b}/${c}`;
     return {
-      goal: `create the directory ${a}/${b}/${c}`,
-      files: existing.map((path) => ({ path, content: `${path}\n`, mode: 0o644 })),
+      goal: `create the directory ${dir} and move the only .txt file here into it`,
+      files: entries.map((path) => ({ path, content: `${path}\n`, mode: 0o644 })),
       dirs: [],
-      check: `test -d ${a}/${b}/${c}`,
-      steps: [quiet(`mkdir -p ${a}/${b}/${c}`, `mkdir ${a} && mkdir ${a}/${b} && mkdir ${a}/${b}/${c}`)],
+      check: `test -d ${dir} && test -f ${dir}/${moved}.txt && ! test -e ${moved}.txt && test "$(ls | wc -l)" = ${entries.length}`,
+      steps: [
+        [
+          { action: 'ls', output: listing(entries) },
+          { action: 'ls -a', output: listing(['.', '..', ...entries]) },
+        ],
+        quiet(`mkdir -p ${dir}`, `mkdir ${a} && mkdir ${a}/${b} && mkdir ${dir}`),
+        quiet(`mv ${moved}.txt ${dir}/`, `mv ${moved}.txt ${dir}/${moved}.txt`),
+      ],
     };
   },
 };

@@ -12,10 +12,11 @@ export function mockConfig(opts: { steps: number; queue: string; address: string
   return {
     name: 'wf-unit',
     seed: 1,
+    method: 'pivotrl',
     data: { trajectories: ['/dev/null'], heldoutTasks: '/dev/null', ood: '/dev/null', shardSize: 64 },
     store: { kind: 'local', root: '/tmp/unused' },
-    policy: { base: '/models/pi0', temperature: 1, topP: 1, maxActionTokens: 16 },
-    profile: { k: 4, lambdaDiff: 0.6 },
+    policy: { base: '/models/pi0', temperature: 1, topP: 1, maxActionTokens: 16, sampler: { kind: 'local' } },
+    profile: { k: 4, lambdaDiff: 0.6, selection: 'pivots' },
     verifier: 'functional',
     train: {
       steps: opts.steps,
@@ -28,7 +29,7 @@ export function mockConfig(opts: { steps: number; queue: string; address: string
       maxGradNorm: 1,
       weightDecay: 0,
     },
-    evaluate: { heldoutTasks: 2, oodItems: 2 },
+    evaluate: { heldoutTasks: 2, oodItems: 2, every: 0 },
     verify: { concurrency: 1, actionTimeoutMs: 1000, wordOverlap: 0.6 },
     temporal: {
       address: opts.address,

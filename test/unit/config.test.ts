@@ -75,3 +75,24 @@ test('a config whose input files are missing is refused before anything starts, 
     },
   );
 });
+
+test('policy.sampler defaults to the local engine; a served one needs train.steps = 0 and a key variable name, not a key', () => {
+  assert.deepEqual(loadCampaignConfig(write(minimal)).policy.sampler, { kind: 'local' });
+  const served = { kind: 'openai', baseUrl: 'http://127.0.0.1:8000/v1', model: 'pi0', apiKeyEnv: 'TEAM_LLM_KEY' };
+  const ok = loadCampaignConfig(write({ ...minimal, policy: { base: 'models/pi0', sampler: served }, train: { steps: 0 } }));
+  assert.deepEqual(ok.policy.sampler, { ...served, maxConcurrency: 4, timeoutMs: 60_000, maxAttempts: 5 });
+
+  const path = write({ ...minimal, policy: { base: 'models/pi0', sampler: served } });
+  assert.throws(
+    () => loadCampaignConfig(path),
+    (err: Error) => err instanceof ConfigError && err.message.includes(`${path}: train.steps: must be 0`),
+  );
+  const withKey = write({
+    ...minimal,
+    policy: { base: 'models/pi0', sampler: { ...served, apiKeyEnv: 'sk-live-123' } },
+    train: { steps: 0 },
+  });
+  assert.throws(() => loadCampaignConfig(withKey), /policy\.sampler\.apiKeyEnv: the NAME of an environment variable/);
+  const noUrl = write({ ...minimal, policy: { base: 'models/pi0', sampler: { ...served, baseUrl: 'localhost' } }, train: { steps: 0 } });
+  assert.throws(() => loadCampaignConfig(noUrl), /policy\.sampler\.baseUrl/);
+});

@@ -15,6 +15,7 @@ import { openInProcessPolicyEngine } from '../../policy/engine';
 import { generatedText, ModelConfig } from '../../policy/schemas';
 import { LocalStore } from '../../store';
 import { groupAdvantages } from '../../pivotrl/grpo';
+import { promptSeed } from '../../policy/rng';
 
 await initBackend(() => {});
 const tok = charTokenizer();
@@ -102,6 +103,21 @@ test('same seed gives the same samples; another seed gives others; stop strings 
     assert.equal(tok.encode(generatedText(x)).length, x.logprobs.length);
     if (x.stop === null) assert.equal(x.logprobs.length, 16);
   }
+  dispose(tr);
+});
+
+test('a prompt sampled alone with its prompt seed draws what the batched call draws for it', () => {
+  const tr = tinyModel(7);
+  const o = { n: 3, temperature: 1, topP: 0.9, maxTokens: 10, stop: ['\n'], seed: 5 };
+  const batched = sample(tr.model, PROMPTS, o).completions;
+  PROMPTS.forEach((p, i) => {
+    const alone = sample(tr.model, [p], { ...o, promptSeeds: [promptSeed(o.seed, i)] }).completions[0];
+    assert.deepEqual(
+      alone.map((c) => c.text),
+      batched[i].map((c) => c.text),
+    );
+  });
+  assert.throws(() => sample(tr.model, PROMPTS, { ...o, promptSeeds: [1] }), /promptSeeds has 1 seeds for 3 prompts/);
   dispose(tr);
 });
 
@@ -280,4 +296,64 @@ test('a retried step finds its finished checkpoint instead of training again', a
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
+});
+
+test('training resumed from a stored checkpoint takes exactly the step an uninterrupted run takes', async () => {
+  const dir = tmp();
+  const grpoItems = [
+    { prompt: PROMPTS[0], completion: 'ls\n', advantage: 1, oldLogprobs: [-4.6, -4.6, -4.6] },
+    { prompt: PROMPTS[0], completion: 'pwd\n', advantage: -1, oldLogprobs: [-4.6, -4.6, -4.6, -4.6] },
+  ];
+  const steps = async (engine: ReturnType<typeof openInProcessPolicyEngine>, from: number, to: number) => {
+    for (let s = from + 1; s <= to; s++) {
+      if (s < 3) await engine.trainSft({ checkpoint: `k/${s - 1}`, out: `k/${s}`, examples: SFT, hp: { lr: 1e-3 }, seed: s });
+      else await engine.trainGrpo({ checkpoint: `k/${s - 1}`, out: `k/${s}`, items: grpoItems, hp: { lr: 1e-3 }, seed: s });
+    }
+  };
+  const open = (run: string) => openInProcessPolicyEngine({ store: { kind: 'local', root: join(dir, run) }, onLog: () => {} });
+  try {
+    const straight = open('straight');
+    await straight.init({ out: 'k/0', config: TINY, seed: 8 });
+    await steps(straight, 0, 4);
+    const want = await straight.checkpointHash('k/4');
+    await straight.close();
+
+    // Interrupted after step 2: a new engine (nothing in memory) continues from the stored checkpoint and moments.
+    const first = open('resumed');
+    await first.init({ out: 'k/0', config: TINY, seed: 8 });
+    await steps(first, 0, 2);
+    await first.close();
+    const second = open('resumed');
+    await steps(second, 2, 4);
+    assert.equal(await second.checkpointHash('k/4'), want);
+    await second.close();
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('tensor count and bytes are unchanged after 100 training steps and 100 sampling calls', () => {
+  const tr = tinyModel(9);
+  const ref = tinyModel(10);
+  const warm = () => {
+    const c = sample(tr.model, PROMPTS, { n: 2, temperature: 1, topP: 0.9, maxTokens: 6, stop: ['\n'], seed: 0 }).completions;
+    return c.flatMap((g, i) =>
+      g.map((x, j) => ({ prompt: PROMPTS[i], completion: generatedText(x), advantage: j ? 1 : -1, oldLogprobs: x.logprobs })),
+    );
+  };
+  const items = warm();
+  trainStep(tr, 'grpo', items, { lr: 1e-4, beta: 0.1 }, ref.model);
+  trainStep(tr, 'sft', SFT, { lr: 1e-4 });
+  const before = tf.memory();
+  for (let s = 0; s < 100; s++) {
+    sample(tr.model, PROMPTS, { n: 2, temperature: 1, topP: 0.9, maxTokens: 6, stop: ['\n'], seed: s });
+    if (s % 2) trainStep(tr, 'sft', SFT, { lr: 1e-4 });
+    else trainStep(tr, 'grpo', items, { lr: 1e-4, beta: 0.1 }, ref.model);
+  }
+  const afterwards = tf.memory();
+  assert.equal(afterwards.numTensors, before.numTensors);
+  assert.equal(afterwards.numBytes, before.numBytes);
+  assert.equal(tr.step, 102);
+  dispose(tr);
+  dispose(ref);
 });

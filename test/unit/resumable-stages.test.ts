@@ -12,13 +12,13 @@ import { createVerifyActivities, VERIFY_PART_TURNS } from '../../activities/veri
 import type { GenerateInput, VerifyInput } from '../../activities/types';
 import type { Completion, PolicyEngine, SampleOptions } from '../../policy/engine';
 import type { Sample, Turn, Verdict } from '../../core/schemas';
-import { LocalStore, getText, putJsonl, type StoreConfig } from '../../store';
+import { LocalStore, getText, putJsonl, type LocalStoreConfig } from '../../store';
 import { cursorFrom, partsOf, runInParts } from '../../pipeline/parts';
 import type { Verifier, VerifyItem } from '../../verifiers/verifier';
 import { generateTerminalSuite } from '../../tasks/terminal/suite';
 import { terminalTurns } from '../../tasks/terminal/render';
 
-const tempStore = (): StoreConfig => ({ kind: 'local', root: mkdtempSync(join(tmpdir(), 'pivotrl-resume-')) });
+const tempStore = (): LocalStoreConfig => ({ kind: 'local', root: mkdtempSync(join(tmpdir(), 'pivotrl-resume-')) });
 
 /** Runs an activity as attempt `attempt` with the given heartbeat details; returns its result (or error) and heartbeats. */
 async function attempt<R>(

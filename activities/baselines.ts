@@ -1,0 +1,117 @@
+// The baselines' activities: training turns without profiling (random-turns ablation, SFT), the SFT update,
+// and end-to-end RL's training episodes, their final-check rewards and the GRPO update over their turns.
+import { openStore } from '../store';
+import { cachedStage, summaryOf } from '../pipeline/cached';
+import { campaignKeys } from '../pipeline/keys';
+import { episodeGrpoItems, scoreRollouts, selectAllTurns, sftExamples, startTrainingEpisodes } from '../pipeline/baselines';
+import type { EpisodeRunner } from '../pipeline/episodes';
+import { checkpointHash } from '../policy/checkpoint';
+import type { SftHyper } from '../policy/engine';
+import type { StageInput } from './types';
+import type { EngineFor } from './generate';
+import type { UpdateInput, UpdateResult } from './update';
+import { withHeartbeats } from './heartbeat';
+
+const shardTurnKeys = (campaignId: string, shards: number) =>
+  Array.from({ length: shards }, (_, i) => campaignKeys(campaignId).shardTurns(i));
+
+export interface SelectTurnsInput extends StageInput {
+  shards: number;
+  out: string;
+}
+
+export interface StartTrainingEpisodesInput extends StageInput {
+  shards: number;
+  tasks: number;
+  group: number;
+  seed: number;
+  out: { episodes: string; prompts: string };
+}
+
+export interface ScoreRolloutsInput extends StageInput {
+  episodes: string;
+  concurrency: number;
+  out: string;
+}
+
+export interface SftUpdateInput extends StageInput {
+  step: number;
+  checkpoint: string;
+  turns: string;
+  hp: SftHyper;
+  seed: number;
+  out: string;
+}
+
+export interface EpisodeUpdateInput extends Omit<UpdateInput, 'batch'> {
+  batch: { rounds: { prompts: string; samples: string }[]; rewards: string };
+}
+
+export function createBaselineCpuActivities(runner: EpisodeRunner) {
+  return {
+    async selectTurns(input: SelectTurnsInput) {
+      const store = openStore(input.store);
+      return cachedStage(store, summaryOf(input.out), () =>
+        selectAllTurns(store, shardTurnKeys(input.campaignId, input.shards), input.out),
+      );
+    },
+    async startTrainingEpisodes(input: StartTrainingEpisodesInput) {
+      const store = openStore(input.store);
+      return cachedStage(store, summaryOf(input.out.episodes), () =>
+        startTrainingEpisodes(store, shardTurnKeys(input.campaignId, input.shards), input, input.out),
+      );
+    },
+    async scoreRollouts(input: ScoreRolloutsInput) {
+      const store = openStore(input.store);
+      return cachedStage(store, summaryOf(input.out), () => withHeartbeats(() => scoreRollouts(store, runner, input)));
+    },
+  };
+}
+
+export function createBaselineGpuActivities(engineFor: EngineFor) {
+  const trained = async (
+    store: ReturnType<typeof openStore>,
+    step: number,
+    out: string,
+    items: number,
+    train: () => Promise<UpdateResult['metrics']>,
+  ) => {
+    const metrics = await train();
+    return { step, checkpoint: out, hash: await checkpointHash(store, out), items, metrics };
+  };
+  return {
+    /** GPU: one SFT step on the expert actions of a batch of turns; writes exactly one checkpoint. */
+    async sftUpdate(input: SftUpdateInput): Promise<UpdateResult> {
+      const store = openStore(input.store);
+      const engine = engineFor(input.store);
+      return cachedStage(store, `${input.out}/update.json`, () =>
+        withHeartbeats(async () => {
+          const examples = await sftExamples(store, input.turns);
+          return trained(store, input.step, input.out, examples.length, () =>
+            engine.trainSft({ checkpoint: input.checkpoint, out: input.out, examples, hp: input.hp, seed: input.seed }),
+          );
+        }),
+      );
+    },
+    /** GPU: one GRPO step over every turn of a batch of scored episodes; writes exactly one checkpoint. */
+    async episodeUpdate(input: EpisodeUpdateInput): Promise<UpdateResult> {
+      const store = openStore(input.store);
+      const engine = engineFor(input.store);
+      return cachedStage(store, `${input.out}/update.json`, () =>
+        withHeartbeats(async () => {
+          const items = await episodeGrpoItems(store, input.batch, input.leaveOneOut);
+          return trained(store, input.step, input.out, items.length, () =>
+            engine.trainGrpo({
+              checkpoint: input.checkpoint,
+              out: input.out,
+              reference: input.reference,
+              items,
+              hp: input.hp,
+              seed: input.seed,
+            }),
+          );
+        }),
+      );
+    },
+  };
+}

@@ -1,0 +1,192 @@
+// Policy throughput and memory on this machine, from one run: `npx tsx bench/policy.ts [--reps 3 --batch 8 --train-batch 4]`.
+//
+// Sampling: a batch of prompts of 256 tokens (BOS included), 64 new tokens each, greedy (the same tokens either way,
+// checked), with the KV cache (policy/sample.ts) and with full recomputation (every step re-runs the whole sequence:
+// the baseline). Training: SFT steps of one batch (256-token prompts + 64-token actions) on the WebAssembly backend
+// and on the plain CPU backend (the baseline), each on a fresh model of the same seed. Peak RSS is the process's
+// (getrusage); peak tensor bytes is tf.profile's peak over one sampling call and one training step on wasm.
+// Rates and ratios are by process CPU time (the cores are often shared here; both backends run single-threaded),
+// with the wall-time ratios printed beside them.
+// The shipped pi0 has a 256-token context, too short for 256 + 64 tokens, so the model is a fresh randomly
+// initialised one of pi0's width and depth with a longer context (speed does not depend on the weights' values).
+// The last line is one JSON object.
+import { parseArgs } from 'node:util';
+import * as tf from '@tensorflow/tfjs-core';
+import { initBackend } from '../policy/backend';
+import { countParams, disposeModel, forward, initParams, logitsOf, makeModel, paramsFrom, type Model } from '../policy/model';
+import { sample } from '../policy/sample';
+import { DEFAULT_MODEL, ModelConfig } from '../policy/schemas';
+import { charTokenizer } from '../policy/tokenizer';
+import { disposeAdam, trainStep, zeroAdam, type Trainee } from '../policy/train';
+import { rng } from '../policy/rng';
+
+const PROMPT_TOKENS = 256; // BOS + 255 characters
+const ACTION_TOKENS = 64;
+const CACHE_TARGET = 5;
+
+const { values } = parseArgs({
+  options: {
+    reps: { type: 'string', default: '3' },
+    batch: { type: 'string', default: '8' },
+    'train-batch': { type: 'string', default: '4' },
+  },
+});
+const reps = Number(values.reps);
+const B = Number(values.batch);
+const TB = Number(values['train-batch']);
+
+process.env.PIVOTRL_TF_BACKEND ??= 'wasm';
+const backend = await initBackend(() => {});
+const tok = charTokenizer();
+const cfg = ModelConfig.parse({ ...DEFAULT_MODEL, vocab: tok.vocabSize, ctx: 384 });
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+const next = rng(7);
+const text = (n: number) => Array.from({ length: n }, () => 'abcdefghij klmnop\n$/.'[Math.floor(next() * 21)]).join('');
+const fresh = (): Trainee => {
+  const named = initParams(cfg, 1);
+  const model = makeModel(cfg, tok, paramsFrom(cfg, named));
+  tf.dispose(Object.values(named));
+  return { model, adam: zeroAdam(model), step: 0 };
+};
+const release = (tr: Trainee) => {
+  disposeModel(tr.model);
+  disposeAdam(tr.adam);
+};
+console.log(
+  `backend ${backend}; model: fresh random init of pi0's shape with a longer context ` +
+    `(pi0's ctx ${DEFAULT_MODEL.ctx} < ${PROMPT_TOKENS} + ${ACTION_TOKENS}): ${JSON.stringify(cfg)}, ${countParams(cfg)} parameters`,
+);
+
+// ---- sampling: KV cache vs full recomputation (greedy: both must produce the same tokens)
+
+/** Greedy decoding that re-runs the whole sequence at every step (no cache). Prompts must have equal length. */
+function greedyByRecomputation(m: Model, prompts: string[], maxTokens: number): string[] {
+  const seqs = prompts.map((p) => [tok.bos, ...tok.encode(p)]);
+  const out = prompts.map(() => [] as number[]);
+  for (let t = 0; t < maxTokens; t++) {
+    const T = seqs[0].length;
+    const ids = tf.tidy(() => {
+      const bias = new Float32Array(T * T).fill(-1e9);
+      for (let q = 0; q < T; q++) for (let k = 0; k <= q; k++) bias[q * T + k] = 0;
+      const { h } = forward(
+        m,
+        tf.tensor2d(seqs.flat(), [seqs.length, T], 'int32'),
+        tf.tensor2d(
+          seqs.flatMap((s) => s.map((_, j) => j)),
+          [seqs.length, T],
+          'int32',
+        ),
+        tf.tensor4d(bias, [1, 1, T, T]),
+      );
+      const last = tf.reshape(tf.slice(h, [0, T - 1, 0], [-1, 1, -1]), [seqs.length, -1]) as tf.Tensor2D;
+      return tf.argMax(logitsOf(m, last), -1).dataSync();
+    });
+    seqs.forEach((s, i) => (s.push(ids[i]), out[i].push(ids[i])));
+  }
+  return out.map((ids) => tok.decode(ids));
+}
+
+/** Wall-clock and process CPU seconds of fn (the work is single-threaded, so CPU time is the work's own time even when
+ * other processes share the cores; wall time is what a user waits). */
+function timed<T>(fn: () => T): { out: T; wall: number; cpu: number } {
+  const c0 = process.cpuUsage();
+  const t0 = performance.now();
+  const out = fn();
+  const wall = (performance.now() - t0) / 1000;
+  const c = process.cpuUsage(c0);
+  return { out, wall, cpu: (c.user + c.system) / 1e6 };
+}
+type Times = { wall: number[]; cpu: number[] };
+const rates = (tokens: number, t: Times) => ({ wall: tokens / median(t.wall), cpu: tokens / median(t.cpu) });
+const fmt = (t: Times) => `wall ${median(t.wall).toFixed(2)} s, cpu ${median(t.cpu).toFixed(2)} s`;
+
+const prompts = Array.from({ length: B }, () => text(PROMPT_TOKENS - 1));
+const sampleOpts = { n: 1, temperature: 0, topP: 1, maxTokens: ACTION_TOKENS, stop: [], seed: 1 };
+const tr = fresh();
+const cachedT: Times = { wall: [], cpu: [] };
+let cached: string[] = [];
+for (let r = 0; r < reps; r++) {
+  const t = timed(() => sample(tr.model, prompts, sampleOpts).completions.map((g) => g[0].text));
+  cached = t.out;
+  cachedT.wall.push(t.wall);
+  cachedT.cpu.push(t.cpu);
+}
+// The baseline runs once: it takes well over 5x as long, so one run is already a long measurement.
+const rec = timed(() => greedyByRecomputation(tr.model, prompts, ACTION_TOKENS));
+const recomputeT: Times = { wall: [rec.wall], cpu: [rec.cpu] };
+if (!cached.every((c, i) => c === rec.out[i] && c.length === ACTION_TOKENS))
+  throw new Error('KV-cached and recomputed greedy samples differ: the comparison would not measure the same work');
+const sampled = B * ACTION_TOKENS;
+const cachedRate = rates(sampled, cachedT);
+const recomputeRate = rates(sampled, recomputeT);
+const cacheSpeedup = cachedRate.cpu / recomputeRate.cpu;
+console.log(
+  `sampling ${B} x (${PROMPT_TOKENS}-token prompt + ${ACTION_TOKENS} new tokens): ` +
+    `KV cache ${cachedRate.cpu.toFixed(0)} tok/s of CPU time (${fmt(cachedT)}, median of ${reps}); ` +
+    `full recomputation ${recomputeRate.cpu.toFixed(1)} tok/s (${fmt(recomputeT)}, one run): ` +
+    `cache ${cacheSpeedup.toFixed(1)}x faster by CPU time, ${(cachedRate.wall / recomputeRate.wall).toFixed(1)}x by wall time (target >= ${CACHE_TARGET}x)`,
+);
+const sampleProfile = await tf.profile(() => void sample(tr.model, prompts, sampleOpts));
+release(tr);
+
+// ---- training: the same SFT batch on wasm and on plain CPU
+
+const batch = Array.from({ length: TB }, () => ({ prompt: text(PROMPT_TOKENS - 1), completion: text(ACTION_TOKENS - 1) + '\n' }));
+const seqTokens = TB * (PROMPT_TOKENS + ACTION_TOKENS);
+async function trainTimes(name: 'wasm' | 'cpu', steps: number): Promise<Times & { peakBytes?: number }> {
+  if (name === 'cpu') await import('@tensorflow/tfjs-backend-cpu');
+  if (!(await tf.setBackend(name))) throw new Error(`backend ${name} did not start`);
+  const t = fresh();
+  if (name === 'wasm') trainStep(t, 'sft', batch, { lr: 1e-4 }); // warm-up (wasm kernel set-up), not timed
+  const times: Times = { wall: [], cpu: [] };
+  for (let s = 0; s < steps; s++) {
+    const x = timed(() => trainStep(t, 'sft', batch, { lr: 1e-4 }));
+    times.wall.push(x.wall);
+    times.cpu.push(x.cpu);
+  }
+  const peakBytes = name === 'wasm' ? (await tf.profile(() => void trainStep(t, 'sft', batch, { lr: 1e-4 }))).peakBytes : undefined;
+  release(t);
+  return { ...times, peakBytes };
+}
+const wasmT = await trainTimes('wasm', reps);
+const cpuT = await trainTimes('cpu', Math.min(2, reps)); // an order of magnitude slower: fewer steps
+await tf.setBackend(backend);
+const wasmRate = rates(seqTokens, wasmT);
+const cpuRate = rates(seqTokens, cpuT);
+const wasmOverCpu = wasmRate.cpu / cpuRate.cpu;
+console.log(
+  `SFT step, ${TB} x ${PROMPT_TOKENS + ACTION_TOKENS} tokens (${TB * ACTION_TOKENS} action tokens): ` +
+    `wasm ${wasmRate.cpu.toFixed(0)} tok/s of CPU time (${fmt(wasmT)}, median of ${wasmT.wall.length}), ` +
+    `cpu ${cpuRate.cpu.toFixed(1)} tok/s (${fmt(cpuT)}, median of ${cpuT.wall.length}): ` +
+    `wasm/cpu ${wasmOverCpu.toFixed(1)}x by CPU time, ${(wasmRate.wall / cpuRate.wall).toFixed(1)}x by wall time`,
+);
+
+const peakRssMiB = process.resourceUsage().maxRSS / 1024;
+const peakTfBytes = Math.max(sampleProfile.peakBytes, wasmT.peakBytes ?? 0);
+console.log(`peak RSS ${peakRssMiB.toFixed(0)} MiB; peak tensor bytes (wasm) ${(peakTfBytes / 2 ** 20).toFixed(1)} MiB`);
+const round = (x: number, d = 2) => Number(x.toFixed(d));
+const list = (t: Times) => ({ wall: t.wall.map((x) => round(x, 3)), cpu: t.cpu.map((x) => round(x, 3)) });
+console.log(
+  JSON.stringify({
+    backend,
+    model: { ...cfg, params: countParams(cfg), weights: 'random init (pi0 shape, longer ctx)' },
+    prompt_tokens: PROMPT_TOKENS,
+    action_tokens: ACTION_TOKENS,
+    sample_batch: B,
+    sample_cached_tok_s: round(cachedRate.cpu, 1),
+    sample_recompute_tok_s: round(recomputeRate.cpu, 1),
+    cache_speedup: round(cacheSpeedup),
+    cache_speedup_wall: round(cachedRate.wall / recomputeRate.wall),
+    cache_speedup_target: CACHE_TARGET,
+    train_batch: TB,
+    train_wasm_tok_s: round(wasmRate.cpu, 1),
+    train_cpu_tok_s: round(cpuRate.cpu, 1),
+    wasm_over_cpu_train: round(wasmOverCpu),
+    wasm_over_cpu_train_wall: round(wasmRate.wall / cpuRate.wall),
+    rates_by: 'process CPU time (wall-time ratios beside them)',
+    seconds: { sample_cached: list(cachedT), sample_recompute: list(recomputeT), train_wasm: list(wasmT), train_cpu: list(cpuT) },
+    peak_rss_mib: round(peakRssMiB, 1),
+    peak_tf_bytes: peakTfBytes,
+    reps,
+  }),
+);

@@ -1,0 +1,75 @@
+// Renders the production stack's config files from their templates in deploy/prod/config/ (valid YAML holding the stack's
+// defaults) with the settings deploy/prod/*.sh pass in the environment:
+//   npx tsx deploy/prod/render-config.ts temporal OUT_DIR   -> production.yaml (mode 600: it holds the database password)
+//                                                              and dynamicconfig.yaml
+//   npx tsx deploy/prod/render-config.ts ui OUT_DIR         -> production.yaml
+import { chmodSync, copyFileSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { parseDocument, type Document } from 'yaml';
+import { z } from 'zod';
+
+const TEMPLATES = join(import.meta.dirname, 'config');
+const Port = z.coerce.number().int().min(1).max(65535);
+const TemporalSettings = z.object({
+  PROD_PG_ADDRESS: z.string().regex(/^[^:\s]+:\d+$/, 'expected host:port'),
+  PROD_PG_PASSWORD: z.string().min(1),
+  PROD_TEMPORAL_PORT: Port,
+  PROD_TEMPORAL_PORT_BASE: Port,
+});
+const UiSettings = z.object({
+  PROD_TEMPORAL_ADDRESS: z.string().regex(/^[^:\s]+:\d+$/, 'expected host:port'),
+  PROD_UI_PORT: Port,
+  PROD_NAMESPACE: z.string().min(1),
+});
+
+function settings<T extends z.ZodType>(schema: T): z.infer<T> {
+  const parsed = schema.safeParse(process.env);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    throw new Error(`render-config: environment variable ${issue.path.join('.')}: ${issue.message}`);
+  }
+  return parsed.data;
+}
+
+function template(name: string): Document {
+  const path = join(TEMPLATES, name);
+  const doc = parseDocument(readFileSync(path, 'utf8'));
+  if (doc.errors.length > 0) throw new Error(`${path}: ${doc.errors[0].message}`);
+  return doc;
+}
+
+function renderTemporal(out: string): void {
+  const s = settings(TemporalSettings);
+  const doc = template('temporal.yaml');
+  for (const store of ['postgres-default', 'postgres-visibility']) {
+    doc.setIn(['persistence', 'datastores', store, 'sql', 'connectAddr'], s.PROD_PG_ADDRESS);
+    doc.setIn(['persistence', 'datastores', store, 'sql', 'password'], s.PROD_PG_PASSWORD);
+  }
+  // frontend membership, then history, matching, worker (gRPC, membership) from the base port up
+  doc.setIn(['services', 'frontend', 'rpc', 'grpcPort'], s.PROD_TEMPORAL_PORT);
+  doc.setIn(['services', 'frontend', 'rpc', 'membershipPort'], s.PROD_TEMPORAL_PORT_BASE);
+  ['history', 'matching', 'worker'].forEach((service, i) => {
+    doc.setIn(['services', service, 'rpc', 'grpcPort'], s.PROD_TEMPORAL_PORT_BASE + 1 + 2 * i);
+    doc.setIn(['services', service, 'rpc', 'membershipPort'], s.PROD_TEMPORAL_PORT_BASE + 2 + 2 * i);
+  });
+  doc.setIn(['clusterMetadata', 'clusterInformation', 'active', 'rpcAddress'], `127.0.0.1:${s.PROD_TEMPORAL_PORT}`);
+  doc.setIn(['dynamicConfigClient', 'filepath'], join(out, 'dynamicconfig.yaml'));
+  copyFileSync(join(TEMPLATES, 'dynamicconfig.yaml'), join(out, 'dynamicconfig.yaml'));
+  writeFileSync(join(out, 'production.yaml'), doc.toString(), { mode: 0o600 });
+  chmodSync(join(out, 'production.yaml'), 0o600);
+}
+
+function renderUi(out: string): void {
+  const s = settings(UiSettings);
+  const doc = template('ui.yaml');
+  doc.set('temporalGrpcAddress', s.PROD_TEMPORAL_ADDRESS);
+  doc.set('port', s.PROD_UI_PORT);
+  doc.set('defaultNamespace', s.PROD_NAMESPACE);
+  writeFileSync(join(out, 'production.yaml'), doc.toString());
+}
+
+const [which, out] = process.argv.slice(2);
+const renderers: Record<string, (out: string) => void> = { temporal: renderTemporal, ui: renderUi };
+if (!renderers[which] || !out) throw new Error('usage: render-config.ts temporal|ui OUT_DIR');
+mkdirSync(out, { recursive: true });
+renderers[which](out);

@@ -1,0 +1,103 @@
+#!/usr/bin/env bash
+# shellcheck source-path=SCRIPTDIR
+# start|stop|status of Temporal's own server on PostgreSQL (frontend on 0.0.0.0:$PROD_TEMPORAL_PORT), with the namespace
+# `pivotrl` (retention 7 days) and the project's search attributes. Needs postgres.sh start first.
+set -euo pipefail
+source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
+
+SERVER_BIN="$BIN_DIR/temporal-server"
+CONFIG_DIR="$PROD_STATE/temporal/config"
+
+cli() { "$TEMPORAL_BIN" "$@" --address "$PROD_TEMPORAL_ADDRESS" --command-timeout 10s; }
+healthy() { "$TEMPORAL_BIN" operator cluster health --address "$PROD_TEMPORAL_ADDRESS" --command-timeout 3s >/dev/null 2>&1; }
+
+service_ports() {
+  local b=$PROD_TEMPORAL_PORT_BASE
+  echo "$PROD_TEMPORAL_PORT $b $((b + 1)) $((b + 2)) $((b + 3)) $((b + 4)) $((b + 5)) $((b + 6))"
+}
+
+write_config() {
+  (cd "$PIVOTRL_REPO" && PROD_PG_ADDRESS="$PG_HOST:$PG_PORT" PROD_PG_PASSWORD="$PG_PASSWORD" PROD_TEMPORAL_PORT="$PROD_TEMPORAL_PORT" \
+    PROD_TEMPORAL_PORT_BASE="$PROD_TEMPORAL_PORT_BASE" npx tsx deploy/prod/render-config.ts temporal "$CONFIG_DIR") ||
+    die "could not write the Temporal server's config into $CONFIG_DIR"
+}
+
+ensure_namespace() {
+  local described
+  if described="$(cli operator namespace describe --namespace "$PROD_NAMESPACE" -o json 2>&1)"; then
+    # 7d = 604800s
+    if grep -q '"workflowExecutionRetentionTtl": "604800s"' <<<"$described"; then
+      log "namespace $PROD_NAMESPACE present (retention $PROD_RETENTION)"
+    else
+      log "setting namespace $PROD_NAMESPACE's retention to $PROD_RETENTION"
+      cli operator namespace update --namespace "$PROD_NAMESPACE" --retention "$PROD_RETENTION" >&2
+    fi
+    return
+  fi
+  grep -q 'is not found' <<<"$described" || die "cannot describe namespace $PROD_NAMESPACE: $described"
+  log "creating namespace $PROD_NAMESPACE (retention $PROD_RETENTION)"
+  cli operator namespace create --namespace "$PROD_NAMESPACE" --retention "$PROD_RETENTION" \
+    --description 'PivotRL campaigns (deploy/prod)' >&2
+}
+
+# The project's search attributes (workflows/search-attributes.ts), registered in the namespace when missing. SQL visibility
+# keeps them per namespace.
+ensure_search_attributes() {
+  local flags existing i name type missing=()
+  flags="$(cd "$PIVOTRL_REPO" && npx tsx deploy/search-attribute-flags.ts)"
+  mapfile -t flags <<<"$flags"
+  existing="$(cli operator search-attribute list --namespace "$PROD_NAMESPACE" -o json)"
+  for ((i = 1; i < ${#flags[@]}; i += 2)); do
+    name="${flags[i]%%=*}"
+    type="${flags[i]#*=}"
+    grep -q "\"$name\":" <<<"$existing" || missing+=(--name "$name" --type "$type")
+  done
+  if [ ${#missing[@]} -eq 0 ]; then
+    log "search attributes present ($((${#flags[@]} / 2)))"
+    return
+  fi
+  log "registering search attributes in $PROD_NAMESPACE: ${missing[*]}"
+  cli operator search-attribute create --namespace "$PROD_NAMESPACE" "${missing[@]}" >&2 ||
+    die "could not register search attributes in $PROD_NAMESPACE (one present with another type, or more of one type than SQL visibility has columns for?)"
+}
+
+start() {
+  local pid port
+  [ -x "$SERVER_BIN" ] || die "$SERVER_BIN is missing: run deploy/prod/binaries.sh"
+  [ -x "$TEMPORAL_BIN" ] || die "$TEMPORAL_BIN is missing: run deploy/local/temporal-cli.sh"
+  for port in $(service_ports); do
+    # Temporal's SQL schema keeps the services' membership ports in a smallint column.
+    [ "$port" -le 32767 ] || die "Temporal's ports must be at most 32767 (its PostgreSQL schema stores them as smallint):" \
+      "PIVOTRL_PROD_TEMPORAL_PORT=$PROD_TEMPORAL_PORT, PIVOTRL_PROD_TEMPORAL_PORT_BASE=$PROD_TEMPORAL_PORT_BASE give $port"
+  done
+  if pid="$(live_pid temporal "$SERVER_BIN")"; then
+    log "temporal server already running (pid $pid, $PROD_TEMPORAL_ADDRESS)"
+  else
+    for port in $(service_ports); do port_free "$port" "the Temporal server"; done
+    write_config
+    log "starting temporal server on 0.0.0.0:$PROD_TEMPORAL_PORT (config: $CONFIG_DIR, log: $PROD_LOGS/temporal.log)"
+    start_daemon temporal "$SERVER_BIN" --root "$PROD_STATE/temporal" --config config \
+      --env production --allow-no-auth start
+    pid="$(cat "$PROD_RUN/temporal.pid")"
+  fi
+  wait_until temporal "$pid" 90 healthy
+  ensure_namespace
+  ensure_search_attributes
+}
+
+stop() { stop_daemon temporal "$SERVER_BIN"; }
+
+status() {
+  local pid
+  if pid="$(live_pid temporal "$SERVER_BIN")" && healthy; then
+    echo "temporal server running on $PROD_TEMPORAL_ADDRESS (pid $pid)"
+  else
+    echo "temporal server not running on $PROD_TEMPORAL_ADDRESS"
+    return 3
+  fi
+}
+
+case "${1:-}" in
+  start | stop | status) "$1" ;;
+  *) die "usage: $0 start|stop|status" ;;
+esac

@@ -1,0 +1,270 @@
+// The production stack on one machine (deploy/prod/up.sh): Temporal's own server on PostgreSQL, its standalone Web UI
+// server, versitygw S3. Real everything: the stack this machine runs (left running for others; a second up.sh is a no-op),
+// a tiny campaign with in-process workers (real Docker sandboxes, real tensors) storing its artefacts in S3, and headless
+// Debian chromium (playwright-core) on the standalone UI. Screenshots go to .pivotrl/prod-ui-*.png (git-ignored).
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
+import { createServer, type Server } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { chromium, type Browser, type Page } from 'playwright-core';
+import { Client, Connection } from '@temporalio/client';
+import { NativeConnection } from '@temporalio/worker';
+import { encodeSearchAttributeIndexedValueType } from '@temporalio/common/lib/search-attributes';
+import { createCpuWorker, createGpuWorker, type OwnedWorker } from '../../workers/build';
+import { pauseUpdate, pivotCampaign, progressQuery, stopUpdate } from '../../workflows/campaign';
+import { ALL_SEARCH_ATTRIBUTES, PivotCampaign, PivotIteration, PivotStage } from '../../workflows/search-attributes';
+import { campaignSummary } from '../../workflows/details';
+import { openStore } from '../../store';
+import { campaignKeys } from '../../pipeline/keys';
+import { requireDocker } from '../support/docker';
+import { tinyCampaign } from '../support/campaign';
+import { freePort } from '../support/temporal';
+import { REPO, prodStateDir, prodUp, prodUpFailing, readStackEnv, type StackEnv, type UpRun } from '../support/prod-stack';
+
+const run = promisify(execFile);
+const CHROMIUM = '/usr/bin/chromium';
+const SHOTS = join(REPO, '.pivotrl');
+const PG_PASSWORD = process.env.PIVOTRL_PG_PASSWORD ?? 'temporal';
+// Unique per run: the stack keeps its history (7 days), so earlier runs' campaigns are still listed.
+const RUN = `prod-${Date.now().toString(36)}`;
+
+let stack: StackEnv;
+let connection: Connection | undefined;
+let client: Client;
+let upRuns: UpRun[] = [];
+
+before(async () => {
+  const first = await prodUp();
+  const second = await prodUp();
+  upRuns = [first, second];
+  stack = readStackEnv();
+  connection = await Connection.connect({ address: stack.PIVOTRL_TEMPORAL_ADDRESS });
+  client = new Client({ connection, namespace: stack.PIVOTRL_TEMPORAL_NAMESPACE });
+});
+after(async () => {
+  await connection?.close();
+});
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+const pids = () => {
+  const dir = join(prodStateDir(), 'run');
+  return Object.fromEntries(readdirSync(dir).map((f) => [f, readFileSync(join(dir, f), 'utf8').trim()]));
+};
+
+test('up.sh brings the stack up, and a second run changes nothing', async (t) => {
+  const [first, second] = upRuns;
+  t.diagnostic(`up.sh: first run ${first.seconds} s (the stack may have been up already), second run ${second.seconds} s`);
+  assert.match(first.stderr, /ready: Temporal at 127\.0\.0\.1:7243 \(namespace pivotrl\), Web UI at http:\/\/127\.0\.0\.1:8243/);
+  const out = second.stderr;
+  assert.doesNotMatch(out, /\] (installing|building|creating|starting|setting up|registering)\b/i, out);
+  for (const line of [
+    /postgresql already running/,
+    /temporal schema at version \d+\.\d+/,
+    /temporal_visibility schema at version \d+\.\d+/,
+    /temporal server already running \(pid \d+, 127\.0\.0\.1:7243\)/,
+    /namespace pivotrl present \(retention 7d\)/,
+    new RegExp(`search attributes present \\(${ALL_SEARCH_ATTRIBUTES.length}\\)`),
+    /ui server already running/,
+    /object store already running/,
+    /bucket pivotrl present/,
+  ]) {
+    assert.match(out, line);
+  }
+  const before = pids();
+  await prodUp();
+  assert.deepEqual(pids(), before, 'a re-run keeps every process');
+  assert.deepEqual(Object.keys(before).sort(), ['s3.pid', 'temporal.pid', 'ui.pid']);
+  assert.equal(stack.PIVOTRL_TEMPORAL_ADDRESS, '127.0.0.1:7243');
+  assert.equal(stack.PIVOTRL_S3_ENDPOINT, 'http://127.0.0.1:7070');
+});
+
+test('the namespace keeps history 7 days, has the project search attributes, and Temporal runs on PostgreSQL', async () => {
+  const ns = await connection!.workflowService.describeNamespace({ namespace: 'pivotrl' });
+  assert.equal(Number(ns.config?.workflowExecutionRetentionTtl?.seconds), 7 * 24 * 3600);
+
+  const { customAttributes } = await connection!.operatorService.listSearchAttributes({ namespace: 'pivotrl' });
+  for (const key of ALL_SEARCH_ATTRIBUTES) {
+    assert.equal(customAttributes?.[key.name], encodeSearchAttributeIndexedValueType(key.type), key.name);
+  }
+
+  const info = await connection!.workflowService.getClusterInfo({});
+  assert.equal(info.persistenceStore, 'postgres12');
+  assert.equal(info.visibilityStore, 'postgres12');
+  assert.equal(info.serverVersion, '1.29.1');
+});
+
+test('a wrong database password is a clear error naming what to do, not a hang', async () => {
+  const failed = await prodUpFailing({ ...process.env, PIVOTRL_PG_PASSWORD: `not-${PG_PASSWORD}` });
+  assert.notEqual(failed.code, 0);
+  assert.match(failed.stderr, /ERROR: PostgreSQL refused the password for role temporal: PIVOTRL_PG_PASSWORD differs from the password/);
+  assert.match(failed.stderr, /ALTER ROLE temporal PASSWORD/);
+  assert.ok(failed.seconds < 60, `failed within ${failed.seconds} s`);
+  // The running stack is untouched.
+  await connection!.workflowService.describeNamespace({ namespace: 'pivotrl' });
+});
+
+test('a port already in use is a clear error naming the port and its owner', async () => {
+  const state = mkdtempSync(join(tmpdir(), 'pivotrl-prod-port-'));
+  const port = await freePort();
+  const holder: Server = createServer();
+  await new Promise<void>((resolve) => holder.listen(port, '127.0.0.1', resolve));
+  try {
+    const failed = await prodUpFailing({ ...process.env, PIVOTRL_STATE: state, PIVOTRL_PG_PORT: String(port) });
+    assert.notEqual(failed.code, 0);
+    assert.match(failed.stderr, new RegExp(`ERROR: port ${port} \\(for PostgreSQL\\) is already in use: 127\\.0\\.0\\.1:${port} .*node`));
+    assert.ok(!existsSync(join(state, 'prod', 'pg')), 'nothing is set up before the check');
+  } finally {
+    holder.close();
+    rmSync(state, { recursive: true, force: true });
+  }
+});
+
+test(
+  'a campaign runs on the production stack, stores its artefacts in S3, and the standalone UI finds it by its search attributes with its current details',
+  { timeout: 15 * 60_000 },
+  async (t) => {
+    if (!existsSync(CHROMIUM)) throw new Error(`${CHROMIUM} is missing: run deploy/local/browser.sh (or deploy/local/up.sh) as root`);
+    await requireDocker();
+    Object.assign(process.env, {
+      AWS_ACCESS_KEY_ID: stack.AWS_ACCESS_KEY_ID,
+      AWS_SECRET_ACCESS_KEY: stack.AWS_SECRET_ACCESS_KEY,
+      AWS_REGION: stack.AWS_REGION,
+    });
+    const tiny = tinyCampaign({ address: stack.PIVOTRL_TEMPORAL_ADDRESS, queue: RUN, steps: 2 });
+    const id = `${RUN}-campaign`;
+    const config = {
+      ...tiny.config,
+      temporal: { ...tiny.config.temporal, namespace: stack.PIVOTRL_TEMPORAL_NAMESPACE },
+      store: {
+        kind: 's3' as const,
+        bucket: stack.PIVOTRL_S3_BUCKET,
+        endpoint: stack.PIVOTRL_S3_ENDPOINT,
+        region: stack.AWS_REGION,
+        prefix: `tests/${RUN}`,
+        forcePathStyle: true,
+      },
+    };
+
+    const native = await NativeConnection.connect({ address: stack.PIVOTRL_TEMPORAL_ADDRESS });
+    const namespace = stack.PIVOTRL_TEMPORAL_NAMESPACE;
+    const workers: OwnedWorker[] = [
+      await createCpuWorker({ connection: native, namespace, taskQueue: config.temporal.cpuQueue }),
+      await createGpuWorker({ connection: native, namespace, taskQueue: config.temporal.gpuQueue, allowCpu: true }),
+    ];
+    const running = Promise.all(workers.map((w) => w.worker.run()));
+    const browser: Browser = await chromium.launch({
+      executablePath: CHROMIUM,
+      args: [
+        '--headless',
+        '--no-sandbox',
+        '--disable-gpu',
+        '--disable-background-networking',
+        '--disable-component-update',
+        '--no-first-run',
+      ],
+    });
+    const handle = await client.workflow.start(pivotCampaign, {
+      taskQueue: config.temporal.cpuQueue,
+      workflowId: id,
+      args: [{ campaignId: id, config }],
+      typedSearchAttributes: [
+        { key: PivotCampaign, value: id },
+        { key: PivotStage, value: 'ingest' },
+        { key: PivotIteration, value: 0 },
+      ],
+      staticSummary: campaignSummary(config),
+    });
+    try {
+      // Ops pause it: it profiles, selects its pivots and holds before the first update step.
+      let ended: string | undefined;
+      void handle.result().then(
+        (r) => (ended = `ended at stage ${r.stage}`),
+        (e: Error) => (ended = `failed (${(e.cause as Error | undefined)?.message ?? e.message})`),
+      );
+      await handle.executeUpdate(pauseUpdate, { args: [true] });
+      for (let i = 0; !(await handle.query(progressQuery)).now?.startsWith('paused'); i++) {
+        assert.equal(ended, undefined, `the campaign ${ended} before its first step boundary`);
+        assert.ok(i < 3000, 'the campaign reaches its first step boundary within 5 minutes');
+        await sleep(100);
+      }
+
+      // Visibility on PostgreSQL: a list query by custom attributes finds it, and the row is in temporal_visibility.
+      const query = `PivotStage = "update" AND PivotCampaign = "${id}"`;
+      let found: string[] = [];
+      for (let i = 0; i < 40 && found.length === 0; i++) {
+        if (i > 0) await sleep(250);
+        found = [];
+        for await (const wf of client.workflow.list({ query })) found.push(wf.workflowId);
+      }
+      assert.deepEqual(found, [id]);
+      const { stdout: row } = await run(
+        'psql',
+        [
+          '-h',
+          '127.0.0.1',
+          '-U',
+          'temporal',
+          '-d',
+          'temporal_visibility',
+          '-qAtX',
+          '-c',
+          `SELECT search_attributes::text FROM executions_visibility WHERE workflow_id = '${id}'`,
+        ],
+        { env: { ...process.env, PGPASSWORD: PG_PASSWORD } },
+      );
+      assert.match(row, new RegExp(`"${id}"`), 'the campaign row in PostgreSQL carries its search attributes');
+
+      // The standalone UI server (not the dev server's), filtered by the campaign's search attributes.
+      const page: Page = await browser.newPage({ viewport: { width: 1400, height: 1000 } });
+      const ui = stack.PIVOTRL_UI_URL;
+      const link = page.getByRole('link', { name: id, exact: true });
+      for (let i = 0; i < 20 && !(await link.isVisible()); i++) {
+        await page.goto(`${ui}/namespaces/${namespace}/workflows?query=${encodeURIComponent(query)}`);
+        await link.waitFor({ timeout: 3000 }).catch(() => {});
+      }
+      assert.ok(await link.isVisible(), `the standalone UI's list filtered by ${query} shows the campaign`);
+      assert.match(await page.innerText('main'), /^1\s+Workflow\b/m, 'exactly one workflow matches');
+      assert.equal(new URL(page.url()).port, '8243');
+      mkdirSync(SHOTS, { recursive: true });
+      await page.screenshot({ path: join(SHOTS, 'prod-ui-list.png') });
+
+      await link.click();
+      await page.waitForURL(new RegExp(`/namespaces/${namespace}/workflows/${id}/[^/]+/history`));
+      await page.getByText('select pivots: var > 0').first().waitFor({ timeout: 15_000 });
+      await page.getByRole('tab', { name: 'User Metadata' }).click();
+      const panel = page.getByText('Current Details', { exact: true }).locator('xpath=ancestor::*[3]');
+      const details = panel.frameLocator('iframe').locator('body');
+      await details.getByText('paused before step 1').waitFor({ timeout: 15_000 });
+      const text = await details.innerText();
+      await page.screenshot({ path: join(SHOTS, 'prod-ui-details.png') });
+      t.diagnostic(`screenshots: ${join(SHOTS, 'prod-ui-list.png')}, ${join(SHOTS, 'prod-ui-details.png')}`);
+      assert.match(text, new RegExp(`PivotRL campaign ${id} — stage update, step 0/2 — PAUSED`));
+      assert.match(text, /now: paused before step 1/);
+      assert.match(text, /pivots: \d+ of \d+ candidates/);
+      await page.close();
+
+      // Ops stop it: it ends at the step boundary and evaluates; its artefacts are in the bucket.
+      await handle.executeUpdate(stopUpdate, { args: [] });
+      const result = await handle.result();
+      assert.equal(result.stage, 'stopped');
+      assert.equal(result.candidates, tiny.candidates);
+      const keys = campaignKeys(id);
+      const stored = await openStore(config.store).list(`${keys.root}/`);
+      for (const key of [keys.profiles, `${keys.checkpoint(0)}/weights.bin`]) {
+        assert.ok(stored.includes(key), `${key} is in the bucket`);
+      }
+      t.diagnostic(`${stored.length} objects under s3://${config.store.bucket}/${config.store.prefix}/${keys.root}/`);
+    } finally {
+      await browser.close();
+      await handle.terminate('test cleanup').catch(() => {}); // only if still running
+      for (const w of workers) w.worker.shutdown();
+      await running.catch(() => {});
+      await Promise.all(workers.map((w) => w.close()));
+      await native.close();
+    }
+  },
+);

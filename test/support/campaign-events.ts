@@ -1,0 +1,50 @@
+// Test support: a campaign's history across its runs (it continues as new), and what the chaos tests read from it.
+import type { Client, WorkflowHandle } from '@temporalio/client';
+import type { temporal } from '@temporalio/proto';
+import { runsOf } from './mock-campaign';
+
+export type HistoryEvent = temporal.api.history.v1.IHistoryEvent;
+
+export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** Polls `probe` until it returns something truthy (errors count as not yet). */
+export async function waitFor<T>(what: string, probe: () => Promise<T | undefined | null | false>, timeoutMs = 120_000): Promise<T> {
+  const until = Date.now() + timeoutMs;
+  while (Date.now() < until) {
+    const value = await probe().catch(() => undefined);
+    if (value) return value;
+    await sleep(100);
+  }
+  throw new Error(`timed out after ${timeoutMs / 1000} s waiting for ${what}`);
+}
+
+/** The events of every run of a campaign, first run first. */
+export async function eventsOf(client: Client, workflowId: string, firstRunId: string): Promise<HistoryEvent[]> {
+  const events: HistoryEvent[] = [];
+  for (const run of await runsOf(client, workflowId, firstRunId)) {
+    events.push(...((await client.workflow.getHandle(workflowId, run.runId).fetchHistory()).events ?? []));
+  }
+  return events;
+}
+
+/**
+ * The attempt that finished each activity of a type (history records only the last attempt's start). One pass in
+ * order: event ids start again at 1 in each continued-as-new run.
+ */
+export function attemptsOf(events: HistoryEvent[], activity: string): number[] {
+  const names = new Map<string, string>();
+  const out: number[] = [];
+  for (const e of events) {
+    const scheduled = e.activityTaskScheduledEventAttributes;
+    if (scheduled) names.set(String(e.eventId), scheduled.activityType?.name ?? '');
+    const started = e.activityTaskStartedEventAttributes;
+    if (started && names.get(String(started.scheduledEventId)) === activity) out.push(started.attempt ?? 1);
+  }
+  return out;
+}
+
+/** A pending activity of a type, when the server has it in the given state (PENDING_ACTIVITY_STATE_STARTED = 2). */
+export async function pendingActivity(handle: WorkflowHandle, activity: string, state: 'scheduled' | 'started' = 'started') {
+  const pending = (await handle.describe()).raw.pendingActivities ?? [];
+  return pending.find((p) => p.activityType?.name === activity && Number(p.state) === (state === 'started' ? 2 : 1));
+}

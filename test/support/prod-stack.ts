@@ -1,0 +1,71 @@
+// Test support: the production stack on this machine (deploy/prod/up.sh) and the client settings it writes (stack.env).
+import { execFile } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { promisify } from 'node:util';
+import { z } from 'zod';
+
+const run = promisify(execFile);
+export const REPO = resolve(import.meta.dirname, '../..');
+export const PROD_UP = join(REPO, 'deploy/prod/up.sh');
+
+/** $PIVOTRL_STATE/prod (PIVOTRL_STATE defaults to <repo>/.pivotrl, as in deploy/local/common.sh). */
+export function prodStateDir(env: NodeJS.ProcessEnv = process.env): string {
+  return join(env.PIVOTRL_STATE || join(REPO, '.pivotrl'), 'prod');
+}
+
+export const StackEnv = z.object({
+  PIVOTRL_TEMPORAL_ADDRESS: z.string().regex(/^[^:]+:\d+$/),
+  PIVOTRL_TEMPORAL_NAMESPACE: z.string().min(1),
+  PIVOTRL_S3_ENDPOINT: z.url(),
+  PIVOTRL_S3_BUCKET: z.string().min(1),
+  AWS_ACCESS_KEY_ID: z.string().min(1),
+  AWS_SECRET_ACCESS_KEY: z.string().min(1),
+  AWS_REGION: z.string().min(1),
+  PIVOTRL_UI_URL: z.url(),
+});
+export type StackEnv = z.infer<typeof StackEnv>;
+
+/** Parses stack.env (`KEY=value` lines); a bad line or a missing key is an error naming the file, line or key. */
+export function readStackEnv(path = join(prodStateDir(), 'stack.env')): StackEnv {
+  const values: Record<string, string> = {};
+  readFileSync(path, 'utf8')
+    .split('\n')
+    .forEach((line, i) => {
+      if (line.trim() === '' || line.startsWith('#')) return;
+      const m = /^([A-Z_][A-Z0-9_]*)=(.*)$/.exec(line);
+      if (!m) throw new Error(`${path}:${i + 1}: expected KEY=value, got ${JSON.stringify(line)}`);
+      values[m[1]] = m[2];
+    });
+  const parsed = StackEnv.safeParse(values);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    throw new Error(`${path}: ${issue.path.join('.')}: ${issue.message}`);
+  }
+  return parsed.data;
+}
+
+export interface UpRun {
+  stdout: string;
+  stderr: string;
+  seconds: number;
+}
+
+/** Runs deploy/prod/up.sh; rejects (with its stderr) when it fails. */
+export async function prodUp(env: NodeJS.ProcessEnv = process.env, timeoutMs = 15 * 60_000): Promise<UpRun> {
+  const started = Date.now();
+  const { stdout, stderr } = await run(PROD_UP, { env, timeout: timeoutMs, maxBuffer: 64 << 20 });
+  return { stdout, stderr, seconds: (Date.now() - started) / 1000 };
+}
+
+/** Runs deploy/prod/up.sh expecting it to fail: its exit code, stderr and duration. */
+export async function prodUpFailing(env: NodeJS.ProcessEnv, timeoutMs = 5 * 60_000): Promise<UpRun & { code: number }> {
+  const started = Date.now();
+  try {
+    await run(PROD_UP, { env, timeout: timeoutMs, maxBuffer: 64 << 20 });
+  } catch (err) {
+    const e = err as { code?: number; stdout?: string; stderr?: string };
+    return { code: e.code ?? -1, stdout: e.stdout ?? '', stderr: e.stderr ?? '', seconds: (Date.now() - started) / 1000 };
+  }
+  throw new Error('deploy/prod/up.sh succeeded where it should have failed');
+}

@@ -1,0 +1,243 @@
+// Static checks of the cluster deployments that cannot run here: the compose file, the Kubernetes manifests and the
+// values for Temporal's Helm chart parse, name every service, route GPU workers only to GPU nodes, point each worker
+// at its task queue, probe liveness where the workers answer it, and agree with each other and with the code
+// (versions, ports, namespace, search attributes). Also the workers' liveness endpoint itself.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import type { AddressInfo } from 'node:net';
+import { resolve } from 'node:path';
+import { parse, parseAllDocuments } from 'yaml';
+import type { State } from '@temporalio/worker';
+import { CampaignConfig } from '../../core/config';
+import { ALL_SEARCH_ATTRIBUTES } from '../../workflows/search-attributes';
+import { HEALTH_PATH, serveHealth } from '../../workers/health';
+
+const REPO = resolve(import.meta.dirname, '../..');
+const read = (path: string) => readFileSync(resolve(REPO, path), 'utf8');
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+type Doc = any;
+
+const compose: Doc = parse(read('deploy/compose/compose.yaml'));
+const k8s: Doc[] = parseAllDocuments(read('deploy/k8s/workers.yaml')).map((d) => {
+  assert.equal(d.errors.length, 0, `deploy/k8s/workers.yaml: ${d.errors.join('; ')}`);
+  return d.toJS();
+});
+const helm: Doc = parse(read('deploy/k8s/temporal-values.yaml'));
+const kustomization: Doc = parse(read('deploy/k8s/kustomization.yaml'));
+const dockerfile = read('deploy/worker.Dockerfile');
+
+// The queues a campaign uses unless its config names others.
+const { cpuQueue, gpuQueue } = CampaignConfig.shape.temporal.parse(undefined);
+const services = compose.services as Record<string, Doc>;
+const deployments = k8s.filter((d) => d.kind === 'Deployment');
+const containerOf = (d: Doc) => d.spec.template.spec.containers[0];
+const k8sEnv = (d: Doc): Record<string, string> => {
+  const c = containerOf(d);
+  const out: Record<string, string> = {};
+  for (const from of c.envFrom ?? []) {
+    const ref = from.configMapRef ?? from.secretRef;
+    const doc = k8s.find((x) => (x.kind === 'ConfigMap' || x.kind === 'Secret') && x.metadata.name === ref.name);
+    assert.ok(doc, `${d.metadata.name}: envFrom names ${ref.name}, which is defined`);
+    Object.assign(out, doc.data ?? doc.stringData);
+  }
+  for (const e of c.env ?? []) out[e.name] = e.value ?? `<${JSON.stringify(e.valueFrom)}>`;
+  return out;
+};
+const imageTag = (image: string) => image.slice(image.lastIndexOf(':') + 1);
+
+/** `--name X --type T` pairs of a `temporal operator search-attribute create` command. */
+function searchAttributesIn(script: string): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const m of script.replace(/\\\n/g, ' ').matchAll(/--name (\S+) --type (\S+)/g)) out[m[1]] = m[2];
+  return out;
+}
+const expectedAttributes = Object.fromEntries(
+  ALL_SEARCH_ATTRIBUTES.map((k) => [k.name, { KEYWORD: 'Keyword', INT: 'Int', DOUBLE: 'Double' }[k.type as string]]),
+);
+
+test('compose: every service is named, with its image or build', () => {
+  for (const name of [
+    'postgresql',
+    'temporal-schema',
+    'temporal',
+    'temporal-namespace',
+    'temporal-ui',
+    's3',
+    's3-bucket',
+    'cpu-worker',
+    'gpu-worker',
+  ]) {
+    assert.ok(services[name], `compose.yaml: service ${name}`);
+    assert.ok(services[name].image, `compose.yaml: ${name}: an image`);
+  }
+  assert.match(services.s3.image, /^versity\/versitygw:/);
+  assert.match(services.postgresql.image, /^postgres:/);
+  for (const [name, s] of Object.entries(services)) {
+    for (const dep of Object.keys(s.depends_on ?? {}).concat(Array.isArray(s.depends_on) ? s.depends_on : [])) {
+      if (!/^\d+$/.test(dep)) assert.ok(services[dep], `compose.yaml: ${name} depends on ${dep}, which exists`);
+    }
+  }
+});
+
+test('compose: GPU devices are reserved for the GPU workers only; each worker polls its own queue', () => {
+  const devices = services['gpu-worker'].deploy?.resources?.reservations?.devices ?? [];
+  assert.ok(
+    devices.some((d: Doc) => d.driver === 'nvidia' && d.capabilities?.includes('gpu')),
+    'gpu-worker reserves an NVIDIA GPU',
+  );
+  assert.equal(services['cpu-worker'].deploy?.resources?.reservations?.devices, undefined, 'cpu-worker reserves no GPU');
+  const cpu = services['cpu-worker'].environment;
+  const gpu = services['gpu-worker'].environment;
+  assert.equal(cpu.PIVOTRL_CPU_QUEUE, cpuQueue);
+  assert.equal(cpu.PIVOTRL_GPU_QUEUE, undefined);
+  assert.equal(gpu.PIVOTRL_GPU_QUEUE, gpuQueue);
+  assert.equal(gpu.PIVOTRL_CPU_QUEUE, undefined);
+  assert.ok(services['cpu-worker'].deploy.replicas >= 2, 'several CPU workers');
+  assert.ok(
+    services['cpu-worker'].volumes.includes('/var/run/docker.sock:/var/run/docker.sock'),
+    'the CPU worker reaches a Docker engine for its sandboxes',
+  );
+  assert.equal(services['cpu-worker'].build.target, 'cpu');
+  assert.equal(services['gpu-worker'].build.target, 'gpu');
+  assert.equal(resolve(REPO, 'deploy/compose', services['cpu-worker'].build.context), REPO, 'built from the repository root');
+  for (const stage of ['cpu', 'gpu']) {
+    assert.match(
+      dockerfile,
+      new RegExp(`^FROM \\S+ AS ${stage}$[\\s\\S]*?^CMD \\["npx", "tsx", "workers/${stage}\\.ts"\\]$`, 'm'),
+      `Dockerfile stage ${stage}`,
+    );
+  }
+});
+
+test('compose: workers, UI and namespace job reach the server, S3 and the health endpoint on the ports they listen on', () => {
+  const temporalPort = services.temporal.ports.map((p: string) => p.split(':').at(-1));
+  for (const name of ['cpu-worker', 'gpu-worker', 'temporal-ui', 'temporal-namespace']) {
+    const [host, port] = services[name].environment.TEMPORAL_ADDRESS.split(':');
+    assert.equal(host, 'temporal', `${name} talks to the temporal service`);
+    assert.ok(temporalPort.includes(port), `${name}: port ${port} is the server's`);
+  }
+  for (const name of ['cpu-worker', 'gpu-worker']) {
+    const env = services[name].environment;
+    assert.equal(env.TEMPORAL_NAMESPACE, 'pivotrl');
+    assert.ok(env.AWS_ACCESS_KEY_ID && env.AWS_SECRET_ACCESS_KEY, `${name}: object store credentials`);
+    assert.equal(env.AWS_SECRET_ACCESS_KEY, services.s3.environment.ROOT_SECRET_ACCESS_KEY, `${name}: the store's own secret`);
+    const probe = services[name].healthcheck.test.join(' ');
+    assert.ok(probe.includes(`127.0.0.1:${env.PIVOTRL_HEALTH_PORT}${HEALTH_PATH}`), `${name}: health check on PIVOTRL_HEALTH_PORT`);
+  }
+  const s3Port = services.s3.environment.VGW_PORT.replace(/^.*:/, '');
+  assert.ok(services.s3.ports.includes(`${s3Port}:${s3Port}`));
+  assert.ok(services['s3-bucket'].command[0].includes(`http://s3:${s3Port}`));
+  assert.equal(services.temporal.environment.DB, 'postgres12');
+  assert.equal(imageTag(services.temporal.image), imageTag(services['temporal-schema'].image), 'schema tools of the server version');
+  assert.deepEqual(searchAttributesIn(services['temporal-namespace'].command[0]), expectedAttributes);
+  assert.match(services['temporal-namespace'].command[0], /--namespace pivotrl --retention 7d/);
+});
+
+test('kubernetes: one worker Deployment per task queue; GPU workers only on GPU nodes, with GPU requests', () => {
+  const byQueue = (key: string) => deployments.filter((d) => k8sEnv(d)[key] !== undefined);
+  assert.deepEqual(
+    byQueue('PIVOTRL_CPU_QUEUE').map((d) => d.metadata.name),
+    ['pivotrl-cpu-worker'],
+  );
+  assert.deepEqual(
+    byQueue('PIVOTRL_GPU_QUEUE').map((d) => d.metadata.name),
+    ['pivotrl-gpu-worker'],
+  );
+  assert.equal(deployments.length, 2);
+  const cpu = deployments.find((d) => d.metadata.name === 'pivotrl-cpu-worker');
+  const gpu = deployments.find((d) => d.metadata.name === 'pivotrl-gpu-worker');
+  assert.equal(k8sEnv(cpu).PIVOTRL_CPU_QUEUE, cpuQueue);
+  assert.equal(k8sEnv(gpu).PIVOTRL_GPU_QUEUE, gpuQueue);
+
+  const gpuSpec = gpu.spec.template.spec;
+  assert.equal(gpuSpec.nodeSelector['nvidia.com/gpu.present'], 'true', 'GPU workers select GPU nodes');
+  assert.ok(
+    gpuSpec.tolerations.some((t: Doc) => t.key === 'nvidia.com/gpu'),
+    'and tolerate their taint',
+  );
+  const res = containerOf(gpu).resources;
+  assert.ok(res.requests['nvidia.com/gpu'] >= 1 && res.limits['nvidia.com/gpu'] >= 1, 'GPU requested and limited');
+  assert.equal(Number(k8sEnv(gpu).PIVOTRL_GPUS), res.limits['nvidia.com/gpu'], 'the worker runs as many GPU activities as it has GPUs');
+
+  const cpuSpec = cpu.spec.template.spec;
+  const gpuWord = /gpu|nvidia/i;
+  assert.ok(!Object.keys(cpuSpec.nodeSelector ?? {}).some((k) => gpuWord.test(k)), 'CPU workers do not select GPU nodes');
+  assert.ok(!(cpuSpec.tolerations ?? []).some((t: Doc) => gpuWord.test(t.key)), 'nor tolerate the GPU taint');
+  const cpuRes = containerOf(cpu).resources;
+  assert.ok(![...Object.keys(cpuRes.requests ?? {}), ...Object.keys(cpuRes.limits ?? {})].some((k) => gpuWord.test(k)), 'nor request GPUs');
+  assert.ok(
+    cpuSpec.volumes.some((v: Doc) => v.hostPath?.path === '/var/run/docker.sock'),
+    'CPU workers reach the node Docker engine',
+  );
+});
+
+test('kubernetes: liveness from the health endpoint, object store config from the Secret, images as in compose', () => {
+  for (const d of deployments) {
+    const c = containerOf(d);
+    const env = k8sEnv(d);
+    const probe = c.livenessProbe?.httpGet;
+    assert.ok(probe, `${d.metadata.name}: a liveness probe`);
+    assert.equal(probe.path, HEALTH_PATH);
+    const port = typeof probe.port === 'number' ? probe.port : c.ports.find((p: Doc) => p.name === probe.port)?.containerPort;
+    assert.equal(String(port), env.PIVOTRL_HEALTH_PORT, `${d.metadata.name}: probes the port the worker serves`);
+    assert.ok(
+      c.envFrom.some((f: Doc) => f.secretRef?.name === 'pivotrl-object-store'),
+      `${d.metadata.name}: credentials from the Secret`,
+    );
+    assert.ok(env.AWS_ACCESS_KEY_ID && env.AWS_SECRET_ACCESS_KEY);
+    assert.equal(env.TEMPORAL_NAMESPACE, 'pivotrl');
+    // The Helm release `temporal` names its frontend service temporal-frontend.
+    assert.equal(env.TEMPORAL_ADDRESS, 'temporal-frontend:7233');
+    const kind = d.metadata.name.includes('gpu') ? 'gpu' : 'cpu';
+    assert.equal(c.image, services[`${kind}-worker`].image, `${d.metadata.name}: the image compose builds`);
+    assert.deepEqual(c.command, ['npx', 'tsx', `workers/${kind}.ts`]);
+    assert.deepEqual(d.spec.selector.matchLabels, d.spec.template.metadata.labels, `${d.metadata.name}: selector matches its pods`);
+  }
+  const job = k8s.find((d) => d.kind === 'Job' && d.metadata.name === 'pivotrl-search-attributes');
+  assert.deepEqual(searchAttributesIn(job.spec.template.spec.containers[0].args[0]), expectedAttributes);
+  assert.deepEqual(kustomization.resources, ['workers.yaml']);
+});
+
+test('helm values: PostgreSQL for both stores, schema set-up, web UI, the pivotrl namespace; versions as in compose', () => {
+  const p = helm.server.config.persistence;
+  for (const [store, db] of [
+    ['default', 'temporal'],
+    ['visibility', 'temporal_visibility'],
+  ]) {
+    assert.equal(p[store].driver, 'sql', `${store} store on SQL`);
+    assert.equal(p[store].sql.driver, 'postgres12', `${store} store on PostgreSQL`);
+    assert.equal(p[store].sql.database, db);
+    assert.equal(p[store].sql.port, 5432);
+    assert.ok(p[store].sql.existingSecret, `${store}: the password from a Secret`);
+  }
+  assert.equal(helm.web.enabled, true);
+  assert.equal(helm.schema.setup.enabled && helm.schema.update.enabled && helm.schema.createDatabase.enabled, true);
+  for (const off of ['cassandra', 'mysql', 'postgresql', 'elasticsearch']) assert.equal(helm[off].enabled, false, `${off} sub-chart off`);
+  assert.deepEqual(helm.server.config.namespaces.namespace, [{ name: 'pivotrl', retention: '7d' }]);
+  assert.equal(helm.server.image.tag, imageTag(services.temporal.image), 'the same server version as compose');
+  assert.equal(helm.web.image.tag, imageTag(services['temporal-ui'].image), 'the same UI version as compose');
+  assert.equal(helm.admintools.image.tag, imageTag(services['temporal-schema'].image));
+});
+
+test('the workers health endpoint answers from the worker state', async () => {
+  let state: State = 'INITIALIZED';
+  const server = serveHealth({ getState: () => state }, 0)!;
+  await new Promise((r) => server.once('listening', r));
+  const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  try {
+    const status = async (path = HEALTH_PATH) => (await fetch(url + path)).status;
+    assert.equal(await status(), 200, 'starting');
+    state = 'RUNNING';
+    assert.equal(await status(), 200);
+    assert.deepEqual(await (await fetch(url + HEALTH_PATH)).json(), { state: 'RUNNING' });
+    state = 'FAILED';
+    assert.equal(await status(), 503);
+    state = 'STOPPED';
+    assert.equal(await status(), 503);
+    assert.equal(await status('/other'), 404);
+  } finally {
+    server.close();
+  }
+  assert.equal(serveHealth({ getState: () => state }, undefined), undefined, 'off without PIVOTRL_HEALTH_PORT');
+});

@@ -1,0 +1,98 @@
+// Evaluation shared by every method's workflow: in-domain episodes on held-out tasks (the policy acting in the
+// sandbox, one action per round) and the out-of-domain suite, both greedy. Issues exactly the commands the PivotRL
+// campaign always issued (its recorded histories replay).
+import type { CampaignConfig } from '../core/config';
+import { seedOf } from '../core/rng';
+import { campaignKeys } from '../pipeline/keys';
+import type { EpisodeScore, OodScore } from '../pipeline/episodes';
+import type { stageActivities } from './stages';
+
+export interface Evaluation {
+  checkpoint: string;
+  inDomain: EpisodeScore;
+  ood: OodScore;
+}
+
+/** One point of a learning curve: an evaluation after `step` steps and the rollout turns spent by then. */
+export interface CurvePoint {
+  step: number;
+  rolloutTurns: { profiling: number; training: number };
+  inDomain: number;
+  ood: number;
+}
+
+/** Actions per evaluation episode at most (the task's own maxTurns usually ends it first). */
+export const MAX_EPISODE_ROUNDS = 32;
+
+export type StageActivities = ReturnType<typeof stageActivities>;
+
+export const samplingOf = (config: CampaignConfig) => (n: number, seed: number, temperature: number) => ({
+  n,
+  temperature,
+  topP: config.policy.topP,
+  maxTokens: config.policy.maxActionTokens,
+  seed,
+  sampler: config.policy.sampler,
+});
+
+export function evaluator(
+  act: StageActivities,
+  config: CampaignConfig,
+  campaignId: string,
+  rolloutTurns: { evaluation: number },
+): (label: string, checkpoint: string, heldout: string, ood: { items: string; prompts: string }) => Promise<Evaluation> {
+  const keys = campaignKeys(campaignId);
+  const stage = { store: config.store, campaignId };
+  const sampling = samplingOf(config);
+  return async (label, checkpoint, heldout, ood) => {
+    const k = keys.evaluation(label);
+    const limit = config.evaluate.heldoutTasks;
+    let round = await act.startEpisodes(`evaluate ${label}: start ${limit} held-out episodes`, {
+      ...stage,
+      heldout,
+      limit,
+      out: { episodes: k.episodes(0), prompts: k.prompts(0) },
+    });
+    for (let t = 0; round.active > 0 && t < MAX_EPISODE_ROUNDS; t++) {
+      const gen = await act.generate(`evaluate ${label}: action ${t + 1} for ${round.active} open episode(s)`, {
+        ...stage,
+        checkpoint,
+        prompts: round.prompts,
+        out: k.samples(t),
+        sampling: sampling(1, seedOf(config.seed, label, t), 0),
+      });
+      rolloutTurns.evaluation += gen.samples;
+      round = await act.stepEpisodes(`evaluate ${label}: run action ${t + 1} in sandboxes`, {
+        ...stage,
+        episodes: round.episodes,
+        samples: gen.out,
+        concurrency: config.verify.concurrency,
+        out: { episodes: k.episodes(t + 1), prompts: k.prompts(t + 1) },
+      });
+    }
+    const inDomain = await act.scoreEpisodes(`evaluate ${label}: final checks of the episodes`, {
+      ...stage,
+      episodes: round.episodes,
+      concurrency: config.verify.concurrency,
+    });
+    const oodGen = await act.generate(`evaluate ${label}: out-of-domain answers`, {
+      ...stage,
+      checkpoint,
+      prompts: ood.prompts,
+      out: k.oodSamples,
+      sampling: sampling(1, seedOf(config.seed, label, 'ood'), 0),
+    });
+    const oodScore = await act.scoreOod(`evaluate ${label}: score out-of-domain answers`, {
+      ...stage,
+      items: ood.items,
+      samples: oodGen.out,
+    });
+    return { checkpoint, inDomain, ood: oodScore };
+  };
+}
+
+/** Whether to evaluate after `step` for the learning curve (never after the last step: the final evaluation does). */
+export const curveDue = (config: CampaignConfig, step: number) => {
+  const every = config.evaluate.every ?? 0; // configs recorded before `every` existed have none
+  return every > 0 && step % every === 0 && step < config.train.steps;
+};
