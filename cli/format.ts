@@ -5,7 +5,8 @@ const pct = (x: number) => `${(100 * x).toFixed(1)}%`;
 
 export function formatProgressLine(p: CampaignProgress): string {
   const parts = [`stage=${p.stage}`];
-  if (p.pivots) parts.push(`pivots=${p.pivots.summary.pivots}/${p.pivots.summary.candidates}`);
+  const s = p.pivots?.summary;
+  if (s) parts.push(p.selection === 'random' ? `turns=${s.pivots} (random)` : `pivots=${s.pivots}/${s.candidates}`);
   if (p.stage === 'update' || p.step > 0) parts.push(`step=${p.step}/${p.steps}`);
   const last = p.history[p.history.length - 1];
   if (last) parts.push(`batch_reward=${last.batchReward.toFixed(3)}`, `loss=${last.update.loss.toFixed(4)}`);

@@ -5,15 +5,7 @@
 // steps whenever Temporal suggests it), carrying its CampaignState, so each run's event history stays bounded.
 // Changes that running campaigns must survive go behind `patched` (see PATCHES); test/histories/ holds recorded
 // histories that test/unit/campaign-replay.test.ts replays against this code.
-import {
-  ApplicationFailure,
-  allHandlersFinished,
-  condition,
-  continueAsNew,
-  patched,
-  setCurrentDetails,
-  workflowInfo,
-} from '@temporalio/workflow';
+import { ApplicationFailure, patched, setCurrentDetails } from '@temporalio/workflow';
 import type { CampaignConfig } from '../core/config';
 import type { VerifyResult } from '../activities/types';
 import type { UpdateResult } from '../activities/update';
@@ -22,10 +14,19 @@ import { campaignKeys } from '../pipeline/keys';
 import { seedOf } from '../core/rng';
 import { renderDetails } from './details';
 import { stageActivities } from './stages';
-import { campaignControls, pushStep } from './controls';
+import { campaignControls, continuation, pushStep } from './controls';
 import { curveDue, evaluator, samplingOf, type CurvePoint, type Evaluation } from './evaluate';
 
-export { RECENT_STEPS, hyperUpdate, pauseUpdate, progressQuery, stopUpdate, validateHyper, validatePaused } from './controls';
+export {
+  DEFAULT_STEPS_PER_RUN,
+  RECENT_STEPS,
+  hyperUpdate,
+  pauseUpdate,
+  progressQuery,
+  stopUpdate,
+  validateHyper,
+  validatePaused,
+} from './controls';
 export type { CurvePoint, Evaluation } from './evaluate';
 
 /** Workflow changes guarded for campaigns that started on older code. Remove with `deprecatePatch` once none run. */
@@ -33,9 +34,6 @@ export const PATCHES = {
   /** Continue-as-new between profiling shards and update steps (campaigns started before it run on in one history). */
   continueAsNew: 'pivot-continue-as-new-v1',
 } as const;
-
-/** Update steps per workflow run when the config does not say (campaigns started before `temporal.stepsPerRun`). */
-export const DEFAULT_STEPS_PER_RUN = 10;
 
 export interface CampaignInput {
   campaignId: string;
@@ -92,6 +90,8 @@ export interface CampaignProgress {
   now?: string;
   /** What it trains (absent in campaigns started before other methods existed: PivotRL). */
   method?: CampaignConfig['method'];
+  /** How PivotRL's training turns are chosen (absent in campaigns started before the random-turns ablation: pivots). */
+  selection?: CampaignConfig['profile']['selection'];
   /** Evaluations between the first and the last (`evaluate.every`), for learning curves by rollout turns. */
   curve?: CurvePoint[];
 }
@@ -126,6 +126,7 @@ export function startState(campaignId: string, config: CampaignConfig): Campaign
     backend: null,
     run: 1,
     method: config.method ?? 'pivotrl',
+    selection: config.profile.selection,
   };
   return { progress, data: null, profiled: 0, checkpoint: null, stopRequested: false };
 }
@@ -143,18 +144,7 @@ export async function pivotCampaign({ campaignId, config, resume }: CampaignInpu
   const { report, enter, readyFor } = campaignControls(campaignId, config, state);
   const evaluate = evaluator(act, config, campaignId, progress.rolloutTurns);
 
-  // Continue as new when this run has done its share of steps or Temporal suggests it (history too long).
-  const stepsPerRun = config.temporal.stepsPerRun ?? DEFAULT_STEPS_PER_RUN;
-  const stepsAtStart = progress.step;
-  const continueAsNewIfDue = async (): Promise<void> => {
-    if (!patched(PATCHES.continueAsNew)) return;
-    const due = progress.step - stepsAtStart >= stepsPerRun || workflowInfo().continueAsNewSuggested;
-    if (!due || state.stopRequested) return;
-    await condition(allHandlersFinished); // finish in-flight updates in this run
-    progress.run = (progress.run ?? 1) + 1;
-    progress.now = `continued as new (run ${progress.run})`;
-    await continueAsNew<typeof pivotCampaign>({ campaignId, config, resume: state });
-  };
+  const continueAsNewIfDue = continuation(campaignId, config, state, () => patched(PATCHES.continueAsNew));
 
   const verifyInput = (turns: string, samples: string, out: string) => ({
     ...stage,

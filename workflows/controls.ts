@@ -1,15 +1,28 @@
 // What every method's workflow shares besides evaluation: the ops controls (progress query, pause, stop,
 // hyper-parameter updates with validators), the search attributes and current details, the wait while paused,
-// and the step records.
-import { condition, defineQuery, defineUpdate, setCurrentDetails, setHandler, upsertSearchAttributes } from '@temporalio/workflow';
+// the step records, and continue-as-new.
+import {
+  allHandlersFinished,
+  condition,
+  continueAsNew,
+  defineQuery,
+  defineUpdate,
+  setCurrentDetails,
+  setHandler,
+  upsertSearchAttributes,
+  workflowInfo,
+} from '@temporalio/workflow';
 import type { SearchAttributePair } from '@temporalio/common';
 import type { CampaignConfig } from '../core/config';
-import type { CampaignProgress, CampaignState, Hyper, Stage, StepRecord } from './campaign';
+import type { CampaignInput, CampaignProgress, CampaignResult, CampaignState, Hyper, Stage, StepRecord } from './campaign';
 import { renderDetails } from './details';
 import { PivotCampaign, PivotInDomainAcc, PivotIteration, PivotOodAcc, PivotRate, PivotRewardPct, PivotStage } from './search-attributes';
 
 /** Step records kept in the progress record (every step's record is also in the store, beside its checkpoint). */
 export const RECENT_STEPS = 20;
+
+/** Update steps per workflow run when the config does not say (campaigns started before `temporal.stepsPerRun`). */
+export const DEFAULT_STEPS_PER_RUN = 10;
 
 export const progressQuery = defineQuery<CampaignProgress>('progress');
 export const pauseUpdate = defineUpdate<boolean, [boolean]>('setPaused');
@@ -88,4 +101,25 @@ export function campaignControls(campaignId: string, config: CampaignConfig, sta
 
 export function pushStep(progress: CampaignProgress, record: StepRecord): void {
   progress.history = [...progress.history, record].slice(-RECENT_STEPS);
+}
+
+/**
+ * Continue-as-new for a method's workflow: once this run has done `temporal.stepsPerRun` steps, or Temporal suggests
+ * it (history too long), and no stop was asked for, the workflow continues as new carrying `state` (its progress
+ * record, with the recent step records, keys and counts), so each run's event history stays bounded. `allowed` is
+ * checked first on every call (PivotRL's `patched` guard for campaigns started before it continued as new).
+ */
+export function continuation(campaignId: string, config: CampaignConfig, state: CampaignState, allowed: () => boolean = () => true) {
+  const progress = state.progress;
+  const stepsPerRun = config.temporal.stepsPerRun ?? DEFAULT_STEPS_PER_RUN;
+  const stepsAtStart = progress.step;
+  return async (): Promise<void> => {
+    if (!allowed()) return;
+    const due = progress.step - stepsAtStart >= stepsPerRun || workflowInfo().continueAsNewSuggested;
+    if (!due || state.stopRequested) return;
+    await condition(allHandlersFinished); // finish in-flight updates in this run
+    progress.run = (progress.run ?? 1) + 1;
+    progress.now = `continued as new (run ${progress.run})`;
+    await continueAsNew<(input: CampaignInput) => Promise<CampaignResult>>({ campaignId, config, resume: state });
+  };
 }

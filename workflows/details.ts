@@ -21,7 +21,9 @@ export function renderDetails(p: CampaignProgress, config?: CampaignConfig): str
   if (p.pivots) {
     const s = p.pivots.summary;
     lines.push(
-      `- pivots: ${s.pivots} of ${s.candidates} candidates (${pct(s.pivotRate)}); all-0 ${s.allZero}, all-1 ${s.allOne}, too easy ${s.tooEasy}`,
+      p.selection === 'random'
+        ? `- training turns: ${s.pivots} of ${s.candidates} candidates, drawn uniformly (random turns, not profiled)`
+        : `- pivots: ${s.pivots} of ${s.candidates} candidates (${pct(s.pivotRate)}); all-0 ${s.allZero}, all-1 ${s.allOne}, too easy ${s.tooEasy}`,
     );
   } else if (p.candidates) lines.push(`- candidates: ${p.candidates} turns (${p.badRecords} bad records quarantined)`);
   const last = p.history[p.history.length - 1];

@@ -1,6 +1,8 @@
 // End-to-end RL on the same data and base model: per step B training tasks, G whole episodes each in sandboxes
 // (the evaluation's episode activities), reward = the task's final check, advantages within each task's group,
-// and the same GRPO update over every turn of every episode. Runs in one history (keep `train.steps` modest).
+// and the same GRPO update over every turn of every episode. Continues as new like the PivotRL campaign
+// (`temporal.stepsPerRun`), carrying its CampaignState, step records included (no `patched` guard: every E2E RL run
+// started on code that continues as new).
 import { setCurrentDetails } from '@temporalio/workflow';
 import { seedOf } from '../core/rng';
 import { campaignKeys } from '../pipeline/keys';
@@ -13,14 +15,14 @@ import {
   type CampaignInput,
   type CampaignResult,
 } from './campaign';
-import { campaignControls, pushStep } from './controls';
+import { campaignControls, continuation, pushStep } from './controls';
 import { renderDetails } from './details';
 import { MAX_EPISODE_ROUNDS, curveDue, evaluator, samplingOf } from './evaluate';
 import { stageActivities } from './stages';
 
-export async function e2eRlCampaign({ campaignId, config }: CampaignInput): Promise<CampaignResult> {
+export async function e2eRlCampaign({ campaignId, config, resume }: CampaignInput): Promise<CampaignResult> {
   const keys = campaignKeys(campaignId);
-  const state = startState(campaignId, config);
+  const state = resume ?? startState(campaignId, config);
   const progress = state.progress;
   const act = stageActivities(config.temporal, (summary) => {
     progress.now = summary;
@@ -30,13 +32,18 @@ export async function e2eRlCampaign({ campaignId, config }: CampaignInput): Prom
   const sampling = samplingOf(config);
   const { report, enter, readyFor } = campaignControls(campaignId, config, state);
   const evaluate = evaluator(act, config, campaignId, progress.rolloutTurns);
+  const continueAsNewIfDue = continuation(campaignId, config, state);
 
-  const data = await ingestAndEvaluateBase(act, config, campaignId, state, enter, evaluate);
-  enter('update');
+  if (resume) report(); // a new run: a new history, so set the search attributes and details again
+  let data = state.data;
+  if (!data) {
+    data = await ingestAndEvaluateBase(act, config, campaignId, state, enter, evaluate);
+    enter('update');
+  }
   const B = config.train.batchPivots;
   const G = config.train.groupSize;
-  let checkpoint = data.baseCheckpoint;
-  for (let step = 1; step <= config.train.steps; step++) {
+  let checkpoint = state.checkpoint ?? data.baseCheckpoint;
+  for (let step = progress.step + 1; step <= config.train.steps; step++) {
     if (!(await readyFor(step))) break;
     const k = keys.e2eStep(step);
     let round = await act.startTrainingEpisodes(`step ${step}: start ${G} episodes on each of ${B} training tasks`, {
@@ -97,6 +104,7 @@ export async function e2eRlCampaign({ campaignId, config }: CampaignInput): Prom
     progress.finalHash = update.hash;
     report();
     if (curveDue(config, step)) await evaluateForCurve(progress, evaluate, checkpoint, data);
+    if (step < config.train.steps) await continueAsNewIfDue();
   }
   return finish(progress, state, enter, evaluate, checkpoint, data);
 }

@@ -1,4 +1,4 @@
-// Records event histories of the campaign workflow for the replay test (test/unit/campaign-replay.test.ts).
+// Records event histories of the campaign workflows for the replay test (test/unit/campaign-replay.test.ts).
 //
 //   npx tsx test/histories/record.ts                  # re-record the histories of the current workflow code
 //   npx tsx test/histories/record.ts --ref bd4f337    # record with the workflow code of a git commit: at-<ref>-*.json
@@ -6,8 +6,10 @@
 // Each history is a campaign run on a throwaway dev server with the activities mocked (test/support/mock-campaign.ts),
 // saved as <name>.json here in the JSON form of `temporal workflow show --output json`. Scenarios: `ops` (2 steps;
 // 12 with --ref, more than one run of the current code holds; a hyper-parameter change and a pause and resume while
-// an update is in flight) and `continued` (2 profiling shards, 4 steps, 2 steps per run: one file per run; skipped
-// for --ref, whose code may not continue as new).
+// an update is in flight), `continued` (2 profiling shards, 4 steps, 2 steps per run: one file per run), and `sft`
+// and `e2e-rl` (those methods' workflows, 4 steps, an evaluation after step 2, 2 steps per run: one file per run);
+// all but `ops` are skipped for --ref, whose code may not continue as new. `--scenario` (repeatable) records only
+// the scenarios named, e.g. `--scenario sft --scenario e2e-rl` after a change to those workflows only.
 //
 // When to re-record: the current-*.json files follow the workflow code; re-record them after a change. Before a
 // change that running campaigns must survive, record the code they run with --ref (the last commit before the
@@ -20,8 +22,10 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { DEFAULT_STEPS_PER_RUN, pivotCampaign, hyperUpdate, pauseUpdate, progressQuery } from '../../workflows/campaign';
+import { e2eRlCampaign } from '../../workflows/e2e-rl';
+import { sftCampaign } from '../../workflows/sft';
 import { startTestTemporal, temporalCliPath, type TestTemporal } from '../support/temporal';
-import { mockActivities, mockConfig, runsOf, withMockWorkers } from '../support/mock-campaign';
+import { mockActivities, mockConfig, mockMethodActivities, runsOf, withMockWorkers } from '../support/mock-campaign';
 
 const HERE = import.meta.dirname;
 const REPO = resolve(HERE, '../..');
@@ -101,7 +105,29 @@ async function recordContinued(temporal: TestTemporal, prefix: string): Promise<
   });
 }
 
-const { values } = parseArgs({ options: { ref: { type: 'string' } } });
+/** A baseline method's workflow: 4 steps, an evaluation after step 2, 2 steps per run: each run saved. */
+async function recordMethod(temporal: TestTemporal, prefix: string, method: 'sft' | 'e2e-rl'): Promise<void> {
+  const client = temporal.env.client;
+  const workflowId = `history-${method}`;
+  const base = mockConfig({ steps: 4, stepsPerRun: 2, queue: method, address: temporal.address });
+  const config = { ...base, method, evaluate: { ...base.evaluate, every: 2 } };
+  await withMockWorkers(temporal.env.nativeConnection, method, mockMethodActivities([]), async () => {
+    const handle = await client.workflow.start(method === 'sft' ? sftCampaign : e2eRlCampaign, {
+      taskQueue: `${method}-cpu`,
+      workflowId,
+      args: [{ campaignId: workflowId, config }],
+    });
+    await handle.result();
+    const runs = await runsOf(client, workflowId, handle.firstExecutionRunId);
+    runs.forEach((run, i) => save(temporal, workflowId, run.runId, `${prefix}${method}-run${i + 1}.json`));
+  });
+}
+
+const SCENARIOS = ['ops', 'continued', 'sft', 'e2e-rl'] as const;
+const { values } = parseArgs({ options: { ref: { type: 'string' }, scenario: { type: 'string', multiple: true } } });
+const chosen = values.scenario ?? [...SCENARIOS];
+for (const name of chosen)
+  if (!(SCENARIOS as readonly string[]).includes(name)) throw new Error(`--scenario ${name}: expected one of ${SCENARIOS.join(', ')}`);
 const temporal = await startTestTemporal();
 try {
   if (values.ref) {
@@ -113,8 +139,9 @@ try {
       at.cleanup();
     }
   } else {
-    await recordOps(temporal, 'current-', 2);
-    await recordContinued(temporal, 'current-');
+    if (chosen.includes('ops')) await recordOps(temporal, 'current-', 2);
+    if (chosen.includes('continued')) await recordContinued(temporal, 'current-');
+    for (const method of ['sft', 'e2e-rl'] as const) if (chosen.includes(method)) await recordMethod(temporal, 'current-', method);
   }
 } finally {
   await temporal.stop();

@@ -105,6 +105,43 @@ export function mockActivities(calls: string[], opts: { gate?: Promise<void>; sh
   return { cpu, gpu };
 }
 
+/** The shared mocks plus the baselines' activities (SFT, end-to-end RL, random turns), recording their calls too. */
+export function mockMethodActivities(calls: string[], opts: { shards?: number } = {}) {
+  const acts = mockActivities(calls, opts);
+  const record = (queue: string, name: string) => calls.push(`${queue}:${name}`);
+  const update = async (input: { step: number; out: string }) => ({
+    step: input.step,
+    checkpoint: input.out,
+    hash: `h${input.step}`,
+    items: 8,
+    metrics: { loss: 0.1, policy_loss: 0.1, approx_kl: 0, clipfrac: 0, entropy: 1, grad_norm: 1, lr: 1e-3, tokens: 10, seconds: 0.1 },
+  });
+  Object.assign(acts.cpu as object, {
+    selectTurns: async (input: { out: string }) => (
+      record('cpu', 'selectTurns'),
+      {
+        summary: { candidates: 4, pivots: 4, allZero: 0, allOne: 0, tooEasy: 0, unverified: 4, pivotRate: 1, meanReward: 0 },
+        profiles: '',
+        pivots: input.out,
+        muHistogram: [],
+      }
+    ),
+    startTrainingEpisodes: async (input: { tasks: number; group: number }) => (
+      record('cpu', 'startTrainingEpisodes'),
+      { episodes: 'te0', prompts: 'tp0', active: input.tasks * input.group }
+    ),
+    scoreRollouts: async (input: { out: string }) => (
+      record('cpu', 'scoreRollouts'),
+      { out: input.out, episodes: 8, actions: 8, meanReward: 0.25, zeroVarianceGroups: 0.5 }
+    ),
+  } satisfies Partial<CpuActivities>);
+  Object.assign(acts.gpu as object, {
+    sftUpdate: async (input: { step: number; out: string }) => (record('gpu', 'sftUpdate'), update(input)),
+    episodeUpdate: async (input: { step: number; out: string }) => (record('gpu', 'episodeUpdate'), update(input)),
+  } satisfies Partial<Record<keyof GpuActivities, unknown>>);
+  return acts;
+}
+
 /** Runs `fn` while a CPU worker (workflows + CPU mocks) and a GPU worker (GPU mocks) poll `queue`-cpu / -gpu. */
 export async function withMockWorkers<T>(
   connection: NativeConnection,

@@ -1,13 +1,18 @@
 // Long campaigns continue as new, so every run's event history stays bounded; the progress query, the ops
-// updates, the search attributes and the current details keep working across runs. Real dev servers, mocked
+// updates, the search attributes and the current details keep working across runs; SFT and E2E RL runs
+// continue as new on the same rule and end as they would in one run. Real dev servers, mocked
 // activities (the workflow's logic only).
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Client } from '@temporalio/client';
+import type { CampaignConfig } from '../../core/config';
+import { campaignKeys } from '../../pipeline/keys';
 import { hyperUpdate, pauseUpdate, pivotCampaign, progressQuery, RECENT_STEPS } from '../../workflows/campaign';
+import { e2eRlCampaign } from '../../workflows/e2e-rl';
+import { sftCampaign } from '../../workflows/sft';
 import { PivotCampaign, PivotIteration, PivotStage } from '../../workflows/search-attributes';
 import { startTestTemporal, type TestTemporal } from '../support/temporal';
-import { mockActivities, mockConfig, runsOf, withMockWorkers } from '../support/mock-campaign';
+import { mockActivities, mockConfig, mockMethodActivities, runsOf, withMockWorkers } from '../support/mock-campaign';
 
 let temporal: TestTemporal;
 /** A server that suggests continue-as-new once a history holds 200 events. */
@@ -144,3 +149,62 @@ test('with limit.historyCount.suggestContinueAsNew=200 the campaign continues as
   assert.equal(result.rolloutTurns.profiling, shards * 4 * 4);
   assert.ok((result.run ?? 1) >= 6);
 });
+
+/** SFT or E2E RL, 5 steps with an evaluation every 2: the update calls (step, from, to) and the runs. */
+async function methodRun(workflow: typeof sftCampaign, stepsPerRun: number) {
+  const method = workflow === sftCampaign ? 'sft' : 'e2e-rl';
+  const queue = `${method}-${stepsPerRun}`;
+  const calls: string[] = [];
+  const updates: [number, string, string][] = [];
+  const acts = mockMethodActivities(calls);
+  const gpu = acts.gpu as unknown as Record<string, (input: { step: number; checkpoint: string; out: string }) => Promise<unknown>>;
+  const name = method === 'sft' ? 'sftUpdate' : 'episodeUpdate';
+  const mocked = gpu[name];
+  gpu[name] = (input) => (updates.push([input.step, input.checkpoint, input.out]), mocked(input));
+  const base = mockConfig({ steps: 5, stepsPerRun, queue, address: temporal.address });
+  const config: CampaignConfig = { ...base, method, evaluate: { ...base.evaluate, every: 2 } };
+  const client = temporal.env.client;
+  return withMockWorkers(temporal.env.nativeConnection, queue, acts, async () => {
+    const handle = await client.workflow.start(workflow, {
+      taskQueue: `${queue}-cpu`,
+      workflowId: `wf-${queue}`,
+      args: [{ campaignId: method, config }],
+    });
+    const result = await handle.result();
+    const runs = await runsOf(client, `wf-${queue}`, handle.firstExecutionRunId);
+    return { result, runs, calls, updates };
+  });
+}
+
+for (const workflow of [sftCampaign, e2eRlCampaign]) {
+  test(`${workflow.name}: 5 steps, 2 per run, continue as new twice; each step once; the same result as in one run`, async () => {
+    const [continued, single] = await Promise.all([methodRun(workflow, 2), methodRun(workflow, 100)]);
+    assert.deepEqual(
+      continued.runs.map((r) => r.continuedAsNew),
+      [true, true, false],
+    );
+    assert.equal(single.runs.length, 1);
+    const keys = campaignKeys(workflow === sftCampaign ? 'sft' : 'e2e-rl');
+    const chain = [1, 2, 3, 4, 5].map((s) => [s, s === 1 ? 'ck/0' : keys.checkpoint(s - 1), keys.checkpoint(s)]);
+    assert.deepEqual(continued.updates, chain, 'one update per step, each from the previous checkpoint');
+    assert.deepEqual(single.updates, chain);
+    const count = (calls: string[], c: string) => calls.filter((x) => x === c).length;
+    assert.equal(count(continued.calls, 'cpu:ingest'), 1);
+    assert.equal(count(continued.calls, 'cpu:selectTurns'), workflow === sftCampaign ? 1 : 0);
+    assert.equal(count(continued.calls, 'cpu:scoreOod'), 4, 'pi0, after steps 2 and 4, final');
+    assert.deepEqual(continued.calls, single.calls);
+    assert.equal(continued.result.run, 3);
+    assert.equal(continued.result.stage, 'done');
+    assert.equal(continued.result.step, 5);
+    assert.deepEqual(
+      continued.result.curve?.map((p) => p.step),
+      [2, 4],
+    );
+    if (workflow === e2eRlCampaign)
+      assert.deepEqual(
+        continued.result.history.map((h) => h.step),
+        [1, 2, 3, 4, 5],
+      );
+    assert.deepEqual({ ...continued.result, run: 1 }, single.result);
+  });
+}

@@ -1,6 +1,6 @@
-// Recorded histories of the campaign workflow (test/histories/*.json, see record.ts there) replay against the
-// current workflow code without non-determinism: campaigns started on older code, or mid-way through a chain of
-// runs, carry on after a deploy. The at-<commit>-*.json files were recorded with older workflow code.
+// Recorded histories of the campaign workflows (test/histories/*.json, see record.ts there: PivotRL, SFT and
+// end-to-end RL) replay against the current workflow code without non-determinism: campaigns started on older
+// code, or mid-way through a chain of runs, carry on after a deploy. The at-<commit>-*.json files were recorded with older workflow code.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readdirSync } from 'node:fs';
@@ -17,10 +17,11 @@ test('every recorded campaign history replays against the current workflow code'
     files.some((f) => f.startsWith('at-')),
     'at least one history recorded with older workflow code',
   );
-  assert.ok(
-    files.some((f) => f.includes('continued-run2')),
-    'a history of a continued run',
-  );
+  for (const scenario of ['continued', 'sft', 'e2e-rl'])
+    assert.ok(
+      files.some((f) => f.includes(`${scenario}-run2`)),
+      `a history of a continued run (${scenario})`,
+    );
   const histories = files.map((f) => ({ workflowId: f, history: loadHistory(join(DIR, f)) }));
   const failures: string[] = [];
   let replayed = 0;

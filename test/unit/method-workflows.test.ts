@@ -2,14 +2,13 @@
 // with the activities mocked (unit level): the commands each issues, its rollout-turn counts and learning curve.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import type { CpuActivities, GpuActivities } from '../../activities';
 import type { CampaignConfig } from '../../core/config';
 import { pivotCampaign } from '../../workflows/campaign';
 import { sftCampaign } from '../../workflows/sft';
 import { e2eRlCampaign } from '../../workflows/e2e-rl';
 import { workflowFor } from '../../workflows/methods';
 import { startTestTemporal, type TestTemporal } from '../support/temporal';
-import { mockActivities, mockConfig, withMockWorkers } from '../support/mock-campaign';
+import { mockConfig, mockMethodActivities as mocks, withMockWorkers } from '../support/mock-campaign';
 
 let temporal: TestTemporal;
 before(async () => {
@@ -18,43 +17,6 @@ before(async () => {
 after(async () => {
   await temporal?.stop();
 });
-
-/** The shared mocks plus the baselines' activities, recording their calls too. */
-function mocks(calls: string[]) {
-  const acts = mockActivities(calls);
-  const record = (queue: string, name: string) => calls.push(`${queue}:${name}`);
-  const update = async (input: { step: number; out: string }) => ({
-    step: input.step,
-    checkpoint: input.out,
-    hash: `h${input.step}`,
-    items: 8,
-    metrics: { loss: 0.1, policy_loss: 0.1, approx_kl: 0, clipfrac: 0, entropy: 1, grad_norm: 1, lr: 1e-3, tokens: 10, seconds: 0.1 },
-  });
-  Object.assign(acts.cpu as object, {
-    selectTurns: async (input: { out: string }) => (
-      record('cpu', 'selectTurns'),
-      {
-        summary: { candidates: 4, pivots: 4, allZero: 0, allOne: 0, tooEasy: 0, unverified: 4, pivotRate: 1, meanReward: 0 },
-        profiles: '',
-        pivots: input.out,
-        muHistogram: [],
-      }
-    ),
-    startTrainingEpisodes: async (input: { tasks: number; group: number }) => (
-      record('cpu', 'startTrainingEpisodes'),
-      { episodes: 'te0', prompts: 'tp0', active: input.tasks * input.group }
-    ),
-    scoreRollouts: async (input: { out: string }) => (
-      record('cpu', 'scoreRollouts'),
-      { out: input.out, episodes: 8, actions: 8, meanReward: 0.25, zeroVarianceGroups: 0.5 }
-    ),
-  } satisfies Partial<CpuActivities>);
-  Object.assign(acts.gpu as object, {
-    sftUpdate: async (input: { step: number; out: string }) => (record('gpu', 'sftUpdate'), update(input)),
-    episodeUpdate: async (input: { step: number; out: string }) => (record('gpu', 'episodeUpdate'), update(input)),
-  } satisfies Partial<Record<keyof GpuActivities, unknown>>);
-  return acts;
-}
 
 const run = async (queue: string, workflow: typeof pivotCampaign, change: (c: CampaignConfig) => CampaignConfig, calls: string[]) => {
   const config = change(mockConfig({ steps: 2, queue, address: temporal.address }));
