@@ -5,11 +5,10 @@ import { cachedStage, summaryOf } from '../pipeline/cached';
 import { campaignKeys } from '../pipeline/keys';
 import { episodeGrpoItems, scoreRollouts, selectAllTurns, sftExamples, startTrainingEpisodes } from '../pipeline/baselines';
 import type { EpisodeRunner } from '../pipeline/episodes';
-import { checkpointHash } from '../policy/checkpoint';
 import type { SftHyper } from '../policy/engine';
 import type { StageInput } from './types';
 import type { EngineFor } from './generate';
-import type { UpdateInput, UpdateResult } from './update';
+import { grpoStep, trainedStep, type UpdateInput, type UpdateResult } from './update';
 import { withHeartbeats } from './heartbeat';
 
 const shardTurnKeys = (campaignId: string, shards: number) =>
@@ -69,16 +68,6 @@ export function createBaselineCpuActivities(runner: EpisodeRunner) {
 }
 
 export function createBaselineGpuActivities(engineFor: EngineFor) {
-  const trained = async (
-    store: ReturnType<typeof openStore>,
-    step: number,
-    out: string,
-    items: number,
-    train: () => Promise<UpdateResult['metrics']>,
-  ) => {
-    const metrics = await train();
-    return { step, checkpoint: out, hash: await checkpointHash(store, out), items, metrics };
-  };
   return {
     /** GPU: one SFT step on the expert actions of a batch of turns; writes exactly one checkpoint. */
     async sftUpdate(input: SftUpdateInput): Promise<UpdateResult> {
@@ -87,7 +76,7 @@ export function createBaselineGpuActivities(engineFor: EngineFor) {
       return cachedStage(store, `${input.out}/update.json`, () =>
         withHeartbeats(async () => {
           const examples = await sftExamples(store, input.turns);
-          return trained(store, input.step, input.out, examples.length, () =>
+          return trainedStep(store, input.step, input.out, examples.length, () =>
             engine.trainSft({ checkpoint: input.checkpoint, out: input.out, examples, hp: input.hp, seed: input.seed }),
           );
         }),
@@ -100,16 +89,7 @@ export function createBaselineGpuActivities(engineFor: EngineFor) {
       return cachedStage(store, `${input.out}/update.json`, () =>
         withHeartbeats(async () => {
           const items = await episodeGrpoItems(store, input.batch, input.leaveOneOut);
-          return trained(store, input.step, input.out, items.length, () =>
-            engine.trainGrpo({
-              checkpoint: input.checkpoint,
-              out: input.out,
-              reference: input.reference,
-              items,
-              hp: input.hp,
-              seed: input.seed,
-            }),
-          );
+          return grpoStep(store, engine, input, items);
         }),
       );
     },

@@ -3,7 +3,8 @@ import { openStore } from '../store';
 import { cachedStage } from '../pipeline/cached';
 import { buildGrpoItems } from '../pipeline/grpo-batch';
 import { checkpointHash } from '../policy/checkpoint';
-import type { GrpoHyper, TrainMetrics } from '../policy/engine';
+import type { GrpoHyper, GrpoItem, PolicyEngine, TrainMetrics } from '../policy/engine';
+import type { ArtefactStore } from '../store/store';
 import type { SamplerConfig } from '../policy/schemas';
 import type { StageInput } from './types';
 import type { EngineFor } from './generate';
@@ -47,17 +48,40 @@ export function createUpdateActivities(engineFor: EngineFor) {
       return cachedStage(store, `${input.out}/update.json`, () =>
         withHeartbeats(async () => {
           const items = await buildGrpoItems(store, input.batch, input.leaveOneOut);
-          const metrics = await engine.trainGrpo({
-            checkpoint: input.checkpoint,
-            out: input.out,
-            reference: input.reference,
-            items,
-            hp: input.hp,
-            seed: input.seed,
-          });
-          return { step: input.step, checkpoint: input.out, hash: await checkpointHash(store, input.out), items: items.length, metrics };
+          return grpoStep(store, engine, input, items);
         }),
       );
     },
   };
+}
+
+/** Runs `train` (one optimiser step that writes checkpoint `out`) and describes the checkpoint it wrote. */
+export async function trainedStep(
+  store: ArtefactStore,
+  step: number,
+  out: string,
+  items: number,
+  train: () => Promise<TrainMetrics>,
+): Promise<UpdateResult> {
+  const metrics = await train();
+  return { step, checkpoint: out, hash: await checkpointHash(store, out), items, metrics };
+}
+
+/** One GRPO optimiser step on `items` from `input.checkpoint` into `input.out`. */
+export function grpoStep(
+  store: ArtefactStore,
+  engine: PolicyEngine,
+  input: Omit<UpdateInput, 'batch'>,
+  items: GrpoItem[],
+): Promise<UpdateResult> {
+  return trainedStep(store, input.step, input.out, items.length, () =>
+    engine.trainGrpo({
+      checkpoint: input.checkpoint,
+      out: input.out,
+      reference: input.reference,
+      items,
+      hp: input.hp,
+      seed: input.seed,
+    }),
+  );
 }

@@ -5,17 +5,15 @@
 // steps whenever Temporal suggests it), carrying its CampaignState, so each run's event history stays bounded.
 // Changes that running campaigns must survive go behind `patched` (see PATCHES); test/histories/ holds recorded
 // histories that test/unit/campaign-replay.test.ts replays against this code.
-import { ApplicationFailure, patched, setCurrentDetails } from '@temporalio/workflow';
+import { ApplicationFailure, patched } from '@temporalio/workflow';
 import type { CampaignConfig } from '../core/config';
 import type { VerifyResult } from '../activities/types';
 import type { UpdateResult } from '../activities/update';
 import type { PivotSelection } from '../pipeline/profile';
-import { campaignKeys } from '../pipeline/keys';
 import { seedOf } from '../core/rng';
-import { renderDetails } from './details';
-import { stageActivities } from './stages';
-import { campaignControls, continuation, pushStep } from './controls';
-import { curveDue, evaluator, samplingOf, type CurvePoint, type Evaluation } from './evaluate';
+import type { stageActivities } from './stages';
+import { methodRun } from './context';
+import type { evaluator, CurvePoint, Evaluation } from './evaluate';
 
 export {
   DEFAULT_STEPS_PER_RUN,
@@ -28,6 +26,7 @@ export {
   validatePaused,
 } from './controls';
 export type { CurvePoint, Evaluation } from './evaluate';
+export { startState } from './context';
 
 /** Workflow changes guarded for campaigns that started on older code. Remove with `deprecatePatch` once none run. */
 export const PATCHES = {
@@ -106,45 +105,12 @@ export interface Hyper {
   temperature: number;
 }
 
-export function startState(campaignId: string, config: CampaignConfig): CampaignState {
-  const progress: CampaignProgress = {
-    campaignId,
-    stage: 'ingest',
-    step: 0,
-    steps: config.train.steps,
-    paused: false,
-    candidates: 0,
-    badRecords: 0,
-    pivots: null,
-    rolloutTurns: { profiling: 0, training: 0, evaluation: 0 },
-    history: [],
-    before: null,
-    after: null,
-    hyper: { lr: config.train.lr, clipEps: config.train.clipEps, klBeta: config.train.klBeta, temperature: config.policy.temperature },
-    finalCheckpoint: null,
-    finalHash: null,
-    backend: null,
-    run: 1,
-    method: config.method ?? 'pivotrl',
-    selection: config.profile.selection,
-  };
-  return { progress, data: null, profiled: 0, checkpoint: null, stopRequested: false };
-}
-
-export async function pivotCampaign({ campaignId, config, resume }: CampaignInput): Promise<CampaignResult> {
-  const keys = campaignKeys(campaignId);
-  const state = resume ?? startState(campaignId, config);
-  const progress = state.progress;
-  const act = stageActivities(config.temporal, (summary) => {
-    progress.now = summary;
-    setCurrentDetails(renderDetails(progress, config));
-  });
-  const stage = { store: config.store, campaignId };
-  const sampling = samplingOf(config);
-  const { report, enter, readyFor } = campaignControls(campaignId, config, state);
-  const evaluate = evaluator(act, config, campaignId, progress.rolloutTurns);
-
-  const continueAsNewIfDue = continuation(campaignId, config, state, () => patched(PATCHES.continueAsNew));
+export async function pivotCampaign(input: CampaignInput): Promise<CampaignResult> {
+  const { campaignId, config } = input;
+  const { keys, state, progress, act, stage, sampling, report, enter, readyFor, evaluate, continueAsNewIfDue, endStep } = methodRun(
+    input,
+    () => patched(PATCHES.continueAsNew),
+  );
 
   const verifyInput = (turns: string, samples: string, out: string) => ({
     ...stage,
@@ -157,7 +123,6 @@ export async function pivotCampaign({ campaignId, config, resume }: CampaignInpu
     wordOverlap: config.verify.wordOverlap,
   });
 
-  if (resume) report(); // a new run: a new history, so set the search attributes and details again
   let data = state.data;
   if (!data) {
     data = await ingestAndEvaluateBase(act, config, campaignId, state, enter, evaluate);
@@ -245,21 +210,11 @@ export async function pivotCampaign({ campaignId, config, resume }: CampaignInpu
       out: keys.checkpoint(step),
       sampler: config.policy.sampler,
     });
-    checkpoint = state.checkpoint = update.checkpoint;
-    progress.step = step;
-    pushStep(progress, {
-      step,
+    checkpoint = await endStep(step, update, data, {
       batchReward: verdicts.meanReward,
       zeroVarianceGroups: verdicts.zeroVarianceGroups,
       masked: verdicts.masked,
-      update: update.metrics,
-      checkpoint: update.checkpoint,
-      hash: update.hash,
     });
-    progress.finalHash = update.hash;
-    report();
-    if (curveDue(config, step)) await evaluateForCurve(progress, evaluate, checkpoint, data);
-    if (step < config.train.steps) await continueAsNewIfDue();
   }
   return finish(progress, state, enter, evaluate, checkpoint, data);
 }
@@ -313,14 +268,6 @@ export async function ingestAndEvaluateBase(
   enter('evaluate-base');
   progress.before = await evaluate('base', data.baseCheckpoint, data.heldout, data.ood);
   return data;
-}
-
-/** An evaluation between steps, as a point of the learning curve. */
-export async function evaluateForCurve(progress: CampaignProgress, evaluate: Evaluate, checkpoint: string, data: CampaignData) {
-  const e = await evaluate(`step-${progress.step}`, checkpoint, data.heldout, data.ood);
-  const { profiling, training } = progress.rolloutTurns;
-  const point = { step: progress.step, rolloutTurns: { profiling, training }, inDomain: e.inDomain.successRate, ood: e.ood.accuracy };
-  progress.curve = [...(progress.curve ?? []), point];
 }
 
 /** 5. The trained policy against the base model, in-domain and out-of-domain. */

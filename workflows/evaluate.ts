@@ -35,6 +35,47 @@ export const samplingOf = (config: CampaignConfig) => (n: number, seed: number, 
   sampler: config.policy.sampler,
 });
 
+type Round = Awaited<ReturnType<StageActivities['startEpisodes']>>;
+type Generated = Awaited<ReturnType<StageActivities['generate']>>;
+
+/**
+ * Plays open episodes one action a round until every one has ended (or MAX_EPISODE_ROUNDS): the policy generates
+ * round t's actions into `keys.samples(t)`, the sandboxes run them. Returns the last round.
+ */
+export async function playEpisodes(
+  act: StageActivities,
+  config: CampaignConfig,
+  stage: { store: CampaignConfig['store']; campaignId: string },
+  round: Round,
+  o: {
+    /** What the activity summaries start with. */
+    what: string;
+    checkpoint: string;
+    keys: { samples: (t: number) => string; episodes: (t: number) => string; prompts: (t: number) => string };
+    sampling: (t: number) => ReturnType<ReturnType<typeof samplingOf>>;
+    generated: (gen: Generated, prompts: string) => void;
+  },
+): Promise<Round> {
+  for (let t = 0; round.active > 0 && t < MAX_EPISODE_ROUNDS; t++) {
+    const gen = await act.generate(`${o.what}: action ${t + 1} for ${round.active} open episode(s)`, {
+      ...stage,
+      checkpoint: o.checkpoint,
+      prompts: round.prompts,
+      out: o.keys.samples(t),
+      sampling: o.sampling(t),
+    });
+    o.generated(gen, round.prompts);
+    round = await act.stepEpisodes(`${o.what}: run action ${t + 1} in sandboxes`, {
+      ...stage,
+      episodes: round.episodes,
+      samples: gen.out,
+      concurrency: config.verify.concurrency,
+      out: { episodes: o.keys.episodes(t + 1), prompts: o.keys.prompts(t + 1) },
+    });
+  }
+  return round;
+}
+
 export function evaluator(
   act: StageActivities,
   config: CampaignConfig,
@@ -53,23 +94,13 @@ export function evaluator(
       limit,
       out: { episodes: k.episodes(0), prompts: k.prompts(0) },
     });
-    for (let t = 0; round.active > 0 && t < MAX_EPISODE_ROUNDS; t++) {
-      const gen = await act.generate(`evaluate ${label}: action ${t + 1} for ${round.active} open episode(s)`, {
-        ...stage,
-        checkpoint,
-        prompts: round.prompts,
-        out: k.samples(t),
-        sampling: sampling(1, seedOf(config.seed, label, t), 0),
-      });
-      rolloutTurns.evaluation += gen.samples;
-      round = await act.stepEpisodes(`evaluate ${label}: run action ${t + 1} in sandboxes`, {
-        ...stage,
-        episodes: round.episodes,
-        samples: gen.out,
-        concurrency: config.verify.concurrency,
-        out: { episodes: k.episodes(t + 1), prompts: k.prompts(t + 1) },
-      });
-    }
+    round = await playEpisodes(act, config, stage, round, {
+      what: `evaluate ${label}`,
+      checkpoint,
+      keys: k,
+      sampling: (t) => sampling(1, seedOf(config.seed, label, t), 0),
+      generated: (gen) => void (rolloutTurns.evaluation += gen.samples),
+    });
     const inDomain = await act.scoreEpisodes(`evaluate ${label}: final checks of the episodes`, {
       ...stage,
       episodes: round.episodes,

@@ -2,29 +2,13 @@
 // the expert actions of B*G candidate turns drawn uniformly (as many sequences as a GRPO step), evaluate the result.
 // No rollouts. Continues as new like the PivotRL campaign (`temporal.stepsPerRun`), carrying its CampaignState (no
 // `patched` guard: every SFT run started on code that continues as new).
-import { setCurrentDetails } from '@temporalio/workflow';
 import { seedOf } from '../core/rng';
-import { campaignKeys } from '../pipeline/keys';
-import { ingestAndEvaluateBase, evaluateForCurve, finish, startState, type CampaignInput, type CampaignResult } from './campaign';
-import { campaignControls, continuation } from './controls';
-import { renderDetails } from './details';
-import { curveDue, evaluator } from './evaluate';
-import { stageActivities } from './stages';
+import { finish, ingestAndEvaluateBase, type CampaignInput, type CampaignResult } from './campaign';
+import { methodRun } from './context';
 
-export async function sftCampaign({ campaignId, config, resume }: CampaignInput): Promise<CampaignResult> {
-  const keys = campaignKeys(campaignId);
-  const state = resume ?? startState(campaignId, config);
-  const progress = state.progress;
-  const act = stageActivities(config.temporal, (summary) => {
-    progress.now = summary;
-    setCurrentDetails(renderDetails(progress, config));
-  });
-  const stage = { store: config.store, campaignId };
-  const { report, enter, readyFor } = campaignControls(campaignId, config, state);
-  const evaluate = evaluator(act, config, campaignId, progress.rolloutTurns);
-  const continueAsNewIfDue = continuation(campaignId, config, state);
-
-  if (resume) report(); // a new run: a new history, so set the search attributes and details again
+export async function sftCampaign(input: CampaignInput): Promise<CampaignResult> {
+  const { campaignId, config } = input;
+  const { keys, state, progress, act, stage, enter, readyFor, evaluate, endStep } = methodRun(input);
   let data = state.data;
   if (!data) {
     data = await ingestAndEvaluateBase(act, config, campaignId, state, enter, evaluate);
@@ -52,12 +36,7 @@ export async function sftCampaign({ campaignId, config, resume }: CampaignInput)
       seed: seedOf(config.seed, 'update', step),
       out: keys.checkpoint(step),
     });
-    checkpoint = state.checkpoint = update.checkpoint;
-    progress.step = step;
-    progress.finalHash = update.hash;
-    report();
-    if (curveDue(config, step)) await evaluateForCurve(progress, evaluate, checkpoint, data);
-    if (step < config.train.steps) await continueAsNewIfDue();
+    checkpoint = await endStep(step, update, data);
   }
   return finish(progress, state, enter, evaluate, checkpoint, data);
 }

@@ -35,3 +35,48 @@ apt_install() {
     die "apt-get install $* failed; see $apt_log"
   }
 }
+
+# `--search-attribute NAME=Type` pairs from the one list in workflows/search-attributes.ts, into SA_FLAGS.
+SA_FLAGS=()
+read_search_attribute_flags() {
+  local out
+  out="$(cd "$PIVOTRL_REPO" && npx tsx deploy/search-attribute-flags.ts)"
+  mapfile -t SA_FLAGS <<<"$out"
+}
+
+# ensure_search_attributes ADDRESS NAMESPACE: registers the project's search attributes the namespace lacks, or has with
+# another type (idempotent; creating one that is present with another type fails). SQL visibility keeps them per namespace.
+ensure_search_attributes() {
+  local address=$1 namespace=$2 existing i name type missing=()
+  [ ${#SA_FLAGS[@]} -gt 0 ] || read_search_attribute_flags
+  existing="$("$TEMPORAL_BIN" operator search-attribute list --address "$address" --namespace "$namespace" --command-timeout 10s -o json)"
+  for ((i = 1; i < ${#SA_FLAGS[@]}; i += 2)); do
+    name="${SA_FLAGS[i]%%=*}"
+    type="${SA_FLAGS[i]#*=}"
+    # KeywordList -> INDEXED_VALUE_TYPE_KEYWORD_LIST
+    grep -q "\"$name\": \"INDEXED_VALUE_TYPE_$(sed -E 's/([a-z])([A-Z])/\1_\2/g' <<<"$type" | tr '[:lower:]' '[:upper:]')\"" \
+      <<<"$existing" || missing+=(--name "$name" --type "$type")
+  done
+  if [ ${#missing[@]} -eq 0 ]; then
+    log "search attributes present ($((${#SA_FLAGS[@]} / 2)))"
+    return
+  fi
+  log "registering search attributes in $namespace: ${missing[*]}"
+  "$TEMPORAL_BIN" operator search-attribute create --address "$address" --namespace "$namespace" --command-timeout 10s "${missing[@]}" >&2 ||
+    die "could not register search attributes in $namespace (one present with another type, or more of one type than SQL visibility has columns for?)"
+}
+
+# terminate NAME PID SECONDS: SIGTERM, then SIGKILL if it still runs after SECONDS.
+terminate() {
+  local name=$1 pid=$2 seconds=$3
+  log "stopping $name (pid $pid)"
+  kill "$pid"
+  for _ in $(seq $((seconds * 4))); do
+    kill -0 "$pid" 2>/dev/null || break
+    sleep 0.25
+  done
+  if kill -0 "$pid" 2>/dev/null; then
+    log "$name still running after $seconds s; sending SIGKILL"
+    kill -9 "$pid"
+  fi
+}

@@ -21,41 +21,13 @@ server_pid() {
   echo "$pid"
 }
 
-# `--search-attribute NAME=Type` pairs from the one list in workflows/search-attributes.ts.
-read_search_attribute_flags() {
-  local out
-  out="$(cd "$PIVOTRL_REPO" && npx tsx deploy/search-attribute-flags.ts)"
-  mapfile -t SA_FLAGS <<<"$out"
-}
-
-# start-dev registers --search-attribute only when it creates the db; an existing db keeps its old
-# set, so add whatever is missing through the operator API (idempotent).
-register_search_attributes() {
-  local existing i name type missing=()
-  existing="$("$TEMPORAL_BIN" operator search-attribute list --address "$TEMPORAL_ADDRESS" -o json)"
-  for ((i = 1; i < ${#SA_FLAGS[@]}; i += 2)); do
-    name="${SA_FLAGS[i]%%=*}"
-    type="${SA_FLAGS[i]#*=}"
-    # KeywordList -> INDEXED_VALUE_TYPE_KEYWORD_LIST
-    grep -q "\"$name\": \"INDEXED_VALUE_TYPE_$(sed -E 's/([a-z])([A-Z])/\1_\2/g' <<<"$type" | tr '[:lower:]' '[:upper:]')\"" \
-      <<<"$existing" || missing+=(--name "$name" --type "$type")
-  done
-  if [ ${#missing[@]} -eq 0 ]; then
-    log "search attributes present ($((${#SA_FLAGS[@]} / 2)))"
-    return
-  fi
-  log "registering search attributes: ${missing[*]}"
-  "$TEMPORAL_BIN" operator search-attribute create --address "$TEMPORAL_ADDRESS" "${missing[@]}" >&2 ||
-    die "could not register search attributes (an existing one with another type, or more of one type than SQL visibility has columns for?)"
-}
-
 start() {
   local pid
   read_search_attribute_flags
   if healthy; then
     pid="$(server_pid)" || pid="not started by these scripts"
     log "temporal server already running on $TEMPORAL_ADDRESS (pid $pid)"
-    register_search_attributes
+    ensure_search_attributes "$TEMPORAL_ADDRESS" default
     return
   fi
   mkdir -p "$PIVOTRL_STATE"
@@ -79,7 +51,8 @@ start() {
     sleep 0.5
   done
   healthy || die "the temporal server (pid $pid) did not become healthy within 60 s; see $LOG_FILE"
-  register_search_attributes
+  # start-dev registers --search-attribute only when it creates the db; an existing db keeps its old set.
+  ensure_search_attributes "$TEMPORAL_ADDRESS" default
 }
 
 stop() {
@@ -89,16 +62,7 @@ stop() {
     log "temporal server not running (no live pid in $PID_FILE)"
     return
   fi
-  log "stopping temporal server (pid $pid)"
-  kill "$pid"
-  for _ in $(seq 40); do
-    kill -0 "$pid" 2>/dev/null || break
-    sleep 0.25
-  done
-  if kill -0 "$pid" 2>/dev/null; then
-    log "still running after 10 s; sending SIGKILL"
-    kill -9 "$pid"
-  fi
+  terminate 'temporal server' "$pid" 10
   rm -f "$PID_FILE"
 }
 

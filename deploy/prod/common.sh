@@ -90,15 +90,6 @@ stop_daemon() {
     log "$name not running"
     return
   fi
-  log "stopping $name (pid $pid)"
-  kill "$pid"
-  for _ in $(seq 60); do
-    kill -0 "$pid" 2>/dev/null || break
-    sleep 0.25
-  done
-  if kill -0 "$pid" 2>/dev/null; then
-    log "$name still running after 15 s; sending SIGKILL"
-    kill -9 "$pid"
-  fi
+  terminate "$name" "$pid" 15
   rm -f "$PROD_RUN/$name.pid"
 }

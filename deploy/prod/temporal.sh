@@ -40,27 +40,6 @@ ensure_namespace() {
     --description 'PivotRL campaigns (deploy/prod)' >&2
 }
 
-# The project's search attributes (workflows/search-attributes.ts), registered in the namespace when missing. SQL visibility
-# keeps them per namespace.
-ensure_search_attributes() {
-  local flags existing i name type missing=()
-  flags="$(cd "$PIVOTRL_REPO" && npx tsx deploy/search-attribute-flags.ts)"
-  mapfile -t flags <<<"$flags"
-  existing="$(cli operator search-attribute list --namespace "$PROD_NAMESPACE" -o json)"
-  for ((i = 1; i < ${#flags[@]}; i += 2)); do
-    name="${flags[i]%%=*}"
-    type="${flags[i]#*=}"
-    grep -q "\"$name\":" <<<"$existing" || missing+=(--name "$name" --type "$type")
-  done
-  if [ ${#missing[@]} -eq 0 ]; then
-    log "search attributes present ($((${#flags[@]} / 2)))"
-    return
-  fi
-  log "registering search attributes in $PROD_NAMESPACE: ${missing[*]}"
-  cli operator search-attribute create --namespace "$PROD_NAMESPACE" "${missing[@]}" >&2 ||
-    die "could not register search attributes in $PROD_NAMESPACE (one present with another type, or more of one type than SQL visibility has columns for?)"
-}
-
 start() {
   local pid port
   [ -x "$SERVER_BIN" ] || die "$SERVER_BIN is missing: run deploy/prod/binaries.sh"
@@ -82,7 +61,7 @@ start() {
   fi
   wait_until temporal "$pid" 90 healthy
   ensure_namespace
-  ensure_search_attributes
+  ensure_search_attributes "$PROD_TEMPORAL_ADDRESS" "$PROD_NAMESPACE"
 }
 
 stop() { stop_daemon temporal "$SERVER_BIN"; }

@@ -1,6 +1,6 @@
 // A very small experiment end to end: real Temporal, real Docker, real tensors. SFT, end-to-end RL and PivotRL,
 // 2 seeds, 1 step each; the report's files exist and their numbers are the campaigns' results.
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -8,18 +8,10 @@ import { planExperiment } from '../../pipeline/experiment';
 import { fmtDelta, fmtRate } from '../../pipeline/experiment-report';
 import { ci95 } from '../../pipeline/stats';
 import { runExperiment, type ResultsFile } from '../../cli/experiment';
-import { startTestTemporal, type TestTemporal } from '../support/temporal';
-import { requireDocker } from '../support/docker';
+import { useTestTemporal } from '../support/temporal';
 import { tinyCampaign } from '../support/campaign';
 
-let temporal: TestTemporal;
-before(async () => {
-  await requireDocker();
-  temporal = await startTestTemporal();
-});
-after(async () => {
-  await temporal?.stop();
-});
+const temporal = useTestTemporal();
 
 test('a small experiment writes a report whose numbers are the campaigns results', { timeout: 15 * 60_000 }, async () => {
   const tiny = tinyCampaign({ address: temporal.address, queue: 'experiment', steps: 1 });

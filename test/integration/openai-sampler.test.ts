@@ -20,8 +20,7 @@ import { terminalTurns } from '../../tasks/terminal/render';
 import { promptOf } from '../../tasks/domains';
 import { startOpenAIServer, type OpenAIServer } from '../support/openai-server';
 import { PI0, tinyCampaign } from '../support/campaign';
-import { startTestTemporal, type TestTemporal } from '../support/temporal';
-import { requireDocker } from '../support/docker';
+import { useTestTemporal } from '../support/temporal';
 
 const KEY = 'sk-test-pivotrl';
 const KEY_ENV = 'PIVOTRL_TEST_OPENAI_KEY';
@@ -129,14 +128,7 @@ describeCampaign();
 
 /** A profile-only campaign (steps 0) sampled by the served model finds what the local engine finds, same seed. */
 function describeCampaign() {
-  let temporal: TestTemporal;
-  before(async () => {
-    await requireDocker();
-    temporal = await startTestTemporal();
-  });
-  after(async () => {
-    await temporal?.stop();
-  });
+  const temporal = useTestTemporal();
 
   test(
     'a profile-only campaign through the OpenAI backend finds the same pivots as the local backend',

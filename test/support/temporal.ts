@@ -5,8 +5,10 @@ import { existsSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
+import { after, before } from 'node:test';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { devServerSearchAttributeFlags } from '../../workflows/search-attributes';
+import { requireDocker } from './docker';
 
 /** The Temporal CLI that deploy/local/temporal-cli.sh installs ($PIVOTRL_CACHE/bin/temporal). */
 export function temporalCliPath(): string {
@@ -59,6 +61,38 @@ export async function startTestTemporal(opts: { ui?: boolean; dbFilename?: strin
     },
   });
   return { env, address: env.address, uiPort, stop: () => env.teardown() };
+}
+
+/**
+ * For a suite of integration tests: `before` them, checks that Docker answers and starts a throwaway dev server
+ * (`startTestTemporal(opts)`); `after` them, stops it. The returned object reads through to that server, so use it
+ * inside tests only.
+ */
+export function useTestTemporal(opts: Parameters<typeof startTestTemporal>[0] = {}): TestTemporal {
+  let started: TestTemporal | undefined;
+  const get = (): TestTemporal => {
+    if (!started) throw new Error('the test Temporal server is not started yet: use it inside a test');
+    return started;
+  };
+  before(async () => {
+    await requireDocker();
+    started = await startTestTemporal(opts);
+  });
+  after(async () => {
+    await started?.stop();
+  });
+  return {
+    get env() {
+      return get().env;
+    },
+    get address() {
+      return get().address;
+    },
+    get uiPort() {
+      return get().uiPort;
+    },
+    stop: () => get().stop(),
+  };
 }
 
 /** A dev server run as a plain child process, so that a test can stop it and start it again on the same port and db. */

@@ -1,0 +1,115 @@
+// What every method's workflow run starts with: its state (fresh or carried over from the previous run), the
+// ops controls, the activities (each call's summary shown as the current details), evaluation and continue-as-new;
+// and how it ends an update step. Issues no command of its own beyond the ones each workflow always issued.
+import { setCurrentDetails } from '@temporalio/workflow';
+import type { CampaignConfig } from '../core/config';
+import type { UpdateResult } from '../activities/update';
+import { campaignKeys } from '../pipeline/keys';
+import type { CampaignInput, CampaignProgress, CampaignState, StepRecord } from './campaign';
+import { campaignControls, continuation, pushStep } from './controls';
+import { renderDetails } from './details';
+import { curveDue, evaluator, samplingOf } from './evaluate';
+import { stageActivities } from './stages';
+
+type CampaignData = NonNullable<CampaignState['data']>;
+
+export function startState(campaignId: string, config: CampaignConfig): CampaignState {
+  const progress: CampaignProgress = {
+    campaignId,
+    stage: 'ingest',
+    step: 0,
+    steps: config.train.steps,
+    paused: false,
+    candidates: 0,
+    badRecords: 0,
+    pivots: null,
+    rolloutTurns: { profiling: 0, training: 0, evaluation: 0 },
+    history: [],
+    before: null,
+    after: null,
+    hyper: { lr: config.train.lr, clipEps: config.train.clipEps, klBeta: config.train.klBeta, temperature: config.policy.temperature },
+    finalCheckpoint: null,
+    finalHash: null,
+    backend: null,
+    run: 1,
+    method: config.method ?? 'pivotrl',
+    selection: config.profile.selection,
+  };
+  return { progress, data: null, profiled: 0, checkpoint: null, stopRequested: false };
+}
+
+/**
+ * Sets up a method's workflow run; on a resumed run (continued as new) reports the search attributes and details
+ * again, as the new history has none. `allowContinueAsNew`: see `continuation`.
+ */
+export function methodRun({ campaignId, config, resume }: CampaignInput, allowContinueAsNew?: () => boolean) {
+  const keys = campaignKeys(campaignId);
+  const state = resume ?? startState(campaignId, config);
+  const progress = state.progress;
+  const act = stageActivities(config.temporal, (summary) => {
+    progress.now = summary;
+    setCurrentDetails(renderDetails(progress, config));
+  });
+  const stage = { store: config.store, campaignId };
+  const { report, enter, readyFor } = campaignControls(campaignId, config, state);
+  const evaluate = evaluator(act, config, campaignId, progress.rolloutTurns);
+  const continueAsNewIfDue = continuation(campaignId, config, state, allowContinueAsNew);
+  if (resume) report();
+
+  /**
+   * After update step `step`: its checkpoint becomes the next step's start, its record (when given) joins the recent
+   * steps, then report, evaluate for the learning curve and continue as new when due. Returns the checkpoint.
+   */
+  const endStep = async (
+    step: number,
+    update: Pick<UpdateResult, 'checkpoint' | 'hash' | 'metrics'>,
+    data: CampaignData,
+    scores?: Pick<StepRecord, 'batchReward' | 'zeroVarianceGroups' | 'masked'>,
+  ): Promise<string> => {
+    state.checkpoint = update.checkpoint;
+    progress.step = step;
+    if (scores)
+      pushStep(progress, {
+        step,
+        batchReward: scores.batchReward,
+        zeroVarianceGroups: scores.zeroVarianceGroups,
+        masked: scores.masked,
+        update: update.metrics,
+        checkpoint: update.checkpoint,
+        hash: update.hash,
+      });
+    progress.finalHash = update.hash;
+    report();
+    if (curveDue(config, step)) await evaluateForCurve(progress, evaluate, update.checkpoint, data);
+    if (step < config.train.steps) await continueAsNewIfDue();
+    return update.checkpoint;
+  };
+
+  return {
+    keys,
+    state,
+    progress,
+    act,
+    stage,
+    sampling: samplingOf(config),
+    report,
+    enter,
+    readyFor,
+    evaluate,
+    continueAsNewIfDue,
+    endStep,
+  };
+}
+
+/** An evaluation between steps, as a point of the learning curve. */
+async function evaluateForCurve(
+  progress: CampaignProgress,
+  evaluate: ReturnType<typeof evaluator>,
+  checkpoint: string,
+  data: CampaignData,
+) {
+  const e = await evaluate(`step-${progress.step}`, checkpoint, data.heldout, data.ood);
+  const { profiling, training } = progress.rolloutTurns;
+  const point = { step: progress.step, rolloutTurns: { profiling, training }, inDomain: e.inDomain.successRate, ood: e.ood.accuracy };
+  progress.curve = [...(progress.curve ?? []), point];
+}
