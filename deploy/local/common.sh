@@ -49,7 +49,15 @@ read_search_attribute_flags() {
 ensure_search_attributes() {
   local address=$1 namespace=$2 existing i name type missing=()
   [ ${#SA_FLAGS[@]} -gt 0 ] || read_search_attribute_flags
-  existing="$("$TEMPORAL_BIN" operator search-attribute list --address "$address" --namespace "$namespace" --command-timeout 10s -o json)"
+  # A namespace created a moment ago may not be in the server's namespace cache yet ("Namespace X is not found").
+  for i in $(seq 40); do
+    existing="$("$TEMPORAL_BIN" operator search-attribute list --address "$address" --namespace "$namespace" --command-timeout 10s -o json 2>&1)" &&
+      break
+    if ! grep -q 'is not found' <<<"$existing" || [ "$i" -eq 40 ]; then
+      die "cannot list search attributes of $namespace at $address: $existing"
+    fi
+    sleep 0.5
+  done
   for ((i = 1; i < ${#SA_FLAGS[@]}; i += 2)); do
     name="${SA_FLAGS[i]%%=*}"
     type="${SA_FLAGS[i]#*=}"
