@@ -52,6 +52,9 @@ add() {
   check_name "$name"
   if ! [[ "$n" =~ ^[0-9]+$ ]] || ((n < 2 || n > 254)); then die "host $name: address number '$n' must be 2..254"; fi
   ns="$(ns "$name")" veth="$(veth "$name")"
+  # Hosts are often added in parallel; the bridge and the FORWARD rule are shared, so one `add` at a time.
+  exec 9>/tmp/pivotrl-hosts.lock
+  flock 9
   bridge
   ip netns list | grep -qx "$ns\( .*\)\?" || ip netns add "$ns"
   if ! ip -n "$ns" link show eth0 >/dev/null 2>&1; then
