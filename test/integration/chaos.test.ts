@@ -10,7 +10,7 @@ import { existsSync, mkdtempSync, readdirSync } from 'node:fs';
 import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type Docker from 'dockerode';
-import { Client, Connection, type WorkflowHandle, type WorkflowHandleWithFirstExecutionRunId } from '@temporalio/client';
+import { Client, Connection, type WorkflowHandleWithFirstExecutionRunId } from '@temporalio/client';
 import { Context } from '@temporalio/activity';
 import { NativeConnection, Worker } from '@temporalio/worker';
 import type { CampaignConfig } from '../../core/config';
@@ -26,7 +26,7 @@ import { spawnDevServer, type DevServerProcess } from '../support/temporal';
 import { requireDocker } from '../support/docker';
 import { tinyCampaign, type TinyCampaign } from '../support/campaign';
 import { processGroupOf, startWorkerProcess, type WorkerProcess } from '../support/worker-process';
-import { runsOf } from '../support/mock-campaign';
+import { attemptsOf, eventsOf as eventsOfRuns, pendingActivity } from '../support/campaign-events';
 
 const STEPS = 2;
 const QUEUE = 'chaos';
@@ -107,28 +107,8 @@ async function checkpointsOf(campaignId: string): Promise<string[]> {
   return hashes;
 }
 
-/** The events of every run of a campaign, first run first. */
-async function eventsOf(handle: WorkflowHandleWithFirstExecutionRunId) {
-  const events = [];
-  for (const run of await runsOf(client, handle.workflowId, handle.firstExecutionRunId)) {
-    events.push(...((await client.workflow.getHandle(handle.workflowId, run.runId).fetchHistory()).events ?? []));
-  }
-  return events;
-}
-
-/** The attempt that finished each activity of a type (history records only the last attempt's start). */
-async function attempts(handle: WorkflowHandleWithFirstExecutionRunId, activity: string): Promise<number[]> {
-  const events = await eventsOf(handle);
-  const names = new Map<string, string>();
-  const out: number[] = [];
-  for (const e of events) {
-    const scheduled = e.activityTaskScheduledEventAttributes;
-    if (scheduled) names.set(String(e.eventId), scheduled.activityType?.name ?? '');
-    const started = e.activityTaskStartedEventAttributes;
-    if (started && names.get(String(started.scheduledEventId)) === activity) out.push(started.attempt ?? 1);
-  }
-  return out;
-}
+const eventsOf = (handle: WorkflowHandleWithFirstExecutionRunId) => eventsOfRuns(client, handle.workflowId, handle.firstExecutionRunId);
+const attempts = async (handle: WorkflowHandleWithFirstExecutionRunId, activity: string) => attemptsOf(await eventsOf(handle), activity);
 
 /** Results of completed activities of one type, decoded. */
 async function results<T>(handle: WorkflowHandleWithFirstExecutionRunId, activity: string): Promise<T[]> {
@@ -144,12 +124,6 @@ async function results<T>(handle: WorkflowHandleWithFirstExecutionRunId, activit
     }
   }
   return out;
-}
-
-async function pendingStarted(handle: WorkflowHandle, activity: string) {
-  const pending = (await handle.describe()).raw.pendingActivities ?? [];
-  // PENDING_ACTIVITY_STATE_STARTED = 2
-  return pending.find((p) => p.activityType?.name === activity && Number(p.state) === 2);
 }
 
 const ourSandboxes = async () =>
@@ -217,7 +191,7 @@ test(
   { timeout: 300_000 },
   async () => {
     const handle = await start('chaos-gpu');
-    await waitFor('an update in flight', () => pendingStarted(handle, 'update'));
+    await waitFor('an update in flight', () => pendingActivity(handle, 'update'));
     const gpu = workers.find((w) => w.kind === 'gpu')!;
     await gpu.kill9();
     mark('killed the GPU worker mid-update');
@@ -242,7 +216,7 @@ test(
     const handle = await start('chaos-cpu');
     const firstPart = join(store.root, partsOf(campaignKeys('chaos-cpu').profileVerdicts(0)), 'part-000000.jsonl');
     await waitFor('the first part of the profiling verdicts', async () => existsSync(firstPart));
-    const verify = await waitFor('the verify activity in flight', () => pendingStarted(handle, 'verify'));
+    const verify = await waitFor('the verify activity in flight', () => pendingActivity(handle, 'verify'));
     const pid = Number(verify.lastWorkerIdentity?.split('@')[0]);
     const victim = workers.find((w) => w.kind === 'cpu' && w.pgid === processGroupOf(pid));
     assert.ok(victim, `the worker running verify (${verify.lastWorkerIdentity}) is one of ours`);
