@@ -15,6 +15,13 @@ import { resumeCursor, withHeartbeats } from './heartbeat';
 /** Prompts per call to the model: bounds memory, and each chunk is a stored part (the resumable cursor). */
 export const GENERATE_CHUNK = 64;
 
+/** The generation limit of prompts that name none (out-of-domain items: short answers). */
+export const DEFAULT_MAX_TOKENS = 48;
+
+/** The limit for a chunk: the configured one, else the largest its prompts need (chunks rarely mix domains). */
+const maxTokensOf = (configured: number | undefined, chunk: PromptRow[]): number =>
+  configured ?? Math.max(...chunk.map((p) => p.maxTokens ?? DEFAULT_MAX_TOKENS));
+
 export type EngineFor = (store: StoreConfig) => PolicyEngine;
 
 export function createGenerateActivities(engineFor: EngineFor) {
@@ -42,7 +49,12 @@ export function createGenerateActivities(engineFor: EngineFor) {
                 .sample(
                   input.checkpoint,
                   chunk.map((p) => p.prompt),
-                  { ...sampling, stop: [ACTION_STOP], seed: seedOf(sampling.seed, start) },
+                  {
+                    ...sampling,
+                    maxTokens: maxTokensOf(sampling.maxTokens, chunk),
+                    stop: [ACTION_STOP],
+                    seed: seedOf(sampling.seed, start),
+                  },
                 )
                 .catch(nonRetryableIfBadRequest);
               return completions.flatMap((group, i) =>

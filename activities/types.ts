@@ -12,7 +12,8 @@ export interface SamplingSettings {
   n: number;
   temperature: number;
   topP: number;
-  maxTokens: number;
+  /** Generation limit; absent: each prompt row's own (its domain's), or DEFAULT_MAX_TOKENS. */
+  maxTokens?: number;
   seed: number;
   /** Where the samples come from (absent: the local engine). */
   sampler?: SamplerConfig;

@@ -108,7 +108,6 @@ async function profileSuitesCommand(args: string[]): Promise<void> {
     lambdaDiff: Number(values['lambda-diff']),
     tasks: { terminal: Number(values['terminal-tasks']), swe: Number(values['swe-tasks']), tool: Number(values['tool-tasks']) },
     temperature: Number(values.temperature),
-    maxActionTokens: 48,
     concurrency: Number(values.concurrency),
   });
   if (!parsed.success) {

@@ -15,7 +15,7 @@ import { importCheckpointDir, loadCheckpoint } from '../policy/checkpoint';
 import { disposeModel } from '../policy/model';
 import { sample } from '../policy/sample';
 import { LocalStore } from '../store';
-import { promptOf, turnsOf } from '../tasks/domains';
+import { ACTION_TOKENS, promptOf, turnsOf } from '../tasks/domains';
 import { SUITES, trainTrajectories, type SuiteName } from '../tasks/suites';
 import { ACTION_STOP } from '../tasks/terminal/render';
 import { createVerifier } from '../verifiers/verifier';
@@ -31,7 +31,8 @@ export const ProfileSuitesOptions = z.object({
   lambdaDiff: z.number().gt(0).max(1),
   tasks: z.record(z.enum(SUITES), z.number().int().nonnegative()),
   temperature: z.number().positive(),
-  maxActionTokens: z.number().int().positive(),
+  /** Generation limit per suite (default: the domain's ACTION_TOKENS, what a campaign on that suite uses). */
+  maxActionTokens: z.record(z.enum(SUITES), z.number().int().positive()).default(ACTION_TOKENS),
   concurrency: z.number().int().positive(),
 });
 export type ProfileSuitesOptions = z.infer<typeof ProfileSuitesOptions>;
@@ -93,7 +94,7 @@ async function sampleTurns(checkpointDir: string, suites: { suite: SuiteName; tu
             n: o.k,
             temperature: o.temperature,
             topP: 1,
-            maxTokens: o.maxActionTokens,
+            maxTokens: o.maxActionTokens[suite],
             stop: [ACTION_STOP],
             seed: seedOf(o.seed, 'profile-suites', suite, start),
           },

@@ -30,7 +30,8 @@ export const CampaignConfig = z
       base: z.string().min(1),
       temperature: z.number().positive().max(5).default(1),
       topP: z.number().gt(0).max(1).default(1),
-      maxActionTokens: positiveInt.max(256).default(48),
+      /** Generation limit per action; absent: each domain's own (tasks/domains.ts ACTION_TOKENS: terminal/SWE 55, tool 103). */
+      maxActionTokens: positiveInt.max(256).optional(),
       /**
        * Where samples come from: the local engine on `base` (default), or an OpenAI-compatible endpoint serving the
        * team's model (policy/openai.ts). A served policy has no weights to train: only profile-only campaigns

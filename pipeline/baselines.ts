@@ -1,7 +1,7 @@
 // The baselines' stages as plain libraries: the random-turns ablation and SFT train on every candidate turn
 // (no profiling); end-to-end RL runs whole episodes on training tasks and rewards each by the task's final check.
 import { z } from 'zod';
-import { Episode, PromptRow } from './records';
+import { Episode, PromptRow, promptRowOf } from './records';
 import { HeldoutTask, Sample, Turn } from '../core/schemas';
 import { Rng } from '../core/rng';
 import { getJsonl, putJsonl, type ArtefactStore } from '../store';
@@ -58,7 +58,7 @@ export async function startTrainingEpisodes(
   await putJsonl(
     store,
     out.prompts,
-    episodes.map((e): PromptRow => ({ id: e.id, prompt: promptOf(e.ref, e.steps) })),
+    episodes.map((e) => promptRowOf(e.id, e.ref, e.steps)),
   );
   return { episodes: out.episodes, prompts: out.prompts, active: episodes.length };
 }

@@ -4,9 +4,8 @@
 import { HeldoutTask, OodItem, Sample } from '../core/schemas';
 import { getJsonl, putJsonl, type ArtefactStore } from '../store';
 import { DONE_ACTION } from '../tasks/terminal/render';
-import { promptOf } from '../tasks/domains';
 import { oodCorrect } from '../tasks/ood';
-import { Episode, type PromptRow } from './records';
+import { Episode, promptRowOf, type PromptRow } from './records';
 
 export interface EpisodeRunner {
   /** Runs `actions` from the task's initial state; returns each action's output and the task's final check. */
@@ -27,8 +26,7 @@ export interface EpisodeRound {
   active: number;
 }
 
-const promptsFor = (episodes: Episode[]): PromptRow[] =>
-  episodes.filter((e) => !e.done).map((e) => ({ id: e.id, prompt: promptOf(e.ref, e.steps) }));
+const promptsFor = (episodes: Episode[]): PromptRow[] => episodes.filter((e) => !e.done).map((e) => promptRowOf(e.id, e.ref, e.steps));
 
 export async function startEpisodes(
   store: ArtefactStore,

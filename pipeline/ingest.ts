@@ -10,12 +10,11 @@ import { RecordError } from '../formats/record-error';
 import { sourceFormat, sourcePath, type TrajectoryFormat, type TrajectorySource } from '../formats/source';
 import type { ArtefactStore } from '../store';
 import { putJsonl } from '../store';
-import { promptOf } from '../tasks/domains';
 import { renderOodPrompt } from '../tasks/ood';
 import { BadInputError, headOf, readJsonLines, type ReadLine } from './jsonl-reader';
 import { campaignKeys } from './keys';
 import { Quarantine, describeZodError, type BadRecord } from './quarantine';
-import type { PromptRow } from './records';
+import { promptRowOf, type PromptRow } from './records';
 
 export { BadInputError } from './jsonl-reader';
 export { describeZodError, type BadRecord } from './quarantine';
@@ -97,7 +96,7 @@ class ShardWriter {
   /** Adds a turn; true when that completed a shard. */
   async add(turn: Turn): Promise<boolean> {
     const line = JSON.stringify(turn) + '\n';
-    const prompt: PromptRow = { id: turn.id, prompt: promptOf(turn, turn.history) };
+    const prompt = promptRowOf(turn.id, turn, turn.history);
     this.turns.push(line);
     this.prompts.push(JSON.stringify(prompt) + '\n');
     this.chars += line.length;

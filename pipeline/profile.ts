@@ -3,8 +3,7 @@ import { Turn, Verdict } from '../core/schemas';
 import { Rng } from '../core/rng';
 import { getJsonl, putJsonl, type ArtefactStore } from '../store';
 import { CandidateProfile, classify, profileCandidate, summarisePivots, type PivotSummary } from '../pivotrl/pivots';
-import { promptOf } from '../tasks/domains';
-import type { PromptRow } from './records';
+import { promptRowOf } from './records';
 
 export interface ProfiledShard {
   turns: string;
@@ -73,7 +72,7 @@ export async function drawBatch(
   await putJsonl(
     store,
     out.prompts,
-    rows.map((t): PromptRow => ({ id: t.id, prompt: promptOf(t, t.history) })),
+    rows.map((t) => promptRowOf(t.id, t, t.history)),
   );
   return { turns: out.turns, prompts: out.prompts, count: chosen.length };
 }

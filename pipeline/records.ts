@@ -1,10 +1,21 @@
 // Records the pipeline writes between stages (beyond core/schemas).
 import { z } from 'zod';
 import { HeldoutTask, Step } from '../core/schemas';
+import { ACTION_TOKENS, promptOf } from '../tasks/domains';
 
-/** A prompt for the generation stage: domain-agnostic text keyed by the id its samples will carry. */
-export const PromptRow = z.object({ id: z.string(), prompt: z.string() });
+/**
+ * A prompt for the generation stage: domain-agnostic text keyed by the id its samples will carry, and the
+ * generation limit its domain's actions need (absent for out-of-domain items: the sampler's default).
+ */
+export const PromptRow = z.object({ id: z.string(), prompt: z.string(), maxTokens: z.number().int().positive().optional() });
 export type PromptRow = z.infer<typeof PromptRow>;
+
+/** The prompt row of a state: the task ({ domain, task }) after the steps taken so far. */
+export const promptRowOf = (id: string, ref: HeldoutTask, history: Step[]): PromptRow => ({
+  id,
+  prompt: promptOf(ref, history),
+  maxTokens: ACTION_TOKENS[ref.domain],
+});
 
 /** An evaluation episode on a held-out task, advanced one action per generation round. */
 export const Episode = z.object({

@@ -1,10 +1,11 @@
 // The base policy pi0: a seeded recipe. `npx tsx policy/pretrain.ts --out models/pi0`
 //
 // Starts from --init (a checkpoint folder, verified against its SHA256 manifest; by default models/pi0/base, the
-// terminal + OOD checkpoint of the previous recipe, kept with its own recipe.json) or, with --init none, from a
+// pi0 of the previous recipe, kept with its own recipe.json and PROVENANCE.md) or, with --init none, from a
 // seeded initialisation, and trains it with SFT on a pretraining mix: the out-of-domain suite (so pi0 is good at
-// it and forgetting can be measured) plus a LIMITED amount of data of each agentic suite (terminal, SWE, tool)
-// drawn from seeds the campaigns do not use, stopped early so that pi0 is only partly competent in-domain
+// it and forgetting can be measured) plus a LIMITED number of steps on each agentic suite (terminal, SWE, tool)
+// drawn from seeds the campaigns do not use (thousands of distinct tasks, so ids are not memorised), stopped
+// early so that pi0 is only partly competent in-domain
 // (PivotRL needs states where it sometimes succeeds). Writes the checkpoint folder (no optimiser state),
 // recipe.json and SHA256. With --snapshots DIR, every evaluation also saves the checkpoint of that step there
 // (the learning rate is constant after warm-up and the data draws are sequential, so the checkpoint at step N of
@@ -17,7 +18,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { LocalStore } from '../store';
 import type { Trajectory } from '../core/schemas';
 import { generateOodSuite, oodCorrect, renderOodAnswer, renderOodPrompt } from '../tasks/ood';
-import { promptOf, turnsOf } from '../tasks/domains';
+import { ACTION_TOKENS, promptOf, turnsOf } from '../tasks/domains';
 import { SUITES, templateVariants, trainTrajectories, type SuiteName } from '../tasks/suites';
 import { DONE_ACTION, expertSteps, renderAction, renderTerminalPrompt } from '../tasks/terminal/render';
 import { verifyToolTurn } from '../verifiers/tool';
@@ -35,23 +36,23 @@ const { values: a } = parseArgs({
     out: { type: 'string', default: 'models/pi0' },
     init: { type: 'string', default: 'models/pi0/base' },
     seed: { type: 'string', default: '20250101' },
-    steps: { type: 'string', default: '450' },
+    steps: { type: 'string', default: '300' },
     /** The step schedule: a cycle of sources with their number of steps per cycle. */
-    mix: { type: 'string', default: 'terminal:1,swe:2,tool:2,ood:1' },
+    mix: { type: 'string', default: 'tool:2,swe:1,terminal:1,ood:1' },
     /** Examples per step of each source. */
     'terminal-batch': { type: 'string', default: '16' },
     'swe-batch': { type: 'string', default: '32' },
     'tool-batch': { type: 'string', default: '32' },
     'ood-batch': { type: 'string', default: '64' },
     /** Pretraining data: tasks of each suite from seed --data-seed (campaigns and tests use small seeds). */
-    'terminal-tasks': { type: 'string', default: '400' },
-    'swe-tasks': { type: 'string', default: '180' },
-    'tool-tasks': { type: 'string', default: '200' },
+    'terminal-tasks': { type: 'string', default: '2000' },
+    'swe-tasks': { type: 'string', default: '600' },
+    'tool-tasks': { type: 'string', default: '3000' },
     'data-seed': { type: 'string', default: '1001' },
     'ood-items': { type: 'string', default: '2000' },
     'ood-seed': { type: 'string', default: '1002' },
     /** Continued pretraining from --init: a fine-tuning rate (0.003 from a fresh initialisation). */
-    lr: { type: 'string', default: '0.0005' },
+    lr: { type: 'string', default: '0.001' },
     'eval-every': { type: 'string', default: '50' },
     snapshots: { type: 'string' },
     /** Competence is reported on the training turns of these suite seeds (the campaigns' is 1). */
@@ -124,17 +125,17 @@ function scoredTurns(suite: SuiteName, suiteSeed: number, tasks: number): Scored
   });
 }
 
-const complete = (m: Model, prompts: string[], n: number, temperature: number, s: number) => {
+const complete = (m: Model, prompts: string[], n: number, temperature: number, s: number, maxTokens: number) => {
   const out: string[][] = [];
   for (let i = 0; i < prompts.length; i += 32) {
-    const r = sample(m, prompts.slice(i, i + 32), { n, temperature, topP: 1, maxTokens: 48, stop: ['\n'], seed: mixSeed(s, i) });
+    const r = sample(m, prompts.slice(i, i + 32), { n, temperature, topP: 1, maxTokens, stop: ['\n'], seed: mixSeed(s, i) });
     out.push(...r.completions.map((c) => c.map((x) => x.text)));
   }
   return out;
 };
 
 /** Greedy and sampled (temperature 1, K = 8, as profiling draws) success, and the share of mixed turns. */
-function competence(m: Model, turns: ScoredTurn[], s: number) {
+function competence(m: Model, turns: ScoredTurn[], s: number, maxTokens: number) {
   const K = 8;
   const greedy = complete(
     m,
@@ -142,6 +143,7 @@ function competence(m: Model, turns: ScoredTurn[], s: number) {
     1,
     0,
     s,
+    maxTokens,
   );
   const sampled = complete(
     m,
@@ -149,6 +151,7 @@ function competence(m: Model, turns: ScoredTurn[], s: number) {
     K,
     1,
     s,
+    maxTokens,
   );
   let hits = 0;
   let total = 0;
@@ -170,6 +173,7 @@ function oodAccuracy(m: Model, items: ReturnType<typeof generateOodSuite>) {
     1,
     0,
     0,
+    48,
   );
   return items.filter((x, i) => oodCorrect(x, out[i][0])).length / items.length;
 }
@@ -181,13 +185,17 @@ const reportTasks: Record<SuiteName, number> = {
   tool: num('report-tool-tasks'),
 };
 const report = Object.fromEntries(
-  reportSeeds.flatMap((s) => SUITES.map((suite) => [`${suite}@${s}`, scoredTurns(suite, s, reportTasks[suite])] as const)),
+  reportSeeds.flatMap((s) =>
+    SUITES.map((suite) => [`${suite}@${s}`, { suite, turns: scoredTurns(suite, s, reportTasks[suite]) }] as const),
+  ),
 );
 const oodEval = generateOodSuite({ seed: mixSeed(seed, 3), n: 200 });
 /** Evaluations during training use the first turns of each report suite (the final one uses all). */
 const evaluate = (m: Model, limit = Infinity) => ({
   ood: oodAccuracy(m, oodEval),
-  ...Object.fromEntries(Object.entries(report).map(([k, turns]) => [k, competence(m, turns.slice(0, limit), seed)])),
+  ...Object.fromEntries(
+    Object.entries(report).map(([k, { suite, turns }]) => [k, competence(m, turns.slice(0, limit), seed, ACTION_TOKENS[suite])]),
+  ),
 });
 
 /** The starting model: a checkpoint folder, or a seeded initialisation of DEFAULT_MODEL. */

@@ -8,15 +8,15 @@ type ToolTrajectory = Extract<Trajectory, { domain: 'tool' }>;
 type ToolTurn = Extract<Turn, { domain: 'tool' }>;
 
 /**
- * Prompt budget: the model's context is 256 characters and a tool action takes up to ~96 (a call with a nested
- * address), so prompts stay within 160. What the next action needs most is the newest step's tool outputs (the
+ * Prompt budget: the model's context is 256 characters and a tool action takes up to 103 with its stop (a call
+ * with a nested address; ACTION_TOKENS in tasks/domains.ts), so prompts stay within 152. What the next action needs most is the newest step's tool outputs (the
  * ids and facts to use): they get room first, then that step's action (clipped if need be), then older steps.
  */
-export const TOOL_MAX_PROMPT_CHARS = 160;
+export const TOOL_MAX_PROMPT_CHARS = 152;
 const NEWEST_OUTPUT_CHARS = 88;
 const OLDER_OUTPUT_CHARS = 40;
 const MIN_OUTPUT_CHARS = 12;
-const MIN_ACTION_CHARS = 20;
+const MIN_ACTION_CHARS = 12;
 
 /** Tool outputs without the quotes of keys and plain strings: {"id":"O1"} -> {id:O1}. */
 export function compactJson(text: string): string {

@@ -7,7 +7,7 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { MockActivityEnvironment } from '@temporalio/testing';
-import { createGenerateActivities, GENERATE_CHUNK } from '../../activities/generate';
+import { createGenerateActivities, DEFAULT_MAX_TOKENS, GENERATE_CHUNK } from '../../activities/generate';
 import { createVerifyActivities, VERIFY_PART_TURNS } from '../../activities/verify';
 import type { GenerateInput, VerifyInput } from '../../activities/types';
 import type { Completion, PolicyEngine, SampleOptions } from '../../policy/engine';
@@ -192,4 +192,34 @@ test('runInParts: a cursor whose parts are gone is computed again; cursorFrom re
   assert.equal(run.computed, 3);
   assert.equal(cursorFrom({ done: 2, of: 3 }), 2);
   for (const bad of [undefined, null, 3, { executed: 4 }, { done: -1 }, { done: 1.5 }, { done: '2' }]) assert.equal(cursorFrom(bad), 0);
+});
+
+test('generate: without a configured limit each chunk samples with the largest limit its prompt rows name', async () => {
+  const store = tempStore();
+  // Chunk 1: terminal rows (55) and one tool row (103); chunk 2: out-of-domain rows, which name none.
+  const rows = Array.from({ length: GENERATE_CHUNK + 3 }, (_, i) =>
+    i < GENERATE_CHUNK ? { id: `t${i}`, prompt: `p${i}`, maxTokens: i === 7 ? 103 : 55 } : { id: `o${i}`, prompt: `q${i}` },
+  );
+  await putJsonl(new LocalStore(store.root), 'p.jsonl', rows);
+  const limits: number[] = [];
+  const engine = {
+    backend: async () => 'fake',
+    sample: async (_ck: string, prompts: string[], o: SampleOptions): Promise<Completion[][]> => {
+      limits.push(o.maxTokens);
+      return prompts.map(() => [{ text: 'x', stop: '\n', logprobs: [-0.5, -0.25] }]);
+    },
+  } as unknown as PolicyEngine;
+  const input = (maxTokens?: number): GenerateInput => ({
+    campaignId: 'c',
+    store,
+    checkpoint: 'ck',
+    prompts: 'p.jsonl',
+    out: `s-${maxTokens ?? 'rows'}.jsonl`,
+    sampling: { n: 1, temperature: 1, topP: 1, maxTokens, seed: 1 },
+  });
+  await attempt(() => createGenerateActivities(() => engine).generate(input()), { attempt: 1 });
+  assert.deepEqual(limits, [103, DEFAULT_MAX_TOKENS]);
+  limits.length = 0;
+  await attempt(() => createGenerateActivities(() => engine).generate(input(20)), { attempt: 1 });
+  assert.deepEqual(limits, [20, 20], 'a configured limit wins');
 });
