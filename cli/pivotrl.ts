@@ -162,9 +162,9 @@ export async function startEmbeddedWorkers(config: CampaignConfig): Promise<() =
   };
 }
 
-/** Starts a campaign with the workflow of its method and follows it to the end, printing progress. */
-export async function followCampaign(temporal: Client, config: CampaignConfig, workflowId: string, log: (line: string) => void) {
-  const handle = await temporal.workflow.start(workflowFor(config), {
+/** Starts a campaign with the workflow of its method, its search attributes at their initial values and its summary. */
+export function startCampaign(temporal: Client, config: CampaignConfig, workflowId: string) {
+  return temporal.workflow.start(workflowFor(config), {
     taskQueue: config.temporal.cpuQueue,
     workflowId,
     args: [{ campaignId: workflowId, config }],
@@ -177,6 +177,11 @@ export async function followCampaign(temporal: Client, config: CampaignConfig, w
     staticSummary: campaignSummary(config),
     staticDetails: '```json\n' + JSON.stringify(config, null, 2) + '\n```',
   });
+}
+
+/** Starts a campaign and follows it to the end, printing progress. */
+export async function followCampaign(temporal: Client, config: CampaignConfig, workflowId: string, log: (line: string) => void) {
+  const handle = await startCampaign(temporal, config, workflowId);
   log(`started campaign ${workflowId}`);
   log(`  Temporal UI: ${workflowUrl(config.temporal.namespace, workflowId)}`);
   let last = '';

@@ -844,7 +844,8 @@ export async function reapSandboxes(
   return removed;
 }
 
-function isLiveProcess(pid: string | undefined): boolean {
+/** Whether a process with this pid (a sandbox's `pivotrl.pid` label) is running on this host. */
+export function isLiveProcess(pid: string | undefined): boolean {
   if (!pid || !/^\d+$/.test(pid)) return false;
   try {
     process.kill(Number(pid), 0);

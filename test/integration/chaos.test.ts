@@ -26,7 +26,8 @@ import { spawnDevServer, type DevServerProcess } from '../support/temporal';
 import { requireDocker } from '../support/docker';
 import { tinyCampaign, type TinyCampaign } from '../support/campaign';
 import { processGroupOf, startWorkerProcess, type WorkerProcess } from '../support/worker-process';
-import { attemptsOf, eventsOf as eventsOfRuns, pendingActivity } from '../support/campaign-events';
+import { attemptsOf, eventsOf as eventsOfRuns, pendingActivity, resultsOf, sleep, waitFor } from '../support/campaign-events';
+import { isLiveProcess } from '../../sandboxes/sandbox';
 
 const STEPS = 2;
 const QUEUE = 'chaos';
@@ -39,18 +40,6 @@ let tiny: TinyCampaign;
 let store: LocalStore;
 const workers: WorkerProcess[] = [];
 let baseline: { result: CampaignResult; hashes: string[] };
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-async function waitFor<T>(what: string, probe: () => Promise<T | undefined | null | false>, timeoutMs = 120_000): Promise<T> {
-  const until = Date.now() + timeoutMs;
-  while (Date.now() < until) {
-    const value = await probe().catch(() => undefined);
-    if (value) return value;
-    await sleep(50);
-  }
-  throw new Error(`timed out waiting for ${what}`);
-}
 
 function configFor(queue: string): CampaignConfig {
   const c = tiny.config;
@@ -111,33 +100,13 @@ const eventsOf = (handle: WorkflowHandleWithFirstExecutionRunId) => eventsOfRuns
 const attempts = async (handle: WorkflowHandleWithFirstExecutionRunId, activity: string) => attemptsOf(await eventsOf(handle), activity);
 
 /** Results of completed activities of one type, decoded. */
-async function results<T>(handle: WorkflowHandleWithFirstExecutionRunId, activity: string): Promise<T[]> {
-  const events = await eventsOf(handle);
-  const names = new Map<string, string>();
-  const out: T[] = [];
-  for (const e of events) {
-    const scheduled = e.activityTaskScheduledEventAttributes;
-    if (scheduled) names.set(String(e.eventId), scheduled.activityType?.name ?? '');
-    const done = e.activityTaskCompletedEventAttributes;
-    if (done && names.get(String(done.scheduledEventId)) === activity) {
-      out.push(JSON.parse(Buffer.from(done.result!.payloads![0].data!).toString('utf8')) as T);
-    }
-  }
-  return out;
-}
+const results = async <T>(handle: WorkflowHandleWithFirstExecutionRunId, activity: string): Promise<T[]> =>
+  resultsOf<T>(await eventsOf(handle), activity);
 
 const ourSandboxes = async () =>
   docker.listContainers({ all: true, filters: { label: ['pivotrl.sandbox=1', `pivotrl.owner=${hostname()}`] } });
-const alive = (pid: number) => {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-};
 /** Sandboxes whose worker is gone (live workers keep a few warm between activities; those are not left over). */
-const orphanSandboxes = async () => (await ourSandboxes()).filter((c) => !alive(Number(c.Labels['pivotrl.pid']))).length;
+const orphanSandboxes = async () => (await ourSandboxes()).filter((c) => !isLiveProcess(c.Labels['pivotrl.pid'])).length;
 
 const started = Date.now();
 const mark = (what: string) => console.log(`[chaos +${((Date.now() - started) / 1000).toFixed(1)} s] ${what}`);

@@ -18,7 +18,7 @@ import { checkpointHash } from '../../policy/checkpoint';
 import { openStore, type ArtefactStore } from '../../store';
 import { campaignKeys } from '../../pipeline/keys';
 import { partsOf } from '../../pipeline/parts';
-import { HOST_LABEL, SANDBOX_LABEL } from '../../sandboxes/sandbox';
+import { HOST_LABEL, SANDBOX_LABEL, isLiveProcess } from '../../sandboxes/sandbox';
 import { pivotCampaign, progressQuery, type CampaignResult } from '../../workflows/campaign';
 import { requireDocker } from '../support/docker';
 import { tinyCampaign, type TinyCampaign } from '../support/campaign';
@@ -105,16 +105,8 @@ async function checkpointsOf(campaignId: string): Promise<{ checkpoints: string[
 
 /** Sandboxes our CPU hosts made whose worker process is gone (live workers keep a few warm between activities). */
 async function leftoverSandboxes(): Promise<number> {
-  const alive = (pid: number) => {
-    try {
-      process.kill(pid, 0);
-      return true;
-    } catch {
-      return false;
-    }
-  };
   const ours = await docker.listContainers({ all: true, filters: { label: [`${SANDBOX_LABEL}=1`] } });
-  return ours.filter((c) => CPU_HOSTS.includes(c.Labels[HOST_LABEL]) && !alive(Number(c.Labels['pivotrl.pid']))).length;
+  return ours.filter((c) => CPU_HOSTS.includes(c.Labels[HOST_LABEL]) && !isLiveProcess(c.Labels['pivotrl.pid'])).length;
 }
 
 async function assertSameAsBaseline(handle: WorkflowHandleWithFirstExecutionRunId, result: CampaignResult): Promise<void> {

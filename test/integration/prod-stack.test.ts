@@ -10,23 +10,23 @@ import { createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 import { Client, Connection } from '@temporalio/client';
 import { NativeConnection } from '@temporalio/worker';
 import { encodeSearchAttributeIndexedValueType } from '@temporalio/common/lib/search-attributes';
 import { createCpuWorker, createGpuWorker, type OwnedWorker } from '../../workers/build';
-import { pauseUpdate, pivotCampaign, progressQuery, stopUpdate } from '../../workflows/campaign';
-import { ALL_SEARCH_ATTRIBUTES, PivotCampaign, PivotIteration, PivotStage } from '../../workflows/search-attributes';
-import { campaignSummary } from '../../workflows/details';
+import { pauseUpdate, progressQuery, stopUpdate } from '../../workflows/campaign';
+import { ALL_SEARCH_ATTRIBUTES } from '../../workflows/search-attributes';
 import { openStore } from '../../store';
 import { campaignKeys } from '../../pipeline/keys';
 import { requireDocker } from '../support/docker';
 import { tinyCampaign } from '../support/campaign';
+import { startCampaign } from '../../cli/pivotrl';
+import { currentDetails, launchChromium, requireChromium } from '../support/browser';
 import { freePort } from '../support/temporal';
 import { REPO, prodStateDir, prodUp, prodUpFailing, readStackEnv, type StackEnv, type UpRun } from '../support/prod-stack';
 
 const run = promisify(execFile);
-const CHROMIUM = '/usr/bin/chromium';
 const SHOTS = join(REPO, '.pivotrl');
 const PG_PASSWORD = process.env.PIVOTRL_PG_PASSWORD ?? 'temporal';
 // Unique per run: the stack keeps its history (7 days), so earlier runs' campaigns are still listed.
@@ -127,7 +127,7 @@ test(
   'a campaign runs on the production stack, stores its artefacts in S3, and the standalone UI finds it by its search attributes with its current details',
   { timeout: 15 * 60_000 },
   async (t) => {
-    if (!existsSync(CHROMIUM)) throw new Error(`${CHROMIUM} is missing: run deploy/local/browser.sh (or deploy/local/up.sh) as root`);
+    requireChromium();
     await requireDocker();
     Object.assign(process.env, {
       AWS_ACCESS_KEY_ID: stack.AWS_ACCESS_KEY_ID,
@@ -156,28 +156,8 @@ test(
       await createGpuWorker({ connection: native, namespace, taskQueue: config.temporal.gpuQueue, allowCpu: true }),
     ];
     const running = Promise.all(workers.map((w) => w.worker.run()));
-    const browser: Browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      args: [
-        '--headless',
-        '--no-sandbox',
-        '--disable-gpu',
-        '--disable-background-networking',
-        '--disable-component-update',
-        '--no-first-run',
-      ],
-    });
-    const handle = await client.workflow.start(pivotCampaign, {
-      taskQueue: config.temporal.cpuQueue,
-      workflowId: id,
-      args: [{ campaignId: id, config }],
-      typedSearchAttributes: [
-        { key: PivotCampaign, value: id },
-        { key: PivotStage, value: 'ingest' },
-        { key: PivotIteration, value: 0 },
-      ],
-      staticSummary: campaignSummary(config),
-    });
+    const browser: Browser = await launchChromium();
+    const handle = await startCampaign(client, config, id);
     try {
       // Ops pause it: it profiles, selects its pivots and holds before the first update step.
       let ended: string | undefined;
@@ -235,11 +215,7 @@ test(
       await link.click();
       await page.waitForURL(new RegExp(`/namespaces/${namespace}/workflows/${id}/[^/]+/history`));
       await page.getByText('select pivots: var > 0').first().waitFor({ timeout: 15_000 });
-      await page.getByRole('tab', { name: 'User Metadata' }).click();
-      const panel = page.getByText('Current Details', { exact: true }).locator('xpath=ancestor::*[3]');
-      const details = panel.frameLocator('iframe').locator('body');
-      await details.getByText('paused before step 1').waitFor({ timeout: 15_000 });
-      const text = await details.innerText();
+      const text = await currentDetails(page, 'paused before step 1');
       await page.screenshot({ path: join(SHOTS, 'prod-ui-details.png') });
       t.diagnostic(`screenshots: ${join(SHOTS, 'prod-ui-list.png')}, ${join(SHOTS, 'prod-ui-details.png')}`);
       assert.match(text, new RegExp(`PivotRL campaign ${id} — stage update, step 0/2 — PAUSED`));

@@ -17,6 +17,7 @@ import { requireDocker } from '../support/docker';
 import { tinyCampaign, type TinyCampaign } from '../support/campaign';
 import { startWorkerProcess, type WorkerProcess } from '../support/worker-process';
 import { startVersitygw, type TestObjectStore } from '../support/versitygw';
+import { sleep, waitFor } from '../support/campaign-events';
 
 const QUEUE = 's3camp';
 const STEPS = 2;
@@ -29,19 +30,8 @@ let tiny: TinyCampaign;
 let s3Store: S3Store;
 const workers: WorkerProcess[] = [];
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const started = Date.now();
 const mark = (what: string) => console.log(`[s3-campaign +${((Date.now() - started) / 1000).toFixed(1)} s] ${what}`);
-
-async function waitFor<T>(what: string, probe: () => Promise<T | undefined | null | false>, timeoutMs = 300_000): Promise<T> {
-  const until = Date.now() + timeoutMs;
-  while (Date.now() < until) {
-    const value = await probe().catch(() => undefined);
-    if (value) return value;
-    await sleep(50);
-  }
-  throw new Error(`timed out waiting for ${what}`);
-}
 
 const s3Config = () => S3StoreConfig.parse({ kind: 's3', bucket: BUCKET, endpoint: s3.endpoint, prefix: 'campaigns-test' });
 
@@ -107,10 +97,14 @@ test(
     // next one is caught instead.
     let outage: string | undefined;
     for (let attempt = 1; !outage && attempt <= 4; attempt++) {
-      const running = await waitFor('an update in flight', async () => {
-        const p = await pendingUpdate(handle);
-        return p && Number(p.state) === 2 ? p : undefined; // PENDING_ACTIVITY_STATE_STARTED
-      });
+      const running = await waitFor(
+        'an update in flight',
+        async () => {
+          const p = await pendingUpdate(handle);
+          return p && Number(p.state) === 2 ? p : undefined; // PENDING_ACTIVITY_STATE_STARTED
+        },
+        300_000,
+      );
       await sleep(300);
       await s3.stop();
       mark(`object store stopped during update attempt ${running.attempt}`);

@@ -3,18 +3,18 @@
 // playwright-core. Screenshots go to .pivotrl/ui-*.png (git-ignored).
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, mkdirSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 import { createCpuWorker, createGpuWorker, type OwnedWorker } from '../../workers/build';
-import { pauseUpdate, pivotCampaign, progressQuery, stopUpdate } from '../../workflows/campaign';
-import { PivotCampaign, PivotIteration, PivotStage } from '../../workflows/search-attributes';
+import { pauseUpdate, progressQuery, stopUpdate } from '../../workflows/campaign';
 import { campaignSummary } from '../../workflows/details';
 import { startTestTemporal, type TestTemporal } from '../support/temporal';
 import { requireDocker } from '../support/docker';
 import { tinyCampaign } from '../support/campaign';
+import { startCampaign } from '../../cli/pivotrl';
+import { currentDetails, launchChromium, requireChromium } from '../support/browser';
 
-const CHROMIUM = '/usr/bin/chromium';
 const SHOTS = resolve(import.meta.dirname, '../../.pivotrl');
 const ID = 'ui-campaign';
 
@@ -24,20 +24,10 @@ let workers: OwnedWorker[] = [];
 let running: Promise<unknown>;
 
 before(async () => {
-  if (!existsSync(CHROMIUM)) throw new Error(`${CHROMIUM} is missing: run deploy/local/browser.sh (or deploy/local/up.sh) as root`);
+  requireChromium();
   await requireDocker();
   temporal = await startTestTemporal({ ui: true });
-  browser = await chromium.launch({
-    executablePath: CHROMIUM,
-    args: [
-      '--headless',
-      '--no-sandbox',
-      '--disable-gpu',
-      '--disable-background-networking',
-      '--disable-component-update',
-      '--no-first-run',
-    ],
-  });
+  browser = await launchChromium();
 });
 
 after(async () => {
@@ -69,17 +59,7 @@ test(
     ];
     running = Promise.all(workers.map((w) => w.worker.run()));
 
-    const handle = await temporal.env.client.workflow.start(pivotCampaign, {
-      taskQueue: config.temporal.cpuQueue,
-      workflowId: ID,
-      args: [{ campaignId: ID, config }],
-      typedSearchAttributes: [
-        { key: PivotCampaign, value: ID },
-        { key: PivotStage, value: 'ingest' },
-        { key: PivotIteration, value: 0 },
-      ],
-      staticSummary: campaignSummary(config),
-    });
+    const handle = await startCampaign(temporal.env.client, config, ID);
     // Ops pause it: it profiles, selects its pivots and holds before the first update step.
     await handle.executeUpdate(pauseUpdate, { args: [true] });
     for (let i = 0; !(await handle.query(progressQuery)).now?.startsWith('paused'); i++) {
@@ -105,12 +85,7 @@ test(
       await row.click();
       await page.waitForURL(/\/workflows\/ui-campaign\/[^/]+\/history/);
       await page.getByText('select pivots: var > 0').first().waitFor({ timeout: 15_000 });
-      await page.getByRole('tab', { name: 'User Metadata' }).click();
-      // The panel renders the Markdown in its own frame.
-      const panel = page.getByText('Current Details', { exact: true }).locator('xpath=ancestor::*[3]');
-      const details = panel.frameLocator('iframe').locator('body');
-      await details.getByText('paused before step 1').waitFor({ timeout: 15_000 });
-      const text = await details.innerText();
+      const text = await currentDetails(page, 'paused before step 1');
       t.diagnostic(`screenshot: ${await shot(page, 'ui-campaign-details.png')}`);
       assert.match(text, /PivotRL campaign ui-campaign — stage update, step 0\/2 — PAUSED/);
       assert.match(text, /now: paused before step 1/);

@@ -13,7 +13,7 @@ export async function waitFor<T>(what: string, probe: () => Promise<T | undefine
   while (Date.now() < until) {
     const value = await probe().catch(() => undefined);
     if (value) return value;
-    await sleep(100);
+    await sleep(50);
   }
   throw new Error(`timed out after ${timeoutMs / 1000} s waiting for ${what}`);
 }
@@ -28,19 +28,33 @@ export async function eventsOf(client: Client, workflowId: string, firstRunId: s
 }
 
 /**
- * The attempt that finished each activity of a type (history records only the last attempt's start). One pass in
- * order: event ids start again at 1 in each continued-as-new run.
+ * The started and completed events of the activities of one type, in order. One pass: event ids start again at 1
+ * in each continued-as-new run, so an event is named by the latest schedule with its id.
  */
-export function attemptsOf(events: HistoryEvent[], activity: string): number[] {
+function activityEvents(events: HistoryEvent[], activity: string): HistoryEvent[] {
   const names = new Map<string, string>();
-  const out: number[] = [];
-  for (const e of events) {
+  return events.filter((e) => {
     const scheduled = e.activityTaskScheduledEventAttributes;
     if (scheduled) names.set(String(e.eventId), scheduled.activityType?.name ?? '');
+    const of = e.activityTaskStartedEventAttributes ?? e.activityTaskCompletedEventAttributes;
+    return of != null && names.get(String(of.scheduledEventId)) === activity;
+  });
+}
+
+/** The attempt that finished each activity of a type (history records only the last attempt's start). */
+export function attemptsOf(events: HistoryEvent[], activity: string): number[] {
+  return activityEvents(events, activity).flatMap((e) => {
     const started = e.activityTaskStartedEventAttributes;
-    if (started && names.get(String(started.scheduledEventId)) === activity) out.push(started.attempt ?? 1);
-  }
-  return out;
+    return started ? [started.attempt ?? 1] : [];
+  });
+}
+
+/** The results of the completed activities of a type, decoded from JSON. */
+export function resultsOf<T>(events: HistoryEvent[], activity: string): T[] {
+  return activityEvents(events, activity).flatMap((e) => {
+    const done = e.activityTaskCompletedEventAttributes;
+    return done ? [JSON.parse(Buffer.from(done.result!.payloads![0].data!).toString('utf8')) as T] : [];
+  });
 }
 
 /** A pending activity of a type, when the server has it in the given state (PENDING_ACTIVITY_STATE_STARTED = 2). */
