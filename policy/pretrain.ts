@@ -36,14 +36,15 @@ const { values: a } = parseArgs({
     out: { type: 'string', default: 'models/pi0' },
     init: { type: 'string', default: 'models/pi0/base' },
     seed: { type: 'string', default: '20250101' },
-    steps: { type: 'string', default: '300' },
+    steps: { type: 'string', default: '1400' },
     /** The step schedule: a cycle of sources with their number of steps per cycle. */
-    mix: { type: 'string', default: 'tool:2,swe:1,terminal:1,ood:1' },
+    mix: { type: 'string', default: 'copy:3,tool:2,swe:1,terminal:1,ood:1' },
     /** Examples per step of each source. */
     'terminal-batch': { type: 'string', default: '16' },
     'swe-batch': { type: 'string', default: '32' },
     'tool-batch': { type: 'string', default: '32' },
     'ood-batch': { type: 'string', default: '64' },
+    'copy-batch': { type: 'string', default: '64' },
     /** Pretraining data: tasks of each suite from seed --data-seed (campaigns and tests use small seeds). */
     'terminal-tasks': { type: 'string', default: '2000' },
     'swe-tasks': { type: 'string', default: '600' },
@@ -51,6 +52,7 @@ const { values: a } = parseArgs({
     'data-seed': { type: 'string', default: '1001' },
     'ood-items': { type: 'string', default: '2000' },
     'ood-seed': { type: 'string', default: '1002' },
+    'copy-items': { type: 'string', default: '40000' },
     /** Continued pretraining from --init: a fine-tuning rate (0.003 from a fresh initialisation). */
     lr: { type: 'string', default: '0.001' },
     'eval-every': { type: 'string', default: '50' },
@@ -82,8 +84,23 @@ function suiteExamples(suite: SuiteName, trajectories: Trajectory[]): Example[] 
   return trajectories.flatMap((traj) => turnsOf(traj).map((t) => ({ prompt: promptOf(t, t.history), completion: renderAction(t.expert) })));
 }
 
+/**
+ * Copy drills: a random string, " = ", the same string. Nearly every agentic action repeats what the context
+ * showed (an id, a name, a path); a small character model learns to copy (attend to what followed the earlier
+ * occurrence of the current character) from these within ~1,000 steps, and from the suites alone not at all.
+ */
+function copyExamples(n: number, seed: number): Example[] {
+  const draw = rng(seed);
+  const chars = 'abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789@._-';
+  return Array.from({ length: n }, () => {
+    const text = Array.from({ length: 4 + Math.floor(draw() * 28) }, () => chars[Math.floor(draw() * chars.length)]).join('');
+    return { prompt: `${text} = `, completion: renderAction(text) };
+  });
+}
+
 const dataSeed = num('data-seed');
-const pools: Record<SuiteName | 'ood', Example[]> = {
+const pools: Record<SuiteName | 'ood' | 'copy', Example[]> = {
+  copy: copyExamples(num('copy-items'), mixSeed(dataSeed, 7)),
   terminal: suiteExamples('terminal', trainTrajectories('terminal', dataSeed, num('terminal-tasks'))),
   swe: suiteExamples('swe', trainTrajectories('swe', dataSeed, num('swe-tasks'))),
   tool: suiteExamples('tool', trainTrajectories('tool', dataSeed, num('tool-tasks'))),
