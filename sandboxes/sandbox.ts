@@ -30,6 +30,11 @@ const MiB = 1024 * 1024;
 
 /** This worker host's name: PIVOTRL_HOST, else the machine's host name. */
 export const sandboxHost = (): string => process.env.PIVOTRL_HOST || hostname();
+/**
+ * Whose sandboxes these are (label pivotrl.owner): PIVOTRL_SANDBOX_OWNER, else the machine's host name. Workers reap
+ * their owner's leftovers; a run that sets its own owner (a test, a second deployment on one engine) sees only its own.
+ */
+export const sandboxOwner = (): string => process.env.PIVOTRL_SANDBOX_OWNER || hostname();
 
 /** An engine-side failure (engine down, image missing, container gone, runner lost): never an action's result. */
 export class SandboxInfraError extends Error {
@@ -74,6 +79,14 @@ export const DEFAULT_LIMITS: SandboxLimits = {
   outputCapBytes: 64 * 1024,
 };
 
+/**
+ * The largest file an action may write: the largest tmpfs it can write to (the captured output lives in the
+ * scratch dir), so only a sparse file could exceed it, and such a file would cost the manifest a hash of its size.
+ */
+export const fileSizeLimitKiB = (l: SandboxLimits): number =>
+  Math.ceil(Math.max(l.workTmpfsBytes, l.tmpTmpfsBytes, l.scratchTmpfsBytes) / 1024);
+const SIGXFSZ = 25;
+
 export const DEFAULT_ACTION_TIMEOUT_MS = 10_000;
 /** Extra time the runner gets beyond an action's own limit (restore, cleanup, manifest) before it is declared lost. */
 const RUNNER_GRACE_MS = 30_000;
@@ -82,7 +95,7 @@ export interface SandboxOptions {
   docker?: Docker;
   image?: string;
   limits?: Partial<SandboxLimits>;
-  /** Value of the pivotrl.owner label (default: this host's name), used by reapSandboxes. */
+  /** Value of the pivotrl.owner label (default: sandboxOwner()), used by reapSandboxes. */
   owner?: string;
 }
 
@@ -100,6 +113,8 @@ export interface ExecResult {
   oomKilled: boolean;
   /** A fork failed because the pids limit was reached during the action. */
   pidsLimitHit: boolean;
+  /** The action was killed by SIGXFSZ: it tried to write a file larger than the file-size limit. */
+  fileSizeLimitHit: boolean;
   /** Processes the action left running (background jobs, daemons, a fork bomb); all were killed. */
   leftoverProcesses: number;
   durationMs: number;
@@ -156,6 +171,10 @@ const RUNNER_SCRIPT = `set -u
 umask 022
 S=${SCRATCH}
 CAP=$1
+# The largest file an action may write, in KiB (RLIMIT_FSIZE; beyond it the writer gets SIGXFSZ): no sparse
+# terabyte for the manifest to hash.
+FSIZE_KB=$2
+POLL=0.05
 AGENT=(setpriv --reuid=${AGENT_UID} --regid=${AGENT_UID} --clear-groups --inh-caps=-all)
 cd /work || exit 71
 # fd 4: a FIFO on which the subshell that ran an action reports "<request id> <exit status>".
@@ -222,12 +241,24 @@ while IFS=' ' read -r op id tmo flags len; do
         # The action: uid 1000, no capabilities, first in line for the OOM killer, stdin /dev/null, stdout and
         # stderr to a root-only file. Its subshell (root) reports the exit status on fd 4.
         ( echo 1000 > /proc/self/oom_score_adj
+          ulimit -f "$FSIZE_KB"
           "\${AGENT[@]}" bash -c "$A" </dev/null >$S/out 2>&1 4>&-
           echo "$id $?" >&4 ) &
         sub=$!
         to=1; rc=137
-        while IFS=' ' read -r -t "$tmo" -u 4 sid st; do
-          if [[ $sid == "$id" ]]; then to=0; rc=$st; break; fi
+        dl=$((t0 + \${tmo%.*} * 1000000 + 10#\${tmo#*.} * 1000))
+        # Wait for the status line; between polls, end the action at once when it has hit a resource limit (what
+        # happened decides its verdict, not which of the limit and the wall-clock timer comes first), and end it
+        # with the runner when stdin closes (the worker is gone: nothing would read the answer).
+        while :; do
+          if IFS=' ' read -r -t "$POLL" -u 4 sid st; then
+            if [[ $sid == "$id" ]]; then to=0; rc=$st; break; fi
+            continue
+          fi
+          counters
+          if (( OOMK > o0 || PIDM > p0 )); then to=0; break; fi
+          if read -r -t 0 -u 0; then reap; exit 0; fi
+          (( \${EPOCHREALTIME/./} < dl )) || break
         done
         t1=\${EPOCHREALTIME/./}
         left=0
@@ -503,7 +534,7 @@ export class Sandbox {
           ],
           Labels: {
             [SANDBOX_LABEL]: '1',
-            [OWNER_LABEL]: opts.owner ?? hostname(),
+            [OWNER_LABEL]: opts.owner ?? sandboxOwner(),
             [PID_LABEL]: String(process.pid),
             [HOST_LABEL]: sandboxHost(),
           },
@@ -562,7 +593,7 @@ export class Sandbox {
 
   private async startRunner(): Promise<void> {
     const exec = await this.container.exec({
-      Cmd: ['bash', '-c', RUNNER_SCRIPT, 'pivotrl-runner', String(this.limits.outputCapBytes)],
+      Cmd: ['bash', '-c', RUNNER_SCRIPT, 'pivotrl-runner', String(this.limits.outputCapBytes), String(fileSizeLimitKiB(this.limits))],
       User: '0:0',
       WorkingDir: '/work',
       AttachStdin: true,
@@ -717,6 +748,7 @@ export class Sandbox {
       timedOut,
       oomKilled: oomDelta > 0,
       pidsLimitHit: pidsDelta > 0,
+      fileSizeLimitHit: rc === 128 + SIGXFSZ,
       leftoverProcesses: leftover ?? 0,
       durationMs,
     };

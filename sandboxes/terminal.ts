@@ -34,6 +34,7 @@ export interface Effect {
   timedOut: boolean;
   oomKilled: boolean;
   pidsLimitHit: boolean;
+  fileSizeLimitHit: boolean;
   /** Processes still running when the action returned (all were killed before the manifest was taken). */
   leftoverProcesses: number;
   /** Sorted by path. */
@@ -68,6 +69,7 @@ export function toEffect(result: ExecResult, changes: FileChange[]): Effect {
     timedOut: result.timedOut,
     oomKilled: result.oomKilled,
     pidsLimitHit: result.pidsLimitHit,
+    fileSizeLimitHit: result.fileSizeLimitHit,
     leftoverProcesses: result.leftoverProcesses,
     changes,
     durationMs: result.durationMs,

@@ -66,6 +66,8 @@ const clip = (s: string, n = 160) => (s.length > n ? `${s.slice(0, n)}…` : s);
 export function failureOf(effect: Effect): Comparison | null {
   if (effect.oomKilled) return { equivalent: false, reason: 'resource_limit', detail: 'killed by the out-of-memory killer (memory limit)' };
   if (effect.pidsLimitHit) return { equivalent: false, reason: 'resource_limit', detail: 'hit the process limit (fork bomb?)' };
+  if (effect.fileSizeLimitHit)
+    return { equivalent: false, reason: 'resource_limit', detail: 'tried to write a file over the file-size limit' };
   if (effect.timedOut) return { equivalent: false, reason: 'timeout', detail: `killed after ${Math.round(effect.durationMs)} ms` };
   return null;
 }

@@ -1,11 +1,10 @@
 // Builds the CPU and GPU workers. Entry points (cpu.ts, gpu.ts, all-in-one.ts), the CLI's embedded mode
 // and the integration tests all use these, so every deployment runs the same wiring.
-import { hostname } from 'node:os';
 import Docker from 'dockerode';
 import { NativeConnection, Worker } from '@temporalio/worker';
 import { createCpuActivities, createGpuActivities } from '../activities';
 import { createVerifier } from '../verifiers/verifier';
-import { reapSandboxes, sandboxHost } from '../sandboxes/sandbox';
+import { reapSandboxes, sandboxHost, sandboxOwner } from '../sandboxes/sandbox';
 import { DomainEpisodeRunner } from '../sandboxes/episodes';
 import { openPolicyEngine, assertAcceleratorOrAllowed, type PolicyEngine } from '../policy/engine';
 import type { StoreConfig } from '../store';
@@ -58,7 +57,7 @@ export async function createCpuWorker(opts: CpuWorkerOptions): Promise<OwnedWork
   // A host named by PIVOTRL_HOST that comes back removes what its earlier incarnation left, besides dead processes'
   // sandboxes. Unnamed, the host is the machine, whose other live workers' sandboxes must be spared.
   const host = process.env.PIVOTRL_HOST || undefined;
-  const removed = await reapSandboxes(docker, hostname(), { spareLiveProcesses: true, host });
+  const removed = await reapSandboxes(docker, sandboxOwner(), { spareLiveProcesses: true, host });
   if (removed > 0) console.log(`[cpu-worker] removed ${removed} leftover sandbox container(s)`);
   const image = opts.sandboxImage ?? 'pivotrl/terminal:latest';
   const sweImage = opts.sweSandboxImage;

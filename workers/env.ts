@@ -10,6 +10,11 @@ const WorkerEnv = z.object({
     .string()
     .regex(/^[A-Za-z0-9][A-Za-z0-9._-]*$/, 'a host name: letters, digits, ".", "_", "-"')
     .optional(),
+  /** Label pivotrl.owner of this worker's sandboxes (default: the host name); workers reap only their owner's leftovers. */
+  PIVOTRL_SANDBOX_OWNER: z
+    .string()
+    .regex(/^[A-Za-z0-9][A-Za-z0-9._-]*$/, 'letters, digits, ".", "_", "-"')
+    .optional(),
   /** Where this worker reaches an S3 artefact store, when not at the campaign config's endpoint (workers/build.ts). */
   PIVOTRL_S3_ENDPOINT: z.url().optional(),
   PIVOTRL_CPU_QUEUE: z.string().default('pivotrl-cpu'),

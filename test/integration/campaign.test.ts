@@ -1,7 +1,6 @@
 // A short campaign end to end: real Temporal dev server, real Docker sandboxes, real tensors. No mocks.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { hostname } from 'node:os';
 import type Docker from 'dockerode';
 import { runCampaign } from '../../cli/pivotrl';
 import { LocalStore, getJsonl } from '../../store';
@@ -21,9 +20,11 @@ after(async () => {
   await temporal?.stop();
 });
 
-// The workers label their sandboxes with this host's name (other test files use their own owners).
+// This run's embedded workers label their sandboxes with this owner, so campaigns elsewhere on the machine do not count.
+const OWNER = `test-campaign-${process.pid}`;
+process.env.PIVOTRL_SANDBOX_OWNER = OWNER;
 const sandboxes = async () =>
-  (await docker.listContainers({ all: true, filters: { label: ['pivotrl.sandbox=1', `pivotrl.owner=${hostname()}`] } })).length;
+  (await docker.listContainers({ all: true, filters: { label: ['pivotrl.sandbox=1', `pivotrl.owner=${OWNER}`] } })).length;
 
 test('a short campaign runs every stage and reports what the demo reports', { timeout: 15 * 60_000 }, async () => {
   const tiny = tinyCampaign({ address: temporal.address, queue: 'e2e', steps: 2 });

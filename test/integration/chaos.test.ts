@@ -7,7 +7,7 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync, mkdtempSync, readdirSync } from 'node:fs';
-import { hostname, tmpdir } from 'node:os';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type Docker from 'dockerode';
 import { Client, Connection, type WorkflowHandleWithFirstExecutionRunId } from '@temporalio/client';
@@ -54,11 +54,14 @@ function configFor(queue: string): CampaignConfig {
   };
 }
 
+/** This run's sandboxes only: other campaigns on the machine neither count nor get reaped. */
+const OWNER = `test-chaos-${process.pid}`;
 const workerEnv = (queue: string) => ({
   TEMPORAL_ADDRESS: server.address,
   PIVOTRL_CPU_QUEUE: `${queue}-cpu`,
   PIVOTRL_GPU_QUEUE: `${queue}-gpu`,
   PIVOTRL_ALLOW_CPU: '1',
+  PIVOTRL_SANDBOX_OWNER: OWNER,
 });
 
 let logFile: string;
@@ -103,8 +106,7 @@ const attempts = async (handle: WorkflowHandleWithFirstExecutionRunId, activity:
 const results = async <T>(handle: WorkflowHandleWithFirstExecutionRunId, activity: string): Promise<T[]> =>
   resultsOf<T>(await eventsOf(handle), activity);
 
-const ourSandboxes = async () =>
-  docker.listContainers({ all: true, filters: { label: ['pivotrl.sandbox=1', `pivotrl.owner=${hostname()}`] } });
+const ourSandboxes = async () => docker.listContainers({ all: true, filters: { label: ['pivotrl.sandbox=1', `pivotrl.owner=${OWNER}`] } });
 /** Sandboxes whose worker is gone (live workers keep a few warm between activities; those are not left over). */
 const orphanSandboxes = async () => (await ourSandboxes()).filter((c) => !isLiveProcess(c.Labels['pivotrl.pid'])).length;
 

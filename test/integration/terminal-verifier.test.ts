@@ -12,6 +12,8 @@ import { TerminalVerifier } from '../../verifiers/terminal';
 
 const OWNER = `test-terminal-verifier-${process.pid}`;
 const ACTION_TIMEOUT_MS = 1500;
+/** Far beyond what the resource bombs need to hit their limits on any machine (256 MiB at ~160 MB/s takes 1.6 s). */
+const HOSTILE_TIMEOUT_MS = 60_000;
 let docker: Docker;
 
 const task = TerminalTask.parse({
@@ -202,45 +204,50 @@ describe('terminal verifier (Docker)', () => {
     assert.ok(ms < 2 * ACTION_TIMEOUT_MS + 5000, `took ${ms.toFixed(0)} ms`);
   });
 
-  test('fork bomb, memory hog, runaway output and kill -9 -1 are contained; the next sample is fine', { timeout: 120_000 }, async () => {
-    const tt = turn('ls');
-    const v = verifier();
-    const vs = await v.verifyBatch([
-      {
-        turn: tt,
-        samples: samples(tt, [
-          ':(){ :|:& };:',
-          'for i in $(seq 1000); do sleep 30 & done; wait',
-          'head -c 2000000000 /dev/zero | tail',
-          'x=$(head -c 600000000 /dev/zero | tr "\\0" a); echo ${#x}',
-          'ls; yes | head -c 50000000',
-          'kill -9 -1; ls',
-          'ls; sleep 300 &',
-          'ls -a',
-          'ls && touch /etc/passwd /x 2>/dev/null; ls',
-        ]),
-      },
-    ]);
-    // Building a 600 MB bash string is slow: under load it can reach the 1.5 s action limit before the memory limit.
-    // Either way it is contained and rewarded 0.
-    const slowHog = brief(vs)[3];
-    assert.ok(slowHog[1] === 0 && ['resource_limit', 'timeout'].includes(String(slowHog[2])), `slow memory hog: ${slowHog}`);
-    assert.deepEqual(
-      brief(vs).filter((_, i) => i !== 3),
-      [
+  // The action limit here is far beyond the time any of these needs to hit its resource limit, even on a slow or loaded
+  // machine: each verdict must come from what happened (OOM kill, pids limit, file-size signal), and the runner ends an
+  // action as soon as it hits one, so the long limit costs no time.
+  test(
+    'fork bomb, memory hog, file-size bomb, runaway output and kill -9 -1 are contained; the next sample is fine',
+    { timeout: 240_000 },
+    async () => {
+      const tt = turn('ls');
+      const v = verifier({ actionTimeoutMs: HOSTILE_TIMEOUT_MS });
+      const t0 = performance.now();
+      const vs = await v.verifyBatch([
+        {
+          turn: tt,
+          samples: samples(tt, [
+            ':(){ :|:& };:',
+            'for i in $(seq 1000); do sleep 30 & done; wait',
+            'head -c 2000000000 /dev/zero | tail',
+            'x=$(head -c 600000000 /dev/zero | tr "\\0" a); echo ${#x}',
+            'ls; yes | head -c 50000000',
+            'kill -9 -1; ls',
+            'ls; sleep 300 &',
+            'ls -a',
+            'ls && touch /etc/passwd /x 2>/dev/null; ls',
+            'truncate -s 1T big',
+          ]),
+        },
+      ]);
+      assert.deepEqual(brief(vs), [
         [0, 0, 'resource_limit'],
         [1, 0, 'resource_limit'],
         [2, 0, 'resource_limit'],
+        [3, 0, 'resource_limit'],
         [4, 1, 'equivalent'],
         [5, 1, 'equivalent'],
         [6, 0, 'resource_limit'],
         [7, 1, 'equivalent'],
         [8, 1, 'equivalent'],
-      ],
-    );
-    assert.equal(v.stats.infraRetries, 0, 'contained actions are not infrastructure failures');
-    assert.equal(v.stats.sandboxesCreated, 1);
-  });
+        [9, 0, 'resource_limit'],
+      ]);
+      assert.ok(performance.now() - t0 < HOSTILE_TIMEOUT_MS, 'no hostile action ran to the wall-clock limit');
+      assert.equal(v.stats.infraRetries, 0, 'contained actions are not infrastructure failures');
+      assert.equal(v.stats.sandboxesCreated, 1);
+    },
+  );
 
   test('no network, read-only root, unprivileged actions, runner out of reach', { timeout: 60_000 }, async () => {
     const state = await openTurnState(task, [], { docker, owner: OWNER, actionTimeoutMs: 5000 });

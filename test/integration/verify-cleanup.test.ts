@@ -5,7 +5,7 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
-import { hostname, tmpdir } from 'node:os';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type Docker from 'dockerode';
@@ -117,10 +117,12 @@ describe('sandbox cleanup (Docker)', () => {
   });
 
   describe('a worker killed with SIGKILL mid-verify', () => {
-    const owner = hostname();
+    // The owner a worker's sandboxes get from PIVOTRL_SANDBOX_OWNER (default: the host name); this run's own, so that
+    // campaigns elsewhere on the machine neither count here nor get reaped.
+    const owner = `test-cleanup-killed-${process.pid}`;
     let child: ChildProcess | null = null;
     let existing = new Set<string>();
-    /** Sandboxes of this host made since the test started (the child's). */
+    /** Sandboxes of this owner made since the test started (the child's). */
     const ours = async () => (await containersOf(owner)).filter((c) => !existing.has(c.Id));
     before(async () => {
       existing = new Set((await containersOf(owner)).map((c) => c.Id));
@@ -139,7 +141,7 @@ describe('sandbox cleanup (Docker)', () => {
     });
 
     test('leaves containers that a restarted CPU worker on the same host removes at start-up', { timeout: 180_000 }, async () => {
-      // The "worker": verifies two slow turns with sandboxes owned by this host (the default owner), then is killed.
+      // The "worker": verifies two slow turns with sandboxes of this run's owner, then is killed.
       const script = `
         const { createVerifier } = await import(${JSON.stringify(join(ROOT, 'verifiers/verifier.ts'))});
         const { generateTerminalSuite } = await import(${JSON.stringify(join(ROOT, 'tasks/terminal/suite.ts'))});
@@ -154,6 +156,7 @@ describe('sandbox cleanup (Docker)', () => {
         console.log('finished');`;
       child = spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], {
         cwd: ROOT,
+        env: { ...process.env, PIVOTRL_SANDBOX_OWNER: owner },
         stdio: ['ignore', 'pipe', 'pipe'],
       });
       let out = '';
@@ -175,7 +178,8 @@ describe('sandbox cleanup (Docker)', () => {
       const leftovers = await ours();
       assert.equal(leftovers.length, 2, 'a worker killed with SIGKILL cannot remove its sandboxes');
 
-      // A CPU worker starting on this host reaps them before it polls.
+      // A CPU worker of the same owner starting on this host reaps them before it polls.
+      process.env.PIVOTRL_SANDBOX_OWNER = owner;
       const temporal = await startTestTemporal();
       try {
         const cpu = await createCpuWorker({

@@ -9,6 +9,7 @@ export function effect(p: Partial<Effect> = {}): Effect {
     timedOut: false,
     oomKilled: false,
     pidsLimitHit: false,
+    fileSizeLimitHit: false,
     leftoverProcesses: 0,
     changes: [],
     durationMs: 3,

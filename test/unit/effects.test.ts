@@ -91,6 +91,7 @@ test('timeout, OOM, pids limit and leftover processes', () => {
   assert.equal(compareEffects(effect(), effect({ timedOut: true, exitCode: 137 })).reason, 'timeout');
   assert.equal(compareEffects(effect(), effect({ oomKilled: true, exitCode: 137 })).reason, 'resource_limit');
   assert.equal(compareEffects(effect(), effect({ pidsLimitHit: true })).reason, 'resource_limit');
+  assert.equal(compareEffects(effect(), effect({ fileSizeLimitHit: true, exitCode: 153 })).reason, 'resource_limit');
   // A resource limit is the more specific cause when the action also ran out of time.
   assert.equal(compareEffects(effect(), effect({ pidsLimitHit: true, timedOut: true })).reason, 'resource_limit');
   const bomb = compareEffects(effect(), effect({ leftoverProcesses: 90 }));
