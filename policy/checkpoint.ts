@@ -1,7 +1,8 @@
 // Checkpoints in the artefact store, through a TensorFlow.js IO handler:
 //   <prefix>/model.json   config, tokenizer, step counters, weights manifest (tf.io format)
 //   <prefix>/weights.bin  float32 parameters, then the AdamW moments (optional)
-//   <prefix>/SHA256       `sha256sum -c` manifest of the two files
+//   <prefix>/SHA256       `sha256sum -c` manifest of the two files, written last: a checkpoint exists once its
+//                         manifest does, and loading checks both files against it.
 // The checkpoint hash is the sha256 of that manifest text: same seed + same steps -> same hash.
 import { createHash } from 'node:crypto';
 import { readFile, readdir } from 'node:fs/promises';
@@ -31,6 +32,23 @@ const Metadata = z.object({
 const sha256 = (data: Uint8Array | string) => createHash('sha256').update(data).digest('hex');
 const manifestOf = (json: Uint8Array | string, weights: Uint8Array) => `${sha256(json)}  ${MODEL}\n${sha256(weights)}  ${WEIGHTS}\n`;
 
+/** Throws, naming the file, unless every file the manifest lists is present with that SHA-256 and both files are listed. */
+function verifyManifest(where: string, manifest: string, files: Map<string, Uint8Array>): void {
+  const listed = new Set<string>();
+  for (const line of manifest.split('\n').filter(Boolean)) {
+    const [hash, name] = line.split(/\s+\*?/);
+    listed.add(name);
+    const data = files.get(name);
+    if (!data) throw new Error(`${where}: ${name}, listed in its ${MANIFEST} manifest, is missing`);
+    if (sha256(data) !== hash) {
+      throw new Error(
+        `${where}: ${name} does not match its SHA-256 in ${MANIFEST} (the checkpoint is corrupt or was changed after it was written)`,
+      );
+    }
+  }
+  for (const name of [MODEL, WEIGHTS]) if (!listed.has(name)) throw new Error(`${where}: ${MANIFEST} does not list ${name}`);
+}
+
 /** A tf.io.IOHandler that reads and writes one checkpoint under `prefix` in the store. */
 export function storeIOHandler(store: ArtefactStore, prefix: string): tf.io.IOHandler {
   return {
@@ -49,8 +67,17 @@ export function storeIOHandler(store: ArtefactStore, prefix: string): tf.io.IOHa
       return { modelArtifactsInfo: tf.io.getModelArtifactsInfoForJSON(a) };
     },
     async load(): Promise<tf.io.ModelArtifacts> {
-      const json = JSON.parse(await getText(store, `${prefix}/${MODEL}`));
+      const text = await store.get(`${prefix}/${MODEL}`);
       const buf = await store.get(`${prefix}/${WEIGHTS}`);
+      verifyManifest(
+        prefix,
+        await getText(store, `${prefix}/${MANIFEST}`),
+        new Map([
+          [MODEL, text],
+          [WEIGHTS, buf],
+        ]),
+      );
+      const json = JSON.parse(text.toString('utf8'));
       return {
         format: json.format,
         generatedBy: json.generatedBy,
@@ -111,8 +138,9 @@ export async function loadCheckpoint(store: ArtefactStore, prefix: string): Prom
   return { model, adam, step: meta.step };
 }
 
+/** True once the checkpoint is published: its manifest, written after both files, exists. */
 export async function checkpointExists(store: ArtefactStore, prefix: string): Promise<boolean> {
-  return (await store.exists(`${prefix}/${MODEL}`)) && (await store.exists(`${prefix}/${WEIGHTS}`));
+  return store.exists(`${prefix}/${MANIFEST}`);
 }
 
 /** sha256 of the checkpoint's `sha256sum` manifest, computed from the stored bytes. */
@@ -127,13 +155,10 @@ export async function importCheckpointDir(dir: string, store: ArtefactStore, pre
   const files = (await readdir(dir, { withFileTypes: true })).filter((e) => e.isFile()).map((e) => e.name);
   if (!files.includes(MODEL) || !files.includes(WEIGHTS)) throw new Error(`${dir}: no ${MODEL} + ${WEIGHTS}`);
   const bytes = new Map(await Promise.all(files.map(async (f) => [f, await readFile(join(dir, f))] as const)));
-  if (bytes.has(MANIFEST)) {
-    for (const line of bytes.get(MANIFEST)!.toString('utf8').split('\n').filter(Boolean)) {
-      const [hash, name] = line.split(/\s+\*?/);
-      const data = bytes.get(name);
-      if (!data || sha256(data) !== hash) throw new Error(`${dir}: ${name} does not match its SHA256 entry`);
-    }
-  }
+  const manifest = bytes.get(MANIFEST)?.toString('utf8') ?? manifestOf(bytes.get(MODEL)!, bytes.get(WEIGHTS)!);
+  verifyManifest(dir, manifest, bytes);
+  bytes.delete(MANIFEST);
   for (const [f, data] of bytes) await store.put(`${prefix}/${f}`, data);
+  await store.put(`${prefix}/${MANIFEST}`, manifest);
   return checkpointHash(store, prefix);
 }

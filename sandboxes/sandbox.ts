@@ -250,11 +250,15 @@ while IFS=' ' read -r op id tmo flags len; do
         # Wait for the status line; between polls, end the action at once when it has hit a resource limit (what
         # happened decides its verdict, not which of the limit and the wall-clock timer comes first), and end it
         # with the runner when stdin closes (the worker is gone: nothing would read the answer).
+        line=
         while :; do
-          if IFS=' ' read -r -t "$POLL" -u 4 sid st; then
-            if [[ $sid == "$id" ]]; then to=0; rc=$st; break; fi
-            continue
+          if IFS= read -r -t "$POLL" -u 4 part; then
+            line+=$part
+            if [[ \${line%% *} == "$id" ]]; then to=0; rc=\${line#* }; break; fi
+            line=; continue
           fi
+          # A read that timed out keeps the part of a line it had read; the rest comes with the next read.
+          line+=$part
           counters
           if (( OOMK > o0 || PIDM > p0 )); then to=0; break; fi
           if read -r -t 0 -u 0; then reap; exit 0; fi

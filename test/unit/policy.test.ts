@@ -10,7 +10,7 @@ import { charTokenizer, PLACEHOLDER } from '../../policy/tokenizer';
 import { attentionTuning, forward, initParams, logitsOf, makeModel, namedParams, paramsFrom } from '../../policy/model';
 import { sample } from '../../policy/sample';
 import { Trainee, completionLogprobs, sftLoss, trainStep, zeroAdam } from '../../policy/train';
-import { checkpointHash, importCheckpointDir, loadCheckpoint, saveCheckpoint } from '../../policy/checkpoint';
+import { checkpointExists, checkpointHash, importCheckpointDir, loadCheckpoint, saveCheckpoint } from '../../policy/checkpoint';
 import { openInProcessPolicyEngine } from '../../policy/engine';
 import { generatedText, ModelConfig } from '../../policy/schemas';
 import { LocalStore } from '../../store';
@@ -243,6 +243,32 @@ test('same seed and same steps give the same checkpoint hash; save/load round-tr
     assert.equal(await checkpointHash(store, 'copy'), hashes[0]);
     const imported = await importCheckpointDir(join(dir, 'a', 'ckpt', '3'), new LocalStore(join(dir, 'c')), 'base');
     assert.equal(imported, hashes[0]);
+    dispose(tr);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('a checkpoint exists once its manifest is written; a flipped byte fails the load naming the file', async () => {
+  const dir = tmp();
+  try {
+    const store = new LocalStore(dir);
+    const tr = tinyModel(3);
+    await saveCheckpoint(store, 'ok', tr);
+    assert.equal(await checkpointExists(store, 'ok'), true);
+    // A writer that died before the manifest (last of the three puts) left no checkpoint.
+    await store.put('half/model.json', await store.get('ok/model.json'));
+    await store.put('half/weights.bin', await store.get('ok/weights.bin'));
+    assert.equal(await checkpointExists(store, 'half'), false);
+
+    const weights = Buffer.from(await store.get('ok/weights.bin'));
+    weights[weights.length >> 1] ^= 0x01;
+    await store.put('ok/weights.bin', weights);
+    await assert.rejects(loadCheckpoint(store, 'ok'), /ok: weights\.bin does not match its SHA-256 in SHA256/);
+    const model = await store.get('ok/model.json');
+    await store.put('ok/weights.bin', Buffer.from(weights.map((b, i) => (i === weights.length >> 1 ? b ^ 0x01 : b))));
+    await store.put('ok/model.json', Buffer.concat([model, Buffer.from(' ')]));
+    await assert.rejects(loadCheckpoint(store, 'ok'), /ok: model\.json does not match its SHA-256/);
     dispose(tr);
   } finally {
     rmSync(dir, { recursive: true, force: true });
