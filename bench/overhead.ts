@@ -10,7 +10,7 @@
 // The last line printed is one JSON object.
 import { parseArgs } from 'node:util';
 import { hostname } from 'node:os';
-import Docker from 'dockerode';
+import { connectEngine } from '../sandboxes/engine';
 import { MockActivityEnvironment } from '@temporalio/testing';
 import { createCpuActivities, createGpuActivities } from '../activities';
 import type { CampaignConfig } from '../core/config';
@@ -45,7 +45,7 @@ const seconds = (t0: number) => (performance.now() - t0) / 1000;
 
 /** The activities with the dependencies the workers give them, kept for all in-process runs (as a worker keeps them). */
 function inProcessActivities() {
-  const docker = new Docker();
+  const docker = connectEngine();
   const episodes = new DomainEpisodeRunner({ docker, image: IMAGE });
   const engines = new Map<string, PolicyEngine>();
   const engineFor = (s: StoreConfig) => {
@@ -200,7 +200,7 @@ async function runInProcess(
   }
 }
 
-const docker = new Docker();
+const docker = connectEngine();
 await reapSandboxes(docker, hostname(), { spareLiveProcesses: true });
 const temporal = await startTestTemporal();
 const tiny = tinyCampaign({ address: temporal.address, queue: 'bench', steps: STEPS, trainTasks: Number(args['train-tasks']) });

@@ -4,7 +4,7 @@
 // verified samples per second, the time per sample, how often the tests had to run, and the agreement with intent.
 // The last line printed is one JSON object. Containers carry a bench-only owner label and are removed at the end.
 import { parseArgs } from 'node:util';
-import Docker from 'dockerode';
+import { connectEngine } from '../sandboxes/engine';
 import { Rng, seedOf } from '../core/rng';
 import type { Sample, Turn } from '../core/schemas';
 import { ensureImage, reapSandboxes } from '../sandboxes/sandbox';
@@ -65,7 +65,7 @@ function buildBatch(): BenchItem[] {
 const r1 = (x: number) => Math.round(x * 10) / 10;
 
 async function main(): Promise<void> {
-  const docker = new Docker();
+  const docker = connectEngine();
   await ensureImage(docker, SWE_IMAGE);
   const items = buildBatch();
   const samples = items.reduce((n, it) => n + it.samples.length, 0);
@@ -118,4 +118,4 @@ main()
     console.error(err);
     process.exitCode = 1;
   })
-  .finally(() => reapSandboxes(new Docker(), OWNER));
+  .finally(() => reapSandboxes(connectEngine(), OWNER));

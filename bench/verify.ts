@@ -9,7 +9,7 @@
 // The last line printed is one JSON object. Every container made here carries a bench-only owner label and is
 // removed at the end (also on Ctrl-C).
 import { parseArgs } from 'node:util';
-import Docker from 'dockerode';
+import { connectEngine, type Container, type DockerClient } from '../sandboxes/engine';
 import type { Sample, Turn, Verdict } from '../core/schemas';
 import { Rng, seedOf } from '../core/rng';
 import { DEFAULT_IMAGE, OWNER_LABEL, SANDBOX_LABEL, SandboxPool, buildTar, ensureImage, reapSandboxes } from '../sandboxes/sandbox';
@@ -106,7 +106,7 @@ function buildBatch(): BenchItem[] {
 // --------------------------------------------------------------------------------------------------------
 // (a) The functional verifier.
 
-async function runFunctional(docker: Docker, items: BenchItem[]) {
+async function runFunctional(docker: DockerClient, items: BenchItem[]) {
   const verifier = new TerminalVerifier({ docker, image: IMAGE, concurrency: CONCURRENCY, owner: OWNER });
   // Warm-up (engine, module loading) on two turns; not measured.
   await verifier.verifyBatch(items.slice(0, 2).map(({ turn, samples }) => ({ turn, samples: samples.slice(0, 3) })));
@@ -149,7 +149,7 @@ async function collect(stream: NodeJS.ReadableStream): Promise<number> {
   return bytes;
 }
 
-async function dockerExec(container: Docker.Container, command: string, workdir: string): Promise<number> {
+async function dockerExec(container: Container, command: string, workdir: string): Promise<number> {
   const exec = await container.exec({
     Cmd: ['bash', '-c', command],
     WorkingDir: workdir,
@@ -161,7 +161,7 @@ async function dockerExec(container: Docker.Container, command: string, workdir:
   return (await exec.inspect()).ExitCode ?? -1;
 }
 
-async function runBaseline(docker: Docker, items: BenchItem[]) {
+async function runBaseline(docker: DockerClient, items: BenchItem[]) {
   const container = await docker.createContainer({
     Image: IMAGE,
     Cmd: ['sleep', 'infinity'],
@@ -203,7 +203,7 @@ async function runBaseline(docker: Docker, items: BenchItem[]) {
 // --------------------------------------------------------------------------------------------------------
 // (c) A warm sandbox at a turn's state.
 
-async function measureWarm(docker: Docker, items: BenchItem[]) {
+async function measureWarm(docker: DockerClient, items: BenchItem[]) {
   const pool = new SandboxPool({ docker, image: IMAGE, owner: OWNER });
   const times: { ms: number; prefix: number }[] = [];
   try {
@@ -242,12 +242,12 @@ function table(rows: [string, string][]): string {
   return rows.map(([k, v]) => (!k ? '' : v ? `  ${k.padEnd(w)}  ${v}` : k)).join('\n');
 }
 
-async function countOurs(docker: Docker): Promise<number> {
+async function countOurs(docker: DockerClient): Promise<number> {
   return (await docker.listContainers({ all: true, filters: { label: [`${OWNER_LABEL}=${OWNER}`] } })).length;
 }
 
 async function main(): Promise<void> {
-  const docker = new Docker();
+  const docker = connectEngine();
   await ensureImage(docker, IMAGE);
   const items = buildBatch();
   const samples = items.reduce((n, it) => n + it.samples.length, 0);
@@ -328,7 +328,7 @@ async function main(): Promise<void> {
 
 async function cleanupAndExit(code: number): Promise<never> {
   try {
-    await reapSandboxes(new Docker(), OWNER);
+    await reapSandboxes(connectEngine(), OWNER);
   } catch (err) {
     console.error(`cleanup failed: ${(err as Error).message}`);
   }

@@ -5,7 +5,7 @@
 import { mkdtemp, mkdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
-import Docker from 'dockerode';
+import { connectEngine } from '../sandboxes/engine';
 import { z } from 'zod';
 import { seedOf } from '../core/rng';
 import { Verdict, type Sample, type Turn } from '../core/schemas';
@@ -120,7 +120,7 @@ export async function profileSuites(o: ProfileSuitesOptions, log: (line: string)
     return { suite, tasks: trajectories.length, turns: trajectories.flatMap(turnsOf) };
   });
   const { hash, samples } = await sampleTurns(o.checkpoint, suites, o);
-  const verifier = createVerifier('functional', { docker: new Docker(), concurrency: o.concurrency, owner: 'pivotrl-profile-suites' });
+  const verifier = createVerifier('functional', { docker: connectEngine(), concurrency: o.concurrency, owner: 'pivotrl-profile-suites' });
   const rows: SuiteRow[] = [];
   const verdicts: (Verdict & { suite: SuiteName })[] = [];
   for (const [i, { suite, tasks, turns }] of suites.entries()) {

@@ -1,17 +1,17 @@
 // Evaluation episodes of every domain: runs a held-out task's actions from its initial state, then its check.
-import type Docker from 'dockerode';
 import type { HeldoutTask } from '../core/schemas';
 import type { EpisodeRunner } from '../pipeline/episodes';
 import { TerminalEpisodeRunner } from './terminal';
 import { SweEpisodeRunner } from './swe';
-import { replayToolEpisode } from '../tasks/tool/episode';
+import { toolEpisodeRunner } from '../tasks/tool/episode';
+import type { DockerClient } from './engine';
 
 export class DomainEpisodeRunner implements EpisodeRunner {
   private readonly terminal: TerminalEpisodeRunner;
   private readonly swe: SweEpisodeRunner;
 
   /** `image`: the terminal sandbox image; `sweImage`: the SWE one (default pivotrl/swe:latest). */
-  constructor(opts: { docker: Docker; image: string; sweImage?: string }) {
+  constructor(opts: { docker: DockerClient; image: string; sweImage?: string }) {
     this.terminal = new TerminalEpisodeRunner(opts);
     this.swe = new SweEpisodeRunner({ docker: opts.docker, image: opts.sweImage });
   }
@@ -23,7 +23,7 @@ export class DomainEpisodeRunner implements EpisodeRunner {
       case 'swe': // final check: every fail-to-pass and pass-to-pass test passes
         return this.swe.replay(ref.task, actions);
       case 'tool': // the simulated backend runs in-process: no sandbox
-        return Promise.resolve(replayToolEpisode(ref.task, actions));
+        return toolEpisodeRunner.replay(ref, actions);
     }
   }
 

@@ -15,7 +15,7 @@
 import { createHash } from 'node:crypto';
 import { hostname } from 'node:os';
 import type { Duplex } from 'node:stream';
-import Docker from 'dockerode';
+import { connectEngine, type Container, type ContainerInfo, type DockerClient } from './engine';
 
 export const DEFAULT_IMAGE = 'pivotrl/terminal:latest';
 export const SANDBOX_LABEL = 'pivotrl.sandbox';
@@ -92,7 +92,7 @@ export const DEFAULT_ACTION_TIMEOUT_MS = 10_000;
 const RUNNER_GRACE_MS = 30_000;
 
 export interface SandboxOptions {
-  docker?: Docker;
+  docker?: DockerClient;
   image?: string;
   limits?: Partial<SandboxLimits>;
   /** Value of the pivotrl.owner label (default: sandboxOwner()), used by reapSandboxes. */
@@ -347,7 +347,7 @@ export function withEngineTimeout<T>(p: Promise<T>, what: string, ms = ENGINE_TI
 }
 
 /** Throws a SandboxInfraError (image_missing, with the fix) unless the image exists locally. */
-export async function ensureImage(docker: Docker, image: string): Promise<void> {
+export async function ensureImage(docker: DockerClient, image: string): Promise<void> {
   try {
     await withEngineTimeout(docker.getImage(image).inspect(), `inspect image ${image}`);
   } catch (err) {
@@ -497,8 +497,8 @@ export class Sandbox {
   requests = 0;
 
   private constructor(
-    readonly docker: Docker,
-    readonly container: Docker.Container,
+    readonly docker: DockerClient,
+    readonly container: Container,
     readonly image: string,
     readonly limits: SandboxLimits,
   ) {}
@@ -513,10 +513,10 @@ export class Sandbox {
 
   /** Creates and starts a sandbox container and its runner. Engine problems throw SandboxInfraError. */
   static async create(opts: SandboxOptions = {}): Promise<Sandbox> {
-    const docker = opts.docker ?? new Docker();
+    const docker = opts.docker ?? connectEngine();
     const image = opts.image ?? DEFAULT_IMAGE;
     const limits = { ...DEFAULT_LIMITS, ...opts.limits };
-    let container: Docker.Container;
+    let container: Container;
     try {
       container = await withEngineTimeout(
         docker.createContainer({
@@ -849,13 +849,13 @@ export class Sandbox {
  * many were removed.
  */
 export async function reapSandboxes(
-  docker: Docker,
+  docker: DockerClient,
   owner?: string,
   opts: { spareLiveProcesses?: boolean; host?: string } = {},
 ): Promise<number> {
   const label = [`${SANDBOX_LABEL}=1`];
   if (owner) label.push(`${OWNER_LABEL}=${owner}`);
-  let list: Docker.ContainerInfo[];
+  let list: ContainerInfo[];
   try {
     list = await withEngineTimeout(docker.listContainers({ all: true, filters: { label } }), 'list sandboxes');
   } catch (err) {

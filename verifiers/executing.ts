@@ -9,7 +9,7 @@
 // action once on a fresh sandbox (state re-opened, expert effect re-taken); a second failure gives reward null
 // with reason 'infrastructure' (masked by the trainer, never 0). If the image is missing or the engine is down
 // when the batch starts, verifyBatch throws instead: that is a deployment problem, not a masked sample.
-import Docker from 'dockerode';
+import { connectEngine, type DockerClient } from '../sandboxes/engine';
 import type { Sample, Turn, Verdict, VerifierKind } from '../core/schemas';
 import {
   DEFAULT_ACTION_TIMEOUT_MS,
@@ -74,7 +74,7 @@ type Outcome = Pick<Verdict, 'reward' | 'reason' | 'detail'>;
 
 export class ExecutingVerifier<E extends Effect> implements Verifier {
   readonly kind: VerifierKind = 'functional';
-  private readonly docker: Docker;
+  private readonly docker: DockerClient;
   private readonly concurrency: number;
   private readonly actionTimeoutMs: number;
   /** Counters of the last verifyBatch call (for benchmarks and logs). */
@@ -86,7 +86,7 @@ export class ExecutingVerifier<E extends Effect> implements Verifier {
     private readonly image: string,
     private readonly deps: VerifierDeps = {},
   ) {
-    this.docker = deps.docker ?? new Docker();
+    this.docker = deps.docker ?? connectEngine();
     this.concurrency = Math.max(1, Math.floor(deps.concurrency ?? 2));
     this.actionTimeoutMs = deps.actionTimeoutMs ?? DEFAULT_ACTION_TIMEOUT_MS;
   }

@@ -1,5 +1,5 @@
 // The one interface the verify activity calls, with batches of turns and their samples.
-import type Docker from 'dockerode';
+import type { DockerClient } from '../sandboxes/engine';
 import type { Sample, Turn, Verdict, VerifierKind } from '../core/schemas';
 import type { SandboxLimits } from '../sandboxes/sandbox';
 import { StrictVerifier } from './strict';
@@ -27,7 +27,7 @@ export interface Verifier {
 }
 
 export interface VerifierDeps {
-  docker?: Docker;
+  docker?: DockerClient;
   /** Sandbox image of the terminal domain (default pivotrl/terminal:latest). */
   image?: string;
   /** Sandbox image of the SWE domain (default pivotrl/swe:latest). */

@@ -1,6 +1,6 @@
 // Builds the CPU and GPU workers. Entry points (cpu.ts, gpu.ts, all-in-one.ts), the CLI's embedded mode
 // and the integration tests all use these, so every deployment runs the same wiring.
-import Docker from 'dockerode';
+import { connectEngine, type DockerClient } from '../sandboxes/engine';
 import { NativeConnection, Worker } from '@temporalio/worker';
 import { createCpuActivities, createGpuActivities } from '../activities';
 import { createVerifier } from '../verifiers/verifier';
@@ -40,7 +40,7 @@ export interface WorkerCommon {
 export interface CpuWorkerOptions extends WorkerCommon {
   /** Concurrent CPU activities (each verify activity runs its own sandbox concurrency inside). */
   maxActivities?: number;
-  docker?: Docker;
+  docker?: DockerClient;
   sandboxImage?: string;
   /** Sandbox image of the SWE domain (default pivotrl/swe:latest). */
   sweSandboxImage?: string;
@@ -53,7 +53,7 @@ export interface OwnedWorker {
 }
 
 export async function createCpuWorker(opts: CpuWorkerOptions): Promise<OwnedWorker> {
-  const docker = opts.docker ?? new Docker();
+  const docker = opts.docker ?? connectEngine();
   // A host named by PIVOTRL_HOST that comes back removes what its earlier incarnation left, besides dead processes'
   // sandboxes. Unnamed, the host is the machine, whose other live workers' sandboxes must be spared.
   const host = process.env.PIVOTRL_HOST || undefined;

@@ -1,6 +1,7 @@
 // A tool-use episode, replayed in-process against the simulated backend, and the task's final check: the
 // backend ends in the expected state and the episode ends with a reply to the user that carries the facts.
 import type { ShopState, ToolTask } from '../../core/domains/tool';
+import type { HeldoutTask } from '../../core/schemas';
 import { parseAction, type ToolAction } from './action';
 import { applyCalls, stateDifference } from './shop';
 import { DEFAULT_WORD_OVERLAP, missingFacts } from './words';
@@ -67,3 +68,11 @@ export function replayToolEpisode(task: ToolTask, actions: readonly string[], th
   const check = checkToolTask(task, state, reply, threshold);
   return { outputs, passed: check.passed, ended: reply !== null, check };
 }
+
+/** Held-out tool-use episodes (an EpisodeRunner of pipeline/episodes): replayed in-process, no sandbox. */
+export const toolEpisodeRunner = {
+  async replay(ref: HeldoutTask, actions: string[]): Promise<ToolReplayResult> {
+    if (ref.domain !== 'tool') throw new Error(`not a tool-use task: ${ref.task.id} (${ref.domain})`);
+    return replayToolEpisode(ref.task, actions);
+  },
+};

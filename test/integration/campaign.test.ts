@@ -1,7 +1,7 @@
 // A short campaign end to end: real Temporal dev server, real Docker sandboxes, real tensors. No mocks.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import type Docker from 'dockerode';
+import type { DockerClient } from '../../sandboxes/engine';
 import { runCampaign } from '../../cli/pivotrl';
 import { LocalStore, getJsonl } from '../../store';
 import { campaignKeys } from '../../pipeline/keys';
@@ -11,7 +11,7 @@ import { requireDocker } from '../support/docker';
 import { tinyCampaign } from '../support/campaign';
 
 let temporal: TestTemporal;
-let docker: Docker;
+let docker: DockerClient;
 before(async () => {
   docker = await requireDocker();
   temporal = await startTestTemporal();

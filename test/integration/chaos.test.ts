@@ -9,7 +9,7 @@ import assert from 'node:assert/strict';
 import { existsSync, mkdtempSync, readdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type Docker from 'dockerode';
+import type { DockerClient } from '../../sandboxes/engine';
 import { Client, Connection, type WorkflowHandleWithFirstExecutionRunId } from '@temporalio/client';
 import { Context } from '@temporalio/activity';
 import { NativeConnection, Worker } from '@temporalio/worker';
@@ -32,7 +32,7 @@ import { isLiveProcess } from '../../sandboxes/sandbox';
 const STEPS = 2;
 const QUEUE = 'chaos';
 
-let docker: Docker;
+let docker: DockerClient;
 let server: DevServerProcess;
 let connection: Connection;
 let client: Client;

@@ -11,7 +11,7 @@ import assert from 'node:assert/strict';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type Docker from 'dockerode';
+import type { DockerClient } from '../../sandboxes/engine';
 import { Client, Connection, type WorkflowHandleWithFirstExecutionRunId } from '@temporalio/client';
 import type { CampaignConfig } from '../../core/config';
 import { checkpointHash } from '../../policy/checkpoint';
@@ -38,7 +38,7 @@ const CPU_HOSTS = HOSTS.filter((h) => h.kind === 'cpu').map((h) => h.name);
 // Workflow ids unique to this run (the namespace keeps closed campaigns for its retention period).
 const RUN = Date.now().toString(36);
 
-let docker: Docker;
+let docker: DockerClient;
 let stack: ProdStack;
 let hosts: Hosts;
 let connection: Connection;

@@ -7,11 +7,11 @@ import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
-import type Docker from 'dockerode';
+import type { DockerClient } from '../../sandboxes/engine';
 import { DEFAULT_IMAGE, HOST_LABEL, OWNER_LABEL, PID_LABEL, SANDBOX_LABEL, Sandbox, reapSandboxes } from '../../sandboxes/sandbox';
 import { requireDocker } from '../support/docker';
 
-let docker: Docker;
+let docker: DockerClient;
 // An owner of our own, so that sandboxes of other tests and workers on this machine are never touched.
 const owner = `hosts-reaper-${randomUUID().slice(0, 8)}`;
 const labelsOf = async () =>

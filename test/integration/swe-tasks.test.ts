@@ -5,7 +5,7 @@
 // the expert's and none of its decoys.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import type Docker from 'dockerode';
+import type { DockerClient } from '../../sandboxes/engine';
 import { Rng, seedOf } from '../../core/rng';
 import { generateSweSuite } from '../../tasks/swe/suite';
 import { SWE_TEMPLATES } from '../../tasks/swe/templates';
@@ -37,7 +37,7 @@ function drawTask(template: SweTemplate, seed: number): { task: SweTask; drawn: 
   return { task, drawn };
 }
 
-let docker: Docker;
+let docker: DockerClient;
 let runner: SweEpisodeRunner;
 before(async () => {
   docker = await requireDocker();

@@ -2,7 +2,7 @@
 // sandbox and its recorded outputs are what the commands really print; a non-expert episode fails.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import type Docker from 'dockerode';
+import type { DockerClient } from '../../sandboxes/engine';
 import { generateTerminalSuite } from '../../tasks/terminal/suite';
 import { TEMPLATES } from '../../tasks/terminal/templates';
 import { expertSteps } from '../../tasks/terminal/render';
@@ -11,7 +11,7 @@ import { mapLimit } from '../../pipeline/episodes';
 import { requireDocker } from '../support/docker';
 import { replayMismatches } from '../support/replay';
 
-let docker: Docker;
+let docker: DockerClient;
 let runner: TerminalEpisodeRunner;
 before(async () => {
   docker = await requireDocker();

@@ -2,7 +2,7 @@
 // Needs the image: `make setup` (deploy/local/images.sh) builds it.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import type Docker from 'dockerode';
+import type { ContainerInfo, DockerClient } from '../../sandboxes/engine';
 import { TerminalTask, type Sample, type Turn, type Verdict } from '../../core/schemas';
 import { requireDocker } from '../support/docker';
 import { DEFAULT_IMAGE, OWNER_LABEL, Sandbox, SandboxInfraError, reapSandboxes } from '../../sandboxes/sandbox';
@@ -17,7 +17,7 @@ const OWNER = `test-terminal-verifier-${process.pid}`;
 const ACTION_TIMEOUT_MS = 30_000;
 const HOSTILE_TIMEOUT_MS = 60_000;
 const LOOP_TIMEOUT_MS = 5000;
-let docker: Docker;
+let docker: DockerClient;
 
 const task = TerminalTask.parse({
   id: 'task-1',
@@ -53,7 +53,7 @@ function verifier(extra: Partial<ConstructorParameters<typeof TerminalVerifier>[
   return new TerminalVerifier({ docker, owner: OWNER, actionTimeoutMs: ACTION_TIMEOUT_MS, concurrency: 2, ...extra });
 }
 
-async function ours(): Promise<Docker.ContainerInfo[]> {
+async function ours(): Promise<ContainerInfo[]> {
   return docker.listContainers({ all: true, filters: { label: [`${OWNER_LABEL}=${OWNER}`] } });
 }
 

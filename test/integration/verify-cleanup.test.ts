@@ -8,7 +8,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type Docker from 'dockerode';
+import type { ContainerInfo, DockerClient } from '../../sandboxes/engine';
 import { MockActivityEnvironment } from '@temporalio/testing';
 import { createVerifyActivities } from '../../activities/verify';
 import type { VerifyInput } from '../../activities/types';
@@ -24,9 +24,9 @@ import { startTestTemporal } from '../support/temporal';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-let docker: Docker;
+let docker: DockerClient;
 
-async function containersOf(owner: string): Promise<Docker.ContainerInfo[]> {
+async function containersOf(owner: string): Promise<ContainerInfo[]> {
   return docker.listContainers({ all: true, filters: { label: [`${SANDBOX_LABEL}=1`, `${OWNER_LABEL}=${owner}`] } });
 }
 

@@ -1,8 +1,8 @@
 // Test support: a dockerode client for an engine that answers, or a clear error.
-import Docker from 'dockerode';
+import { connectEngine, type DockerClient } from '../../sandboxes/engine';
 
-export async function requireDocker(timeoutMs = 5000): Promise<Docker> {
-  const docker = new Docker(); // DOCKER_HOST, else /var/run/docker.sock
+export async function requireDocker(timeoutMs = 5000): Promise<DockerClient> {
+  const docker = connectEngine(); // DOCKER_HOST, else /var/run/docker.sock
   const where = process.env.DOCKER_HOST ?? '/var/run/docker.sock';
   let timer: NodeJS.Timeout | undefined;
   const timeout = new Promise<never>((_, reject) => {

@@ -5,18 +5,16 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import Docker from 'dockerode';
 import type { HeldoutTask, Sample } from '../../core/schemas';
 import { getJsonl, putJsonl, LocalStore } from '../../store';
 import { scoreEpisodes, startEpisodes, stepEpisodes } from '../../pipeline/episodes';
-import { DomainEpisodeRunner } from '../../sandboxes/episodes';
+import { toolEpisodeRunner } from '../../tasks/tool/episode';
 import { generateToolSuite } from '../../tasks/tool/suite';
 import { toolTurns } from '../../tasks/tool/render';
 
 test('tool episodes: the policy acts round by round, the reply ends the episode, the final check scores it', async () => {
   const root = mkdtempSync(join(tmpdir(), 'tool-episodes-'));
   const store = new LocalStore(root);
-  const runner = new DomainEpisodeRunner({ docker: new Docker({ socketPath: '/nonexistent.sock' }), image: 'unused' });
   try {
     const suite = generateToolSuite({ seed: 21, trainTasks: 8, heldoutTasks: 0 });
     const refs: HeldoutTask[] = suite.train.map((t) => ({ domain: 'tool', task: t.task }));
@@ -35,12 +33,12 @@ test('tool episodes: the policy acts round by round, the reply ends the episode,
       await putJsonl(store, `s-${r}.jsonl`, samples);
       round = await stepEpisodes(
         store,
-        runner,
+        toolEpisodeRunner,
         { episodes: round.episodes, samples: `s-${r}.jsonl`, concurrency: 2 },
         { episodes: `ep-${r + 1}.jsonl`, prompts: `pr-${r + 1}.jsonl` },
       );
     }
-    const score = await scoreEpisodes(store, runner, round.episodes, 2);
+    const score = await scoreEpisodes(store, toolEpisodeRunner, round.episodes, 2);
     assert.equal(score.episodes, 8);
     assert.equal(score.successes, 7);
     // Every episode stopped at its reply: as many actions as the plans hold.
@@ -49,7 +47,6 @@ test('tool episodes: the policy acts round by round, the reply ends the episode,
       [...plans.values()].reduce((a, p) => a + p.length, 0),
     );
   } finally {
-    await runner.close();
     rmSync(root, { recursive: true, force: true });
   }
 });

@@ -2,13 +2,11 @@
 // against the simulated backend, and every template's near miss fails it.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import Docker from 'dockerode';
 import { Rng, seedOf } from '../../core/rng';
-import { replayToolEpisode } from '../../tasks/tool/episode';
+import { replayToolEpisode, toolEpisodeRunner } from '../../tasks/tool/episode';
 import { generateToolSuite, toolTaskOf } from '../../tasks/tool/suite';
 import { toolTurns } from '../../tasks/tool/render';
 import { TOOL_TEMPLATES } from '../../tasks/tool/templates';
-import { DomainEpisodeRunner } from '../../sandboxes/episodes';
 
 const suite = generateToolSuite({ seed: 7, trainTasks: 80, heldoutTasks: 30, heldoutTemplates: [] });
 
@@ -72,17 +70,12 @@ test('a state-changing template fails when the change is skipped or made twice',
   assert.ok(!twice.passed || twice.outputs[2].exitCode === 1, 'a second refund either fails or changes the state');
 });
 
-test('held-out tool episodes replay in-process through the domain episode runner (no sandbox)', async () => {
-  const runner = new DomainEpisodeRunner({ docker: new Docker({ socketPath: '/nonexistent.sock' }), image: 'unused' });
-  try {
-    for (const ref of suite.heldout) {
-      if (ref.domain !== 'tool') continue;
-      const r = await runner.replay(ref, ['call get_order {"order_id":"O1"}']);
-      assert.equal(r.passed, false);
-      assert.equal(r.outputs.length, 1);
-      assert.match(r.outputs[0].output, /error/);
-    }
-  } finally {
-    await runner.close();
+test('held-out tool episodes replay in-process through the tool episode runner (no sandbox)', async () => {
+  for (const ref of suite.heldout) {
+    if (ref.domain !== 'tool') continue;
+    const r = await toolEpisodeRunner.replay(ref, ['call get_order {"order_id":"O1"}']);
+    assert.equal(r.passed, false);
+    assert.equal(r.outputs.length, 1);
+    assert.match(r.outputs[0].output, /error/);
   }
 });
