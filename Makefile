@@ -40,9 +40,12 @@ EXPERIMENT_CONFIG ?= configs/experiment.json
 experiment: setup data
 	$(TSX) cli/pivotrl.ts experiment --config $(EXPERIMENT_CONFIG) --embedded-workers
 
+# shellcheck (Debian's package, installed when missing) reads the scripts the sandboxes run and the deploy scripts.
 lint: deps
 	npx eslint .
 	npx prettier --check .
+	deploy/local/shellcheck.sh
+	shellcheck sandboxes/*.sh $$(find deploy -name '*.sh')
 
 typecheck: deps
 	npx tsc --noEmit

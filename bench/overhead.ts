@@ -17,7 +17,7 @@ import type { CampaignConfig } from '../core/config';
 import { seedOf } from '../core/rng';
 import { campaignKeys } from '../pipeline/keys';
 import { openPolicyEngine, type PolicyEngine } from '../policy/engine';
-import { reapSandboxes } from '../sandboxes/sandbox';
+import { reapSandboxes } from '../sandboxes/reaper';
 import { DomainEpisodeRunner } from '../sandboxes/episodes';
 import type { StoreConfig } from '../store';
 import { createVerifier } from '../verifiers/verifier';

@@ -4,10 +4,10 @@
 // verified samples per second, the time per sample, how often the tests had to run, and the agreement with intent.
 // The last line printed is one JSON object. Containers carry a bench-only owner label and are removed at the end.
 import { parseArgs } from 'node:util';
-import { connectEngine } from '../sandboxes/engine';
+import { connectEngine, ensureImage } from '../sandboxes/engine';
 import { Rng, seedOf } from '../core/rng';
 import type { Sample, Turn } from '../core/schemas';
-import { ensureImage, reapSandboxes } from '../sandboxes/sandbox';
+import { reapSandboxes } from '../sandboxes/reaper';
 import { SWE_IMAGE } from '../sandboxes/swe';
 import { generateSweSuite } from '../tasks/swe/suite';
 import { sweTurns } from '../tasks/swe/render';

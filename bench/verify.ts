@@ -9,10 +9,13 @@
 // The last line printed is one JSON object. Every container made here carries a bench-only owner label and is
 // removed at the end (also on Ctrl-C).
 import { parseArgs } from 'node:util';
-import { connectEngine, type Container, type DockerClient } from '../sandboxes/engine';
+import { connectEngine, ensureImage, type Container, type DockerClient } from '../sandboxes/engine';
 import type { Sample, Turn, Verdict } from '../core/schemas';
 import { Rng, seedOf } from '../core/rng';
-import { DEFAULT_IMAGE, OWNER_LABEL, SANDBOX_LABEL, SandboxPool, buildTar, ensureImage, reapSandboxes } from '../sandboxes/sandbox';
+import { SandboxPool } from '../sandboxes/pool';
+import { OWNER_LABEL, SANDBOX_LABEL, reapSandboxes } from '../sandboxes/reaper';
+import { DEFAULT_IMAGE } from '../sandboxes/sandbox';
+import { buildTar } from '../sandboxes/tar';
 import { openTurnState } from '../sandboxes/terminal';
 import { generateTerminalSuite } from '../tasks/terminal/suite';
 import { terminalTurns } from '../tasks/terminal/render';

@@ -3,7 +3,9 @@
 // tests. The tests run as one more request on the same sandbox, right after an action, on what it left.
 import type { SweTask } from '../core/schemas';
 import { allPass, parseTestOutput, type TestOutcome, type TestOutcomes } from '../tasks/swe/runner';
-import { DEFAULT_ACTION_TIMEOUT_MS, Sandbox, SandboxPool } from './sandbox';
+import { DEFAULT_ACTION_TIMEOUT_MS } from './limits';
+import { SandboxPool } from './pool';
+import { Sandbox } from './sandbox';
 import {
   onPooledSandbox,
   openTurnState,

@@ -4,16 +4,11 @@
 // snapshotted once, and every action at that turn runs from the restored snapshot. The effect of an action is
 // its exit status, its output and the changes it made under /work (path, kind, mode, content hash).
 import type { TaskFile, TerminalTask } from '../core/schemas';
-import {
-  DEFAULT_ACTION_TIMEOUT_MS,
-  Sandbox,
-  SandboxPool,
-  isSandboxInfraError,
-  type EntryKind,
-  type ExecResult,
-  type ManifestEntry,
-  type SandboxOptions,
-} from './sandbox';
+import { isSandboxInfraError } from './engine';
+import { DEFAULT_ACTION_TIMEOUT_MS } from './limits';
+import type { EntryKind, ManifestEntry } from './manifest';
+import { SandboxPool } from './pool';
+import { Sandbox, type ExecResult, type SandboxOptions } from './sandbox';
 
 export type ChangeKind = 'added' | 'removed' | 'modified';
 

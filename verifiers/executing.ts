@@ -9,17 +9,11 @@
 // action once on a fresh sandbox (state re-opened, expert effect re-taken); a second failure gives reward null
 // with reason 'infrastructure' (masked by the trainer, never 0). If the image is missing or the engine is down
 // when the batch starts, verifyBatch throws instead: that is a deployment problem, not a masked sample.
-import { connectEngine, type DockerClient } from '../sandboxes/engine';
+import { connectEngine, ensureImage, isSandboxInfraError, toInfraError, withEngineTimeout, type DockerClient } from '../sandboxes/engine';
 import type { Sample, Turn, Verdict, VerifierKind } from '../core/schemas';
-import {
-  DEFAULT_ACTION_TIMEOUT_MS,
-  SandboxPool,
-  ensureImage,
-  isSandboxInfraError,
-  toInfraError,
-  withEngineTimeout,
-  type Sandbox,
-} from '../sandboxes/sandbox';
+import { DEFAULT_ACTION_TIMEOUT_MS } from '../sandboxes/limits';
+import { SandboxPool } from '../sandboxes/pool';
+import type { Sandbox } from '../sandboxes/sandbox';
 import type { Effect } from '../sandboxes/terminal';
 import { failureOf, type Comparison } from './effects';
 // Types only from ./verifier: it imports the domain verifiers, which extend the class below at load time.

@@ -1,7 +1,7 @@
 // The one interface the verify activity calls, with batches of turns and their samples.
 import type { DockerClient } from '../sandboxes/engine';
 import type { Sample, Turn, Verdict, VerifierKind } from '../core/schemas';
-import type { SandboxLimits } from '../sandboxes/sandbox';
+import type { SandboxLimits } from '../sandboxes/limits';
 import { StrictVerifier } from './strict';
 import { FunctionalVerifier } from './functional';
 

@@ -4,7 +4,7 @@ import { connectEngine, type DockerClient } from '../sandboxes/engine';
 import { NativeConnection, Worker } from '@temporalio/worker';
 import { createCpuActivities, createGpuActivities } from '../activities';
 import { createVerifier } from '../verifiers/verifier';
-import { reapSandboxes, sandboxHost, sandboxOwner } from '../sandboxes/sandbox';
+import { reapSandboxes, sandboxHost, sandboxOwner } from '../sandboxes/reaper';
 import { DomainEpisodeRunner } from '../sandboxes/episodes';
 import { openPolicyEngine, assertAcceleratorOrAllowed, type PolicyEngine } from '../policy/engine';
 import type { StoreConfig } from '../store';

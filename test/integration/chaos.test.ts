@@ -27,7 +27,7 @@ import { requireDocker } from '../support/docker';
 import { tinyCampaign, type TinyCampaign } from '../support/campaign';
 import { processGroupOf, startWorkerProcess, type WorkerProcess } from '../support/worker-process';
 import { attemptsOf, eventsOf as eventsOfRuns, pendingActivity, resultsOf, sleep, waitFor } from '../support/campaign-events';
-import { isLiveProcess } from '../../sandboxes/sandbox';
+import { isLiveProcess } from '../../sandboxes/reaper';
 
 const STEPS = 2;
 const QUEUE = 'chaos';

@@ -18,7 +18,7 @@ import { checkpointHash } from '../../policy/checkpoint';
 import { openStore, type ArtefactStore } from '../../store';
 import { campaignKeys } from '../../pipeline/keys';
 import { partsOf } from '../../pipeline/parts';
-import { HOST_LABEL, SANDBOX_LABEL, isLiveProcess } from '../../sandboxes/sandbox';
+import { HOST_LABEL, SANDBOX_LABEL, isLiveProcess } from '../../sandboxes/reaper';
 import { pivotCampaign, progressQuery, type CampaignResult } from '../../workflows/campaign';
 import { requireDocker } from '../support/docker';
 import { tinyCampaign, type TinyCampaign } from '../support/campaign';

@@ -8,7 +8,8 @@ import { spawnSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
 import type { DockerClient } from '../../sandboxes/engine';
-import { DEFAULT_IMAGE, HOST_LABEL, OWNER_LABEL, PID_LABEL, SANDBOX_LABEL, Sandbox, reapSandboxes } from '../../sandboxes/sandbox';
+import { HOST_LABEL, OWNER_LABEL, PID_LABEL, SANDBOX_LABEL, reapSandboxes } from '../../sandboxes/reaper';
+import { DEFAULT_IMAGE, Sandbox } from '../../sandboxes/sandbox';
 import { requireDocker } from '../support/docker';
 
 let docker: DockerClient;

@@ -5,12 +5,11 @@
 // the expert's and none of its decoys.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import type { DockerClient } from '../../sandboxes/engine';
+import { ensureImage, type DockerClient } from '../../sandboxes/engine';
 import { Rng, seedOf } from '../../core/rng';
 import { generateSweSuite } from '../../tasks/swe/suite';
 import { SWE_TEMPLATES } from '../../tasks/swe/templates';
 import { SWE_IMAGE, SweEpisodeRunner } from '../../sandboxes/swe';
-import { ensureImage } from '../../sandboxes/sandbox';
 import { mapLimit } from '../../pipeline/episodes';
 import type { Sample, SweTask, Turn } from '../../core/schemas';
 import { DomainEpisodeRunner } from '../../sandboxes/episodes';

@@ -2,10 +2,11 @@
 // Needs the image: `make setup` (deploy/local/images.sh) builds it.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import type { ContainerInfo, DockerClient } from '../../sandboxes/engine';
+import { SandboxInfraError, type ContainerInfo, type DockerClient } from '../../sandboxes/engine';
 import { TerminalTask, type Sample, type Turn, type Verdict } from '../../core/schemas';
 import { requireDocker } from '../support/docker';
-import { DEFAULT_IMAGE, OWNER_LABEL, Sandbox, SandboxInfraError, reapSandboxes } from '../../sandboxes/sandbox';
+import { OWNER_LABEL, reapSandboxes } from '../../sandboxes/reaper';
+import { DEFAULT_IMAGE, Sandbox } from '../../sandboxes/sandbox';
 import { openTurnState, replayEpisode, TerminalEpisodeRunner } from '../../sandboxes/terminal';
 import { createVerifier } from '../../verifiers/verifier';
 import { TerminalVerifier } from '../../verifiers/terminal';

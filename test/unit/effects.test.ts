@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { compareEffects, missingLines, outputLines } from '../../verifiers/effects';
 import { diffManifests, type FileChange } from '../../sandboxes/terminal';
-import type { ManifestEntry } from '../../sandboxes/sandbox';
+import type { ManifestEntry } from '../../sandboxes/manifest';
 import { effect } from '../support/effects';
 
 const sha = (s: string) => createHash('sha256').update(s).digest('hex');
