@@ -1,4 +1,4 @@
-// Test support: a dockerode client for an engine that answers, or a clear error.
+// Test support: a Docker engine client (sandboxes/engine) for an engine that answers, or a clear error.
 import { connectEngine, type DockerClient } from '../../sandboxes/engine';
 
 export async function requireDocker(timeoutMs = 5000): Promise<DockerClient> {
