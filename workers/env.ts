@@ -1,6 +1,6 @@
 // Worker settings from the environment (the same names in deploy/ and the README).
 import { z } from 'zod';
-import { formatZodIssues } from '../core/config';
+import { formatZodIssues } from '../pipeline/config-file';
 
 const WorkerEnv = z.object({
   TEMPORAL_ADDRESS: z.string().default('127.0.0.1:7233'),
