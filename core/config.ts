@@ -26,7 +26,7 @@ export const CampaignConfig = z
     /** What the campaign trains: PivotRL (profiled turns), SFT on the expert actions, or end-to-end RL on whole episodes. */
     method: z.enum(['pivotrl', 'sft', 'e2e-rl']).default('pivotrl'),
     data: z.object({
-      /** JSON Lines files of expert data: a path, or { path, format: 'auto' | 'chat' | 'nemo-gym' } (formats/source.ts). */
+      /** JSON Lines files of expert data: a path, or { path, format: 'auto' | 'chat' | 'nemo-gym' } (core/trajectory-source.ts). */
       trajectories: z.array(TrajectorySource).min(1),
       /** JSON Lines of held-out terminal tasks for in-domain evaluation. */
       heldoutTasks: z.string().min(1),

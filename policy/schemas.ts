@@ -120,8 +120,6 @@ export const SftRequest = z.object({
   out: z.string().min(1),
   examples: z.array(SftExample).min(1),
   hp: SftHyper,
-  /** Recorded with the step; training itself is deterministic (no dropout, fixed micro-batch order). */
-  seed: z.number().int(),
 });
 export type SftRequest = z.input<typeof SftRequest>;
 
@@ -132,6 +130,5 @@ export const GrpoRequest = z.object({
   reference: z.string().min(1).optional(),
   items: z.array(GrpoItem).min(1),
   hp: GrpoHyper,
-  seed: z.number().int(),
 });
 export type GrpoRequest = z.input<typeof GrpoRequest>;

@@ -1,6 +1,8 @@
 // Worker settings from the environment (the same names in deploy/ and the README).
 import { z } from 'zod';
 import { formatZodIssues } from '../pipeline/config-file';
+import { DEFAULT_IMAGE } from '../sandboxes/sandbox';
+import { SWE_IMAGE } from '../sandboxes/swe';
 
 const WorkerEnv = z.object({
   TEMPORAL_ADDRESS: z.string().default('127.0.0.1:7233'),
@@ -22,8 +24,8 @@ const WorkerEnv = z.object({
   PIVOTRL_CPU_ACTIVITIES: z.coerce.number().int().positive().default(4),
   PIVOTRL_GPUS: z.coerce.number().int().positive().default(1),
   PIVOTRL_ALLOW_CPU: z.enum(['0', '1']).default('0'),
-  PIVOTRL_SANDBOX_IMAGE: z.string().default('pivotrl/terminal:latest'),
-  PIVOTRL_SWE_SANDBOX_IMAGE: z.string().default('pivotrl/swe:latest'),
+  PIVOTRL_SANDBOX_IMAGE: z.string().default(DEFAULT_IMAGE),
+  PIVOTRL_SWE_SANDBOX_IMAGE: z.string().default(SWE_IMAGE),
   /** Port of the liveness endpoint GET /healthz (workers/health.ts); none when unset. */
   PIVOTRL_HEALTH_PORT: z.coerce.number().int().min(1).max(65535).optional(),
 });

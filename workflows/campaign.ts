@@ -202,7 +202,6 @@ export async function pivotCampaign(input: CampaignInput): Promise<CampaignResul
       batch: { turns: k.turns, samples: k.samples, verdicts: k.verdicts },
       hp: grpoHyper(config, progress.hyper),
       leaveOneOut: config.train.leaveOneOut,
-      seed: seedOf(config.seed, 'update', step),
       out: keys.checkpoint(step),
       sampler: config.policy.sampler,
     });
