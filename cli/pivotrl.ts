@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { Client, Connection, WorkflowIdReusePolicy } from '@temporalio/client';
 import { NativeConnection } from '@temporalio/worker';
-import type { CampaignConfig } from '../core/config';
+import { TemporalConfig, type CampaignConfig } from '../core/config';
 import { ConfigError, assertInputsExist, loadCampaignConfig } from '../pipeline/config-file';
 import { generateTerminalSuite } from '../tasks/terminal/suite';
 import { generateSweSuite } from '../tasks/swe/suite';
@@ -33,7 +33,7 @@ const USAGE = `usage:
   pivotrl set ID [--lr X] [--clip-eps X] [--kl-beta X] [--temperature X]
   pivotrl export-pivots --store DIR --campaign ID --out FILE [--agent NAME]`;
 
-const temporalAddress = () => process.env.TEMPORAL_ADDRESS ?? '127.0.0.1:7233';
+const temporalAddress = () => process.env.TEMPORAL_ADDRESS ?? TemporalConfig.shape.address.parse(undefined);
 const uiBase = () => process.env.TEMPORAL_UI_URL ?? `http://127.0.0.1:${process.env.TEMPORAL_UI_PORT ?? '8233'}`;
 export const workflowUrl = (namespace: string, id: string) => `${uiBase()}/namespaces/${namespace}/workflows/${encodeURIComponent(id)}`;
 
