@@ -38,7 +38,6 @@ export interface SftUpdateInput extends StageInput {
   checkpoint: string;
   turns: string;
   hp: SftHyper;
-  seed: number;
   out: string;
 }
 
@@ -77,7 +76,7 @@ export function createBaselineGpuActivities(engineFor: EngineFor) {
         withHeartbeats(async () => {
           const examples = await sftExamples(store, input.turns);
           return trainedStep(store, input.step, input.out, examples.length, () =>
-            engine.trainSft({ checkpoint: input.checkpoint, out: input.out, examples, hp: input.hp, seed: input.seed }),
+            engine.trainSft({ checkpoint: input.checkpoint, out: input.out, examples, hp: input.hp }),
           );
         }),
       );

@@ -17,7 +17,6 @@ export interface UpdateInput extends StageInput {
   batch: { turns: string; samples: string; verdicts: string };
   hp: GrpoHyper;
   leaveOneOut: boolean;
-  seed: number;
   /** The step's checkpoint key: fixed per step, so a retried step finds or reproduces the same checkpoint. */
   out: string;
   /** The campaign's sampler: a served one (no weights here) cannot be trained. */
@@ -81,7 +80,6 @@ export function grpoStep(
       reference: input.reference,
       items,
       hp: input.hp,
-      seed: input.seed,
     }),
   );
 }

@@ -18,6 +18,7 @@ import { seedOf } from '../core/rng';
 import { campaignKeys } from '../pipeline/keys';
 import { openPolicyEngine, type PolicyEngine } from '../policy/engine';
 import { reapSandboxes } from '../sandboxes/reaper';
+import { DEFAULT_IMAGE } from '../sandboxes/sandbox';
 import { DomainEpisodeRunner } from '../sandboxes/episodes';
 import type { StoreConfig } from '../store';
 import { createVerifier } from '../verifiers/verifier';
@@ -35,7 +36,6 @@ const { values: args } = parseArgs({
 });
 const STEPS = Number(args.steps);
 const REPEATS = Number(args.repeats);
-const IMAGE = 'pivotrl/terminal:latest';
 
 const median = (xs: number[]) => {
   const s = [...xs].sort((a, b) => a - b);
@@ -46,7 +46,7 @@ const seconds = (t0: number) => (performance.now() - t0) / 1000;
 /** The activities with the dependencies the workers give them, kept for all in-process runs (as a worker keeps them). */
 function inProcessActivities() {
   const docker = connectEngine();
-  const episodes = new DomainEpisodeRunner({ docker, image: IMAGE });
+  const episodes = new DomainEpisodeRunner({ docker, image: DEFAULT_IMAGE });
   const engines = new Map<string, PolicyEngine>();
   const engineFor = (s: StoreConfig) => {
     const key = JSON.stringify(s);
@@ -54,7 +54,7 @@ function inProcessActivities() {
     return engines.get(key)!;
   };
   return {
-    cpu: createCpuActivities({ makeVerifier: (kind, o) => createVerifier(kind, { docker, image: IMAGE, ...o }), episodes }),
+    cpu: createCpuActivities({ makeVerifier: (kind, o) => createVerifier(kind, { docker, image: DEFAULT_IMAGE, ...o }), episodes }),
     gpu: createGpuActivities(engineFor),
     close: async () => {
       await episodes.close();
@@ -189,7 +189,6 @@ async function runInProcess(
           weightDecay: config.train.weightDecay,
         },
         leaveOneOut: config.train.leaveOneOut,
-        seed: seedOf(config.seed, 'update', step),
         out: keys.checkpoint(step),
       });
       checkpoint = update.checkpoint;

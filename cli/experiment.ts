@@ -3,7 +3,7 @@
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Client, Connection } from '@temporalio/client';
-import { assertInputsExist } from '../core/config';
+import { assertInputsExist } from '../pipeline/config-file';
 import { mapLimit } from '../pipeline/episodes';
 import type { ExperimentPlan, PlannedRun } from '../pipeline/experiment';
 import type { RunResult } from '../pipeline/experiment-metrics';

@@ -4,14 +4,15 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { Client, Connection, WorkflowIdReusePolicy } from '@temporalio/client';
 import { NativeConnection } from '@temporalio/worker';
-import { ConfigError, assertInputsExist, loadCampaignConfig, type CampaignConfig } from '../core/config';
+import { TemporalConfig, type CampaignConfig } from '../core/config';
+import { ConfigError, assertInputsExist, loadCampaignConfig } from '../pipeline/config-file';
 import { generateTerminalSuite } from '../tasks/terminal/suite';
 import { generateSweSuite } from '../tasks/swe/suite';
 import { generateOodSuite } from '../tasks/ood';
 import { generateToolSuite } from '../tasks/tool/suite';
 import { ProfileSuitesOptions, formatSuitesTable, profileSuites, writeSuitesReport } from './profile-suites';
 import { createCpuWorker, createGpuWorker } from '../workers/build';
-import { progressQuery, pauseUpdate, stopUpdate, hyperUpdate, type CampaignProgress } from '../workflows/campaign';
+import { progressQuery, pauseUpdate, stopUpdate, hyperUpdate, type CampaignProgress, type Hyper } from '../workflows/campaign';
 import { PivotCampaign, PivotIteration, PivotStage } from '../workflows/search-attributes';
 import { campaignSummary } from '../workflows/details';
 import { workflowFor } from '../workflows/methods';
@@ -32,7 +33,7 @@ const USAGE = `usage:
   pivotrl set ID [--lr X] [--clip-eps X] [--kl-beta X] [--temperature X]
   pivotrl export-pivots --store DIR --campaign ID --out FILE [--agent NAME]`;
 
-const temporalAddress = () => process.env.TEMPORAL_ADDRESS ?? '127.0.0.1:7233';
+const temporalAddress = () => process.env.TEMPORAL_ADDRESS ?? TemporalConfig.shape.address.parse(undefined);
 const uiBase = () => process.env.TEMPORAL_UI_URL ?? `http://127.0.0.1:${process.env.TEMPORAL_UI_PORT ?? '8233'}`;
 export const workflowUrl = (namespace: string, id: string) => `${uiBase()}/namespaces/${namespace}/workflows/${encodeURIComponent(id)}`;
 
@@ -130,6 +131,22 @@ async function exportPivotsCommand(args: string[]): Promise<void> {
     throw new ConfigError('export-pivots: --store DIR, --campaign ID and --out FILE are required');
   const result = await exportPivots(new LocalStore(values.store), values.campaign, values.out, { agent: values.agent });
   console.log(`wrote ${result.rows} pivot rows to ${result.out}`);
+}
+
+/**
+ * `pivotrl set`'s options as the hyper-parameter change to send. A value that is not a number is refused here, before
+ * anything is sent (JSON would carry NaN as null); its range is the workflow's Update validator's to check.
+ */
+function hyperChange(values: Record<string, string | boolean | undefined>): Partial<Hyper> {
+  const num = (option: string): number | undefined => {
+    const v = values[option];
+    if (typeof v !== 'string') return undefined;
+    const n = Number(v);
+    if (v.trim() === '' || !Number.isFinite(n)) throw new ConfigError(`set: --${option} expects a number, not '${v}'`);
+    return n;
+  };
+  const change = { lr: num('lr'), clipEps: num('clip-eps'), klBeta: num('kl-beta'), temperature: num('temperature') };
+  return Object.fromEntries(Object.entries(change).filter(([, v]) => v !== undefined));
 }
 
 async function client(): Promise<Client> {
@@ -267,19 +284,11 @@ async function main(argv: string[]): Promise<void> {
       });
       const id = positionals[0];
       if (!id) throw new ConfigError(`${command}: the campaign's workflow id is required`);
+      const change = command === 'set' ? hyperChange(values) : {};
       const handle = (await client()).workflow.getHandle(id);
       if (command === 'pause' || command === 'resume') await handle.executeUpdate(pauseUpdate, { args: [command === 'pause'] });
       if (command === 'stop') await handle.executeUpdate(stopUpdate, { args: [] });
       if (command === 'set') {
-        const num = (v?: string) => (v === undefined ? undefined : Number(v));
-        const change = Object.fromEntries(
-          Object.entries({
-            lr: num(values.lr),
-            clipEps: num(values['clip-eps']),
-            klBeta: num(values['kl-beta']),
-            temperature: num(values.temperature),
-          }).filter(([, v]) => v !== undefined),
-        );
         console.log(JSON.stringify(await handle.executeUpdate(hyperUpdate, { args: [change] })));
       }
       console.log(formatProgressLine(await handle.query(progressQuery)));

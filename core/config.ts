@@ -1,13 +1,23 @@
-// The campaign config: one zod schema, parsed once at the boundary (CLI or workflow input).
-import { existsSync, readFileSync } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
+// The campaign config: one zod schema, the single source of each default and bound, parsed once at the boundary
+// (pipeline/config-file.ts reads the file; the workflows receive the parsed config).
 import { z } from 'zod';
 import { VerifierKind } from './schemas';
-import { StoreConfig } from '../store';
-import { SamplerConfig } from '../policy/schemas';
-import { TrajectorySource, sourcePath, withPath } from '../formats/source';
+import { LiveHyper, TrainConfig } from './hyper';
+import { StoreConfig } from './store-config';
+import { SamplerConfig } from './sampler-config';
+import { TrajectorySource } from './trajectory-source';
 
 const positiveInt = z.number().int().positive();
+
+/** Where the campaign's workflows and workers meet (the config's `temporal`). */
+export const TemporalConfig = z.object({
+  address: z.string().default('127.0.0.1:7233'),
+  namespace: z.string().default('default'),
+  cpuQueue: z.string().default('pivotrl-cpu'),
+  gpuQueue: z.string().default('pivotrl-gpu'),
+  /** Update steps per workflow run: the campaign continues as new after this many (or when Temporal suggests). */
+  stepsPerRun: positiveInt.default(10),
+});
 
 export const CampaignConfig = z
   .object({
@@ -16,7 +26,7 @@ export const CampaignConfig = z
     /** What the campaign trains: PivotRL (profiled turns), SFT on the expert actions, or end-to-end RL on whole episodes. */
     method: z.enum(['pivotrl', 'sft', 'e2e-rl']).default('pivotrl'),
     data: z.object({
-      /** JSON Lines files of expert data: a path, or { path, format: 'auto' | 'chat' | 'nemo-gym' } (formats/source.ts). */
+      /** JSON Lines files of expert data: a path, or { path, format: 'auto' | 'chat' | 'nemo-gym' } (core/trajectory-source.ts). */
       trajectories: z.array(TrajectorySource).min(1),
       /** JSON Lines of held-out terminal tasks for in-domain evaluation. */
       heldoutTasks: z.string().min(1),
@@ -28,7 +38,7 @@ export const CampaignConfig = z
     policy: z.object({
       /** A checkpoint folder (model.json + weights.bin) used as pi0. */
       base: z.string().min(1),
-      temperature: z.number().positive().max(5).default(1),
+      temperature: LiveHyper.shape.temperature.default(1),
       topP: z.number().gt(0).max(1).default(1),
       /** Generation limit per action; absent: each domain's own (tasks/domains.ts ACTION_TOKENS: terminal/SWE 55, tool 103). */
       maxActionTokens: positiveInt.max(256).optional(),
@@ -46,17 +56,7 @@ export const CampaignConfig = z
       selection: z.enum(['pivots', 'random']).default('pivots'),
     }),
     verifier: VerifierKind.default('functional'),
-    train: z.object({
-      steps: z.number().int().nonnegative().default(10),
-      batchPivots: positiveInt.default(64),
-      groupSize: z.number().int().min(2).default(16),
-      lr: z.number().positive().max(1).default(3e-4),
-      clipEps: z.number().positive().max(1).default(0.2),
-      klBeta: z.number().nonnegative().default(0),
-      leaveOneOut: z.boolean().default(false),
-      maxGradNorm: z.number().positive().default(1),
-      weightDecay: z.number().nonnegative().default(0),
-    }),
+    train: TrainConfig,
     evaluate: z.object({
       heldoutTasks: positiveInt.default(24),
       oodItems: positiveInt.default(50),
@@ -70,17 +70,8 @@ export const CampaignConfig = z
         /** Tool-use verifier: word overlap at or above which two longer strings or two messages agree. */
         wordOverlap: z.number().gt(0).max(1).default(0.6),
       })
-      .default({ concurrency: 2, actionTimeoutMs: 5000, wordOverlap: 0.6 }),
-    temporal: z
-      .object({
-        address: z.string().default('127.0.0.1:7233'),
-        namespace: z.string().default('default'),
-        cpuQueue: z.string().default('pivotrl-cpu'),
-        gpuQueue: z.string().default('pivotrl-gpu'),
-        /** Update steps per workflow run: the campaign continues as new after this many (or when Temporal suggests). */
-        stepsPerRun: positiveInt.default(10),
-      })
-      .default({ address: '127.0.0.1:7233', namespace: 'default', cpuQueue: 'pivotrl-cpu', gpuQueue: 'pivotrl-gpu', stepsPerRun: 10 }),
+      .prefault({}),
+    temporal: TemporalConfig.prefault({}),
   })
   .strict()
   .superRefine((c, ctx) => {
@@ -94,57 +85,3 @@ export const CampaignConfig = z
   });
 export type CampaignConfig = z.infer<typeof CampaignConfig>;
 export type CampaignConfigInput = z.input<typeof CampaignConfig>;
-
-export class ConfigError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = 'ConfigError';
-  }
-}
-
-/** "file: field.path: message" for each problem, so a bad value is found at once. */
-export function formatZodIssues(where: string, error: z.ZodError): string {
-  return error.issues.map((i) => `${where}: ${i.path.length ? i.path.join('.') : '(root)'}: ${i.message}`).join('\n');
-}
-
-/** Refuses a config whose input files are missing, before a campaign starts (names the field). */
-export function assertInputsExist(c: CampaignConfig, where: string): void {
-  const missing = [
-    ...c.data.trajectories.map((s, i) => [`data.trajectories.${i}`, sourcePath(s)]),
-    ['data.heldoutTasks', c.data.heldoutTasks],
-    ['data.ood', c.data.ood],
-    ['policy.base', join(c.policy.base, 'model.json')],
-  ].filter(([, p]) => !existsSync(p));
-  if (missing.length) throw new ConfigError(missing.map(([field, p]) => `${where}: ${field}: no such file ${p}`).join('\n'));
-}
-
-/** Reads and validates a config file; relative data paths are resolved against the file's folder. */
-export function loadCampaignConfig(path: string): CampaignConfig {
-  let raw: unknown;
-  try {
-    raw = JSON.parse(readFileSync(path, 'utf8'));
-  } catch (err) {
-    throw new ConfigError(`${path}: cannot read config: ${(err as Error).message}`);
-  }
-  return parseCampaignConfig(raw, path, dirname(resolve(path)));
-}
-
-/** Validates a config object (errors name `where` and the field); relative paths are resolved against `baseDir`. */
-export function parseCampaignConfig(raw: unknown, where: string, baseDir: string): CampaignConfig {
-  const parsed = CampaignConfig.safeParse(raw);
-  if (!parsed.success) throw new ConfigError(`invalid campaign config\n${formatZodIssues(where, parsed.error)}`);
-  const base = baseDir;
-  const at = (p: string) => resolve(base, p);
-  const c = parsed.data;
-  return {
-    ...c,
-    data: {
-      ...c.data,
-      trajectories: c.data.trajectories.map((s) => withPath(s, at(sourcePath(s)))),
-      heldoutTasks: at(c.data.heldoutTasks),
-      ood: at(c.data.ood),
-    },
-    policy: { ...c.policy, base: at(c.policy.base) },
-    store: c.store.kind === 'local' ? { ...c.store, root: at(c.store.root) } : c.store,
-  };
-}

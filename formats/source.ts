@@ -1,21 +1,7 @@
-// An input file of expert data and its format. A plain string is a path whose format is detected from its first
-// record, so configs written before formats existed still mean the same thing.
-import { z } from 'zod';
+// The path and format of an input file of expert data (core/trajectory-source.ts), whichever form the source takes.
+import type { TrajectoryFormat, TrajectorySource } from '../core/trajectory-source';
 
-/**
- * - `chat`: one expert trajectory per line (core/schemas Trajectory: task + OpenAI chat messages); every
- *   assistant action becomes a candidate turn.
- * - `nemo-gym`: one NeMo-Gym pivot row per line (formats/nemo-gym.ts); each row is one candidate turn.
- * - `auto`: `nemo-gym` when the first JSON record has `responses_create_params`, else `chat`.
- */
-export const TrajectoryFormat = z.enum(['auto', 'chat', 'nemo-gym']);
-export type TrajectoryFormat = z.infer<typeof TrajectoryFormat>;
-
-export const TrajectorySource = z.union([
-  z.string().min(1),
-  z.object({ path: z.string().min(1), format: TrajectoryFormat.default('auto') }).strict(),
-]);
-export type TrajectorySource = z.infer<typeof TrajectorySource>;
+export { TrajectoryFormat, TrajectorySource } from '../core/trajectory-source';
 
 export const sourcePath = (s: TrajectorySource): string => (typeof s === 'string' ? s : s.path);
 export const sourceFormat = (s: TrajectorySource): TrajectoryFormat => (typeof s === 'string' ? 'auto' : s.format);

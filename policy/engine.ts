@@ -29,15 +29,8 @@ export interface PolicyEngine {
   /** [prompt][n] completions. See SampleOptions / Completion for stop strings and logprobs. */
   sample(checkpoint: string, prompts: string[], opts: SampleOptions): Promise<Completion[][]>;
   /** One optimiser step from `checkpoint`, written to `out` (idempotent: a finished `out` is returned as is). */
-  trainSft(req: { checkpoint: string; out: string; examples: SftExample[]; hp: SftHyper; seed: number }): Promise<TrainMetrics>;
-  trainGrpo(req: {
-    checkpoint: string;
-    out: string;
-    reference?: string;
-    items: GrpoItem[];
-    hp: GrpoHyper;
-    seed: number;
-  }): Promise<TrainMetrics>;
+  trainSft(req: { checkpoint: string; out: string; examples: SftExample[]; hp: SftHyper }): Promise<TrainMetrics>;
+  trainGrpo(req: { checkpoint: string; out: string; reference?: string; items: GrpoItem[]; hp: GrpoHyper }): Promise<TrainMetrics>;
   /** Writes a freshly initialised (seeded) checkpoint to `out`; returns its hash. */
   init(req: InitRequest): Promise<string>;
   /** sha256 identifying a stored checkpoint (see policy/checkpoint.ts). */

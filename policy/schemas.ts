@@ -1,6 +1,10 @@
 // Records that cross the policy engine boundary (activities <-> engine thread). No tensor code here,
 // so the main thread can import it without loading TensorFlow.js.
 import { z } from 'zod';
+import { GrpoHyper, SftHyper } from '../core/hyper';
+
+export { GrpoHyper, SftHyper } from '../core/hyper';
+export { SamplerConfig, type SamplerConfigInput } from '../core/sampler-config';
 
 export const ModelConfig = z
   .object({
@@ -34,35 +38,6 @@ export const SampleOptions = z.object({
 });
 export type SampleOptions = z.input<typeof SampleOptions>;
 
-/**
- * Where samples come from: the local engine (our checkpoints), or any OpenAI-compatible chat-completions endpoint
- * (a served model; sampling only, it cannot be trained). The API key is read from the environment variable named by
- * `apiKeyEnv` on the worker, never written in the config.
- */
-export const SamplerConfig = z.discriminatedUnion('kind', [
-  z.object({ kind: z.literal('local') }).strict(),
-  z
-    .object({
-      kind: z.literal('openai'),
-      /** e.g. http://127.0.0.1:8000/v1 (the client POSTs `${baseUrl}/chat/completions`). */
-      baseUrl: z.url({ protocol: /^https?$/ }),
-      model: z.string().min(1),
-      apiKeyEnv: z
-        .string()
-        .regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'the NAME of an environment variable holding the key, not the key')
-        .optional(),
-      /** Requests in flight at once (one request per prompt, n samples each). */
-      maxConcurrency: z.number().int().positive().max(256).default(4),
-      /** Per request, retries included separately. */
-      timeoutMs: z.number().int().positive().default(60_000),
-      /** Attempts per request on 429, 5xx, timeouts and connection errors. */
-      maxAttempts: z.number().int().positive().max(20).default(5),
-    })
-    .strict(),
-]);
-export type SamplerConfig = z.infer<typeof SamplerConfig>;
-export type SamplerConfigInput = z.input<typeof SamplerConfig>;
-
 export const Completion = z.object({
   /** Generated text without the stop string. */
   text: z.string(),
@@ -82,34 +57,6 @@ export type Completion = z.infer<typeof Completion>;
 export function generatedText(c: Pick<Completion, 'text' | 'stop'>): string {
   return c.text + (c.stop ?? '');
 }
-
-const Optim = {
-  lr: z.number().positive(),
-  /** Linear warm-up over the first steps of this checkpoint lineage (step counter in the checkpoint). */
-  warmupSteps: z.number().int().min(0).default(0),
-  weightDecay: z.number().min(0).default(0.1),
-  beta1: z.number().min(0).lt(1).default(0.9),
-  beta2: z.number().min(0).lt(1).default(0.95),
-  adamEps: z.number().positive().default(1e-8),
-  /** Clip gradients to this global L2 norm (0 = off). */
-  gradClip: z.number().min(0).default(1),
-  /** Micro-batch size in tokens (memory bound); the whole batch is still ONE optimiser step. */
-  microBatchTokens: z.number().int().positive().default(8192),
-};
-
-export const SftHyper = z.object({ ...Optim, lr: Optim.lr.default(1e-3) });
-export type SftHyper = z.input<typeof SftHyper>;
-
-export const GrpoHyper = z.object({
-  ...Optim,
-  lr: Optim.lr.default(1e-4),
-  weightDecay: Optim.weightDecay.default(0.01),
-  /** PPO ratio clip. */
-  clipEps: z.number().positive().default(0.2),
-  /** KL penalty to the reference policy (k3 estimator); needs `reference`. */
-  beta: z.number().min(0).default(0),
-});
-export type GrpoHyper = z.input<typeof GrpoHyper>;
 
 export const SftExample = z.object({
   prompt: z.string(),
@@ -173,8 +120,6 @@ export const SftRequest = z.object({
   out: z.string().min(1),
   examples: z.array(SftExample).min(1),
   hp: SftHyper,
-  /** Recorded with the step; training itself is deterministic (no dropout, fixed micro-batch order). */
-  seed: z.number().int(),
 });
 export type SftRequest = z.input<typeof SftRequest>;
 
@@ -185,6 +130,5 @@ export const GrpoRequest = z.object({
   reference: z.string().min(1).optional(),
   items: z.array(GrpoItem).min(1),
   hp: GrpoHyper,
-  seed: z.number().int(),
 });
 export type GrpoRequest = z.input<typeof GrpoRequest>;

@@ -1,18 +1,14 @@
-import { z } from 'zod';
+import type { StoreConfig } from '../core/store-config';
 import { ArtefactStore } from './store';
 import { LocalStore } from './local';
-import { S3Store, S3StoreConfig } from './s3';
+import { S3Store } from './s3';
 
 export * from './store';
 export * from './errors';
 export { LocalStore } from './local';
-export { S3Store, S3StoreConfig } from './s3';
-
+export { S3Store } from './s3';
 /** Where artefacts live, chosen by the campaign config's `store`. */
-export const LocalStoreConfig = z.object({ kind: z.literal('local'), root: z.string().min(1) });
-export type LocalStoreConfig = z.infer<typeof LocalStoreConfig>;
-export const StoreConfig = z.discriminatedUnion('kind', [LocalStoreConfig, S3StoreConfig]);
-export type StoreConfig = z.infer<typeof StoreConfig>;
+export { LocalStoreConfig, S3StoreConfig, StoreConfig } from '../core/store-config';
 
 // One S3 client per configuration and process: activities open the store on every call.
 const s3Stores = new Map<string, S3Store>();

@@ -21,22 +21,9 @@ import {
   S3Client,
   UploadPartCommand,
 } from '@aws-sdk/client-s3';
-import { z } from 'zod';
+import type { S3StoreConfig } from '../core/store-config';
 import { ObjectStoreSetupError, ObjectStoreUnavailableError } from './errors';
 import { ArtefactStore, MissingArtefactError, assertValidKey } from './store';
-
-export const S3StoreConfig = z.object({
-  kind: z.literal('s3'),
-  bucket: z.string().min(1),
-  /** An S3-compatible endpoint (http://host:port); absent for AWS S3 itself. */
-  endpoint: z.url().optional(),
-  region: z.string().min(1).default('us-east-1'),
-  /** Keys are stored under this prefix (no leading or trailing slash needed). */
-  prefix: z.string().default(''),
-  /** Path-style URLs (endpoint/bucket/key), which S3-compatible servers expect. */
-  forcePathStyle: z.boolean().default(true),
-});
-export type S3StoreConfig = z.infer<typeof S3StoreConfig>;
 
 const MiB = 1024 * 1024;
 

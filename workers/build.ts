@@ -5,6 +5,7 @@ import { NativeConnection, Worker } from '@temporalio/worker';
 import { createCpuActivities, createGpuActivities } from '../activities';
 import { createVerifier } from '../verifiers/verifier';
 import { reapSandboxes, sandboxHost, sandboxOwner } from '../sandboxes/reaper';
+import { DEFAULT_IMAGE } from '../sandboxes/sandbox';
 import { DomainEpisodeRunner } from '../sandboxes/episodes';
 import { openPolicyEngine, assertAcceleratorOrAllowed, type PolicyEngine } from '../policy/engine';
 import type { StoreConfig } from '../store';
@@ -59,7 +60,7 @@ export async function createCpuWorker(opts: CpuWorkerOptions): Promise<OwnedWork
   const host = process.env.PIVOTRL_HOST || undefined;
   const removed = await reapSandboxes(docker, sandboxOwner(), { spareLiveProcesses: true, host });
   if (removed > 0) console.log(`[cpu-worker] removed ${removed} leftover sandbox container(s)`);
-  const image = opts.sandboxImage ?? 'pivotrl/terminal:latest';
+  const image = opts.sandboxImage ?? DEFAULT_IMAGE;
   const sweImage = opts.sweSandboxImage;
   const episodes = new DomainEpisodeRunner({ docker, image, sweImage });
   const worker = await Worker.create({

@@ -1,10 +1,14 @@
 // Worker settings from the environment (the same names in deploy/ and the README).
 import { z } from 'zod';
-import { formatZodIssues } from '../core/config';
+import { TemporalConfig } from '../core/config';
+import { formatZodIssues } from '../pipeline/config-file';
+import { DEFAULT_IMAGE } from '../sandboxes/sandbox';
+import { SWE_IMAGE } from '../sandboxes/swe';
 
+/** Temporal's address, namespace and queues default to the campaign config's (core/config.ts TemporalConfig). */
 const WorkerEnv = z.object({
-  TEMPORAL_ADDRESS: z.string().default('127.0.0.1:7233'),
-  TEMPORAL_NAMESPACE: z.string().default('default'),
+  TEMPORAL_ADDRESS: TemporalConfig.shape.address,
+  TEMPORAL_NAMESPACE: TemporalConfig.shape.namespace,
   /** The worker host's name (sandbox label pivotrl.host, worker identity); default: the machine's host name. */
   PIVOTRL_HOST: z
     .string()
@@ -17,13 +21,13 @@ const WorkerEnv = z.object({
     .optional(),
   /** Where this worker reaches an S3 artefact store, when not at the campaign config's endpoint (workers/build.ts). */
   PIVOTRL_S3_ENDPOINT: z.url().optional(),
-  PIVOTRL_CPU_QUEUE: z.string().default('pivotrl-cpu'),
-  PIVOTRL_GPU_QUEUE: z.string().default('pivotrl-gpu'),
+  PIVOTRL_CPU_QUEUE: TemporalConfig.shape.cpuQueue,
+  PIVOTRL_GPU_QUEUE: TemporalConfig.shape.gpuQueue,
   PIVOTRL_CPU_ACTIVITIES: z.coerce.number().int().positive().default(4),
   PIVOTRL_GPUS: z.coerce.number().int().positive().default(1),
   PIVOTRL_ALLOW_CPU: z.enum(['0', '1']).default('0'),
-  PIVOTRL_SANDBOX_IMAGE: z.string().default('pivotrl/terminal:latest'),
-  PIVOTRL_SWE_SANDBOX_IMAGE: z.string().default('pivotrl/swe:latest'),
+  PIVOTRL_SANDBOX_IMAGE: z.string().default(DEFAULT_IMAGE),
+  PIVOTRL_SWE_SANDBOX_IMAGE: z.string().default(SWE_IMAGE),
   /** Port of the liveness endpoint GET /healthz (workers/health.ts); none when unset. */
   PIVOTRL_HEALTH_PORT: z.coerce.number().int().min(1).max(65535).optional(),
 });

@@ -7,6 +7,7 @@
 // histories that test/unit/campaign-replay.test.ts replays against this code.
 import { ApplicationFailure, patched } from '@temporalio/workflow';
 import type { CampaignConfig } from '../core/config';
+import type { LiveHyper } from '../core/hyper';
 import type { VerifyResult } from '../activities/types';
 import type { UpdateResult } from '../activities/update';
 import type { PivotSelection } from '../pipeline/profile';
@@ -98,12 +99,7 @@ export interface CampaignProgress {
 export type CampaignResult = CampaignProgress;
 
 /** Hyper-parameters that may change mid-run (validated Update). */
-export interface Hyper {
-  lr: number;
-  clipEps: number;
-  klBeta: number;
-  temperature: number;
-}
+export type Hyper = LiveHyper;
 
 export async function pivotCampaign(input: CampaignInput): Promise<CampaignResult> {
   const { campaignId, config } = input;
@@ -206,7 +202,6 @@ export async function pivotCampaign(input: CampaignInput): Promise<CampaignResul
       batch: { turns: k.turns, samples: k.samples, verdicts: k.verdicts },
       hp: grpoHyper(config, progress.hyper),
       leaveOneOut: config.train.leaveOneOut,
-      seed: seedOf(config.seed, 'update', step),
       out: keys.checkpoint(step),
       sampler: config.policy.sampler,
     });

@@ -13,7 +13,8 @@ import {
   workflowInfo,
 } from '@temporalio/workflow';
 import type { SearchAttributePair } from '@temporalio/common';
-import type { CampaignConfig } from '../core/config';
+import { TemporalConfig, type CampaignConfig } from '../core/config';
+import { LiveHyper } from '../core/hyper';
 import type { CampaignInput, CampaignProgress, CampaignResult, CampaignState, Hyper, Stage, StepRecord } from './campaign';
 import { renderDetails } from './details';
 import { PivotCampaign, PivotInDomainAcc, PivotIteration, PivotOodAcc, PivotRate, PivotRewardPct, PivotStage } from './search-attributes';
@@ -22,23 +23,21 @@ import { PivotCampaign, PivotInDomainAcc, PivotIteration, PivotOodAcc, PivotRate
 export const RECENT_STEPS = 20;
 
 /** Update steps per workflow run when the config does not say (campaigns started before `temporal.stepsPerRun`). */
-export const DEFAULT_STEPS_PER_RUN = 10;
+export const DEFAULT_STEPS_PER_RUN = TemporalConfig.shape.stepsPerRun.parse(undefined);
 
 export const progressQuery = defineQuery<CampaignProgress>('progress');
 export const pauseUpdate = defineUpdate<boolean, [boolean]>('setPaused');
 export const stopUpdate = defineUpdate<void, []>('stop');
 export const hyperUpdate = defineUpdate<Hyper, [Partial<Hyper>]>('setHyperparameters');
 
+/** Refuses a change that names another field, or a value that is not a number within the config's bounds. */
 export function validateHyper(change: Partial<Hyper>): void {
-  const bad = (field: string, why: string) => {
-    throw new Error(`setHyperparameters: ${field} ${why}`);
-  };
-  for (const key of Object.keys(change))
-    if (!['lr', 'clipEps', 'klBeta', 'temperature'].includes(key)) bad(key, 'is not a hyper-parameter that may change mid-run');
-  if (change.lr !== undefined && !(change.lr > 0 && change.lr <= 1)) bad('lr', 'must be in (0, 1]');
-  if (change.clipEps !== undefined && !(change.clipEps > 0 && change.clipEps <= 1)) bad('clipEps', 'must be in (0, 1]');
-  if (change.klBeta !== undefined && !(change.klBeta >= 0)) bad('klBeta', 'must be >= 0');
-  if (change.temperature !== undefined && !(change.temperature > 0 && change.temperature <= 5)) bad('temperature', 'must be in (0, 5]');
+  for (const [field, value] of Object.entries(change)) {
+    if (!Object.hasOwn(LiveHyper.shape, field))
+      throw new Error(`setHyperparameters: ${field} is not a hyper-parameter that may change mid-run`);
+    const parsed = LiveHyper.shape[field as keyof Hyper].safeParse(value);
+    if (!parsed.success) throw new Error(`setHyperparameters: ${field}: ${parsed.error.issues[0].message} (got ${JSON.stringify(value)})`);
+  }
 }
 
 export function validatePaused(paused: boolean): void {

@@ -55,7 +55,6 @@ export async function e2eRlCampaign(input: CampaignInput): Promise<CampaignResul
       batch: { rounds, rewards: k.rewards },
       hp: grpoHyper(config, progress.hyper),
       leaveOneOut: config.train.leaveOneOut,
-      seed: seedOf(config.seed, 'update', step),
       out: keys.checkpoint(step),
     });
     checkpoint = await endStep(step, update, data, {

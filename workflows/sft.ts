@@ -33,7 +33,6 @@ export async function sftCampaign(input: CampaignInput): Promise<CampaignResult>
       checkpoint,
       turns: k.turns,
       hp: { lr: progress.hyper.lr, gradClip: config.train.maxGradNorm, weightDecay: config.train.weightDecay },
-      seed: seedOf(config.seed, 'update', step),
       out: keys.checkpoint(step),
     });
     checkpoint = await endStep(step, update, data);

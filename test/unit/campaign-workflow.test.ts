@@ -81,3 +81,26 @@ test('a bad hyper-parameter is refused at once; pause holds the next step; stop 
     assert.equal(result.hyper.lr, 5e-4);
   });
 });
+
+test('a hyper-parameter that is not a number (the CLI would send NaN, null on the wire) is refused; the campaign goes on', async () => {
+  const calls: string[] = [];
+  let release!: () => void;
+  const gate = new Promise<void>((r) => (release = r));
+  await withWorkers('nan', mocks(calls, gate), async () => {
+    const handle = await temporal.env.client.workflow.start(pivotCampaign, {
+      taskQueue: 'nan-cpu',
+      workflowId: 'wf-nan',
+      args: [{ campaignId: 'wf-nan', config: config(2, 'nan') }],
+    });
+    while (!calls.includes('gpu:update')) await new Promise((r) => setTimeout(r, 50));
+    await assert.rejects(
+      handle.executeUpdate(hyperUpdate, { args: [{ klBeta: Number('abc') }] }),
+      (err: Error) => err instanceof WorkflowUpdateFailedError && /klBeta/.test(String(err.cause?.message)),
+    );
+    release();
+    const result = await handle.result();
+    assert.equal(result.stage, 'done');
+    assert.equal(result.step, 2);
+    assert.equal(result.hyper.klBeta, 0);
+  });
+});

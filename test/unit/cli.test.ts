@@ -19,6 +19,12 @@ test('`pivotrl run` refuses an invalid config at once, naming file and field, wi
   assert.match(r.stderr, /data\.trajectories:/);
 });
 
+test('`pivotrl set` refuses a value that is not a number, naming the option, without contacting Temporal', () => {
+  const r = cli('set', 'wf-any', '--kl-beta', 'abc');
+  assert.equal(r.status, 2, r.stderr);
+  assert.match(r.stderr, /set: --kl-beta expects a number, not 'abc'/);
+});
+
 test('`pivotrl generate` writes the suites', () => {
   const dir = mkdtempSync(join(tmpdir(), 'pivotrl-cli-'));
   const r = cli('generate', '--out', dir, '--train', '8', '--heldout', '2', '--ood', '5');

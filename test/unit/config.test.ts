@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { tmpdir } from 'node:os';
-import { ConfigError, assertInputsExist, loadCampaignConfig } from '../../core/config';
+import { ConfigError, assertInputsExist, loadCampaignConfig } from '../../pipeline/config-file';
 import { sourcePath } from '../../formats/source';
 
 const minimal = {

@@ -6,7 +6,7 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { tmpdir } from 'node:os';
 import { Turn, type Verdict } from '../../core/schemas';
-import { loadCampaignConfig } from '../../core/config';
+import { loadCampaignConfig } from '../../pipeline/config-file';
 import { exportPivots } from '../../formats/export-pivots';
 import { NemoGymPivotRow, NemoGymPivotRowInput } from '../../formats/nemo-gym';
 import { BASH_TOOL } from '../../formats/nemo-gym-bash';

@@ -229,7 +229,7 @@ test('same seed and same steps give the same checkpoint hash; save/load round-tr
       const engine = openInProcessPolicyEngine({ store: { kind: 'local', root: join(dir, run) }, onLog: () => {} });
       await engine.init({ out: 'ckpt/0', config: TINY, seed: 42 });
       for (let s = 1; s <= 3; s++) {
-        await engine.trainSft({ checkpoint: `ckpt/${s - 1}`, out: `ckpt/${s}`, examples: SFT, hp: { lr: 1e-3 }, seed: s });
+        await engine.trainSft({ checkpoint: `ckpt/${s - 1}`, out: `ckpt/${s}`, examples: SFT, hp: { lr: 1e-3 } });
       }
       hashes.push(await engine.checkpointHash('ckpt/3'));
       await engine.close();
@@ -285,7 +285,7 @@ test('tensor count is stable across repeated train and sample calls', async () =
       const items = c.flatMap((g, i) =>
         g.map((x, j) => ({ prompt: PROMPTS[i], completion: generatedText(x), advantage: j ? 1 : -1, oldLogprobs: x.logprobs })),
       );
-      await engine.trainGrpo({ checkpoint: `m/${s}`, out: `m/${s + 1}`, reference: 'm/0', items, hp: { lr: 1e-3, beta: 0.1 }, seed: s });
+      await engine.trainGrpo({ checkpoint: `m/${s}`, out: `m/${s + 1}`, reference: 'm/0', items, hp: { lr: 1e-3, beta: 0.1 } });
     };
     await round(0);
     await round(1);
@@ -303,9 +303,9 @@ test('a retried step finds its finished checkpoint instead of training again', a
   try {
     const engine = openInProcessPolicyEngine({ store: { kind: 'local', root: dir }, onLog: () => {} });
     await engine.init({ out: 'r/0', config: TINY, seed: 2 });
-    const first = await engine.trainSft({ checkpoint: 'r/0', out: 'r/1', examples: SFT, hp: { lr: 1e-3 }, seed: 0 });
+    const first = await engine.trainSft({ checkpoint: 'r/0', out: 'r/1', examples: SFT, hp: { lr: 1e-3 } });
     const hash = await engine.checkpointHash('r/1');
-    const again = await engine.trainSft({ checkpoint: 'r/0', out: 'r/1', examples: SFT, hp: { lr: 1e-3 }, seed: 0 });
+    const again = await engine.trainSft({ checkpoint: 'r/0', out: 'r/1', examples: SFT, hp: { lr: 1e-3 } });
     assert.deepEqual(again, first);
     assert.equal(await engine.checkpointHash('r/1'), hash);
     await assert.rejects(
@@ -314,7 +314,6 @@ test('a retried step finds its finished checkpoint instead of training again', a
         out: 'r/2',
         items: [{ prompt: 'x', completion: 'ab\n', advantage: 1, oldLogprobs: [-1] }],
         hp: {},
-        seed: 0,
       }),
       /oldLogprobs/,
     );
@@ -332,8 +331,8 @@ test('training resumed from a stored checkpoint takes exactly the step an uninte
   ];
   const steps = async (engine: ReturnType<typeof openInProcessPolicyEngine>, from: number, to: number) => {
     for (let s = from + 1; s <= to; s++) {
-      if (s < 3) await engine.trainSft({ checkpoint: `k/${s - 1}`, out: `k/${s}`, examples: SFT, hp: { lr: 1e-3 }, seed: s });
-      else await engine.trainGrpo({ checkpoint: `k/${s - 1}`, out: `k/${s}`, items: grpoItems, hp: { lr: 1e-3 }, seed: s });
+      if (s < 3) await engine.trainSft({ checkpoint: `k/${s - 1}`, out: `k/${s}`, examples: SFT, hp: { lr: 1e-3 } });
+      else await engine.trainGrpo({ checkpoint: `k/${s - 1}`, out: `k/${s}`, items: grpoItems, hp: { lr: 1e-3 } });
     }
   };
   const open = (run: string) => openInProcessPolicyEngine({ store: { kind: 'local', root: join(dir, run) }, onLog: () => {} });

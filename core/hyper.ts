@@ -1,0 +1,62 @@
+// Training hyper-parameters, each with its bounds and default named once: the config's `train` section, what an
+// operator may change mid-run (`pivotrl set`, checked by the workflows' Update validator) and the policy engine's
+// optimiser step.
+import { z } from 'zod';
+
+/** The hyper-parameters that may change while a campaign runs, with their bounds (the config's too). */
+export const LiveHyper = z.object({
+  lr: z.number().positive().max(1),
+  /** PPO ratio clip. */
+  clipEps: z.number().positive().max(1),
+  /** KL penalty to the reference policy (k3 estimator). */
+  klBeta: z.number().nonnegative(),
+  /** Sampling temperature of profiling and rollouts. */
+  temperature: z.number().positive().max(5),
+});
+export type LiveHyper = z.infer<typeof LiveHyper>;
+
+const positiveInt = z.number().int().positive();
+const WeightDecay = z.number().nonnegative();
+
+/** The config's `train` section: every campaign, whatever its method, trains with these. */
+export const TrainConfig = z.object({
+  steps: z.number().int().nonnegative().default(10),
+  batchPivots: positiveInt.default(64),
+  groupSize: z.number().int().min(2).default(16),
+  lr: LiveHyper.shape.lr.default(3e-4),
+  clipEps: LiveHyper.shape.clipEps.default(0.2),
+  klBeta: LiveHyper.shape.klBeta.default(0),
+  leaveOneOut: z.boolean().default(false),
+  maxGradNorm: z.number().positive().default(1),
+  weightDecay: WeightDecay.default(0),
+});
+export type TrainConfig = z.infer<typeof TrainConfig>;
+
+/**
+ * One optimiser step of the policy engine. A campaign passes `lr` (`train.lr`, or the value set mid-run), `gradClip`
+ * and `weightDecay` from `train`, so its weight decay is `train.weightDecay` (0 unless set); pretraining, benches and
+ * tests name `lr` too. The other defaults below are those of direct engine use.
+ */
+export const SftHyper = z.object({
+  lr: TrainConfig.shape.lr,
+  /** Linear warm-up over the first steps of this checkpoint lineage (step counter in the checkpoint). */
+  warmupSteps: z.number().int().min(0).default(0),
+  weightDecay: WeightDecay.default(0.1),
+  beta1: z.number().min(0).lt(1).default(0.9),
+  beta2: z.number().min(0).lt(1).default(0.95),
+  adamEps: z.number().positive().default(1e-8),
+  /** Clip gradients to this global L2 norm (0 = off). */
+  gradClip: z.number().min(0).default(1),
+  /** Micro-batch size in tokens (memory bound); the whole batch is still ONE optimiser step. */
+  microBatchTokens: positiveInt.default(8192),
+});
+export type SftHyper = z.input<typeof SftHyper>;
+
+/** A GRPO step: the optimiser's fields, a lighter default weight decay, and the PPO clip and KL penalty of `train`. */
+export const GrpoHyper = SftHyper.extend({
+  weightDecay: WeightDecay.default(0.01),
+  clipEps: TrainConfig.shape.clipEps,
+  /** KL penalty to the reference policy (k3 estimator); needs `reference`. */
+  beta: TrainConfig.shape.klBeta,
+});
+export type GrpoHyper = z.input<typeof GrpoHyper>;
