@@ -7,8 +7,6 @@ import { SamplerRequestError } from '../policy/openai';
 import type { GenerateInput, GenerateResult } from './types';
 import { resumeCursor, withHeartbeats } from './heartbeat';
 
-export { DEFAULT_MAX_TOKENS, GENERATE_CHUNK, type EngineFor } from '../pipeline/generate';
-
 export function createGenerateActivities(engineFor: EngineFor) {
   return {
     /** GPU: draws `n` single-turn samples per prompt from a checkpoint; a retry resumes at the first unfinished chunk. */
