@@ -3,12 +3,12 @@
 import { openStore } from '../store';
 import { cachedStage, summaryOf } from '../pipeline/cached';
 import { campaignKeys } from '../pipeline/keys';
-import { episodeGrpoItems, scoreRollouts, selectAllTurns, sftExamples, startTrainingEpisodes } from '../pipeline/baselines';
+import { scoreRollouts, selectAllTurns, startTrainingEpisodes } from '../pipeline/baselines';
 import type { EpisodeRunner } from '../pipeline/episodes';
-import type { SftHyper } from '../policy/engine';
+import type { EngineFor } from '../pipeline/generate';
+import { grpoUpdateOnEpisodes, sftUpdateOnTurns, type EpisodeUpdateOptions, type SftUpdateOptions } from '../pipeline/update';
 import type { StageInput } from './types';
-import type { EngineFor } from './generate';
-import { grpoStep, trainedStep, type UpdateInput, type UpdateResult } from './update';
+import type { UpdateResult } from './update';
 import { withHeartbeats } from './heartbeat';
 
 const shardTurnKeys = (campaignId: string, shards: number) =>
@@ -33,17 +33,9 @@ export interface ScoreRolloutsInput extends StageInput {
   out: string;
 }
 
-export interface SftUpdateInput extends StageInput {
-  step: number;
-  checkpoint: string;
-  turns: string;
-  hp: SftHyper;
-  out: string;
-}
+export interface SftUpdateInput extends StageInput, SftUpdateOptions {}
 
-export interface EpisodeUpdateInput extends Omit<UpdateInput, 'batch'> {
-  batch: { rounds: { prompts: string; samples: string }[]; rewards: string };
-}
+export interface EpisodeUpdateInput extends StageInput, EpisodeUpdateOptions {}
 
 export function createBaselineCpuActivities(runner: EpisodeRunner) {
   return {
@@ -72,25 +64,13 @@ export function createBaselineGpuActivities(engineFor: EngineFor) {
     async sftUpdate(input: SftUpdateInput): Promise<UpdateResult> {
       const store = openStore(input.store);
       const engine = engineFor(input.store);
-      return cachedStage(store, `${input.out}/update.json`, () =>
-        withHeartbeats(async () => {
-          const examples = await sftExamples(store, input.turns);
-          return trainedStep(store, input.step, input.out, examples.length, () =>
-            engine.trainSft({ checkpoint: input.checkpoint, out: input.out, examples, hp: input.hp }),
-          );
-        }),
-      );
+      return withHeartbeats(() => sftUpdateOnTurns(store, engine, input));
     },
     /** GPU: one GRPO step over every turn of a batch of scored episodes; writes exactly one checkpoint. */
     async episodeUpdate(input: EpisodeUpdateInput): Promise<UpdateResult> {
       const store = openStore(input.store);
       const engine = engineFor(input.store);
-      return cachedStage(store, `${input.out}/update.json`, () =>
-        withHeartbeats(async () => {
-          const items = await episodeGrpoItems(store, input.batch, input.leaveOneOut);
-          return grpoStep(store, engine, input, items);
-        }),
-      );
+      return withHeartbeats(() => grpoUpdateOnEpisodes(store, engine, input));
     },
   };
 }

@@ -2,9 +2,11 @@
 // scoring. GPU: generation and updates. Workers wire real dependencies in; tests may pass their own.
 import { ingestStage } from './ingest';
 import { drawBatchStage, selectPivotsStage } from './profile';
-import { createVerifyActivities, type VerifierFactory } from './verify';
+import { createVerifyActivities } from './verify';
+import type { VerifierFactory } from '../pipeline/verify';
 import { createEvaluateActivities } from './evaluate';
-import { createGenerateActivities, type EngineFor } from './generate';
+import { createGenerateActivities } from './generate';
+import type { EngineFor } from '../pipeline/generate';
 import { createUpdateActivities } from './update';
 import { createBaselineCpuActivities, createBaselineGpuActivities } from './baselines';
 import type { EpisodeRunner } from '../pipeline/episodes';

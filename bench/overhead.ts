@@ -3,27 +3,28 @@
 //  (a) a small campaign on Temporal: a throwaway dev server, the CPU and GPU workers in this process (the same
 //      wiring as workers/*.ts), wall time from start to result (server start and worker start-up not counted);
 //  (b) the same stages without Temporal: the same activity functions with the same dependencies (Docker
-//      sandboxes, the policy engine thread), called in the workflow's order from a plain loop, each inside the
-//      SDK's MockActivityEnvironment so that their heartbeats have somewhere to go;
+//      sandboxes, the policy engine thread), called in the workflow's order with the workflow's inputs (its own
+//      ingest, evaluation and input builders), each inside the SDK's MockActivityEnvironment so that their
+//      heartbeats have somewhere to go;
 //  ratio = (a) / (b), target <= 1.15. Runs alternate (b), (a), (b), (a), ... on fresh campaign ids (nothing cached);
 //  the medians count. Both keep their engine thread and episode sandboxes across runs, as a worker does.
 // The last line printed is one JSON object.
 import { parseArgs } from 'node:util';
-import { hostname } from 'node:os';
-import { connectEngine } from '../sandboxes/engine';
 import { MockActivityEnvironment } from '@temporalio/testing';
 import { createCpuActivities, createGpuActivities } from '../activities';
 import type { CampaignConfig } from '../core/config';
 import { seedOf } from '../core/rng';
 import { campaignKeys } from '../pipeline/keys';
 import { openPolicyEngine, type PolicyEngine } from '../policy/engine';
-import { reapSandboxes } from '../sandboxes/reaper';
+import { reapSandboxes, sandboxOwner } from '../sandboxes/reaper';
 import { DEFAULT_IMAGE } from '../sandboxes/sandbox';
+import { connectEngine } from '../sandboxes/engine';
 import { DomainEpisodeRunner } from '../sandboxes/episodes';
 import type { StoreConfig } from '../store';
 import { createVerifier } from '../verifiers/verifier';
 import { createCpuWorker, createGpuWorker } from '../workers/build';
-import { pivotCampaign } from '../workflows/campaign';
+import { grpoHyper, ingestAndEvaluateBase, pivotCampaign, startState, verifyInputOf } from '../workflows/campaign';
+import { evaluator, samplingOf, type StageActivities } from '../workflows/evaluate';
 import { startTestTemporal } from '../test/support/temporal';
 import { tinyCampaign } from '../test/support/campaign';
 
@@ -63,144 +64,108 @@ function inProcessActivities() {
   };
 }
 
-/** The campaign's procedure without Temporal: the workflow's stages in its order, as plain calls. */
+/** The stages' activities as the workflow calls them (summary, input), each run in-process; counts the calls. */
+function inProcessAct({ cpu, gpu }: ReturnType<typeof inProcessActivities>) {
+  const counter = { calls: 0 };
+  const call =
+    <I, R>(fn: (input: I) => Promise<R>) =>
+    (_summary: string, input: I): Promise<R> => {
+      counter.calls++;
+      return new MockActivityEnvironment().run(fn, input);
+    };
+  const act: StageActivities = {
+    ingest: call(cpu.ingest),
+    generate: call(gpu.generate),
+    verify: call(cpu.verify),
+    update: call(gpu.update),
+    startEpisodes: call(cpu.startEpisodes),
+    stepEpisodes: call(cpu.stepEpisodes),
+    scoreEpisodes: call(cpu.scoreEpisodes),
+    selectPivots: call(cpu.selectPivots),
+    drawBatch: call(cpu.drawBatch),
+    scoreOod: call(cpu.scoreOod),
+    selectTurns: call(cpu.selectTurns),
+    startTrainingEpisodes: call(cpu.startTrainingEpisodes),
+    scoreRollouts: call(cpu.scoreRollouts),
+    sftUpdate: call(gpu.sftUpdate),
+    episodeUpdate: call(gpu.episodeUpdate),
+  };
+  return { act, counter };
+}
+
+/**
+ * The campaign's procedure without Temporal: the workflow's ingest and evaluation (the same functions, given
+ * in-process activities), and its profiling and update steps with inputs from the workflow's own builders.
+ */
 async function runInProcess(
-  { cpu, gpu }: ReturnType<typeof inProcessActivities>,
+  activities: ReturnType<typeof inProcessActivities>,
   campaignId: string,
   config: CampaignConfig,
 ): Promise<{ activities: number; finalHash: string | null }> {
-  let activities = 0;
-  const call = <I, R>(fn: (input: I) => Promise<R>, input: I): Promise<R> => {
-    activities++;
-    return new MockActivityEnvironment().run(fn, input);
-  };
-  {
-    const keys = campaignKeys(campaignId);
-    const stage = { store: config.store, campaignId };
-    const sampling = (n: number, seed: number, temperature: number) => ({
-      n,
-      temperature,
-      topP: config.policy.topP,
-      maxTokens: config.policy.maxActionTokens,
-      seed,
-    });
-    const verifyInput = (turns: string, samples: string, out: string) => ({
+  const { act, counter } = inProcessAct(activities);
+  const keys = campaignKeys(campaignId);
+  const stage = { store: config.store, campaignId };
+  const state = startState(campaignId, config);
+  const { hyper } = state.progress;
+  const sampling = samplingOf(config);
+  const verifyInput = verifyInputOf(config, stage);
+  const evaluate = evaluator(act, config, campaignId, state.progress.rolloutTurns);
+  const data = await ingestAndEvaluateBase(act, config, campaignId, state, () => {}, evaluate);
+  for (let i = 0; i < data.shards; i++) {
+    const gen = await act.generate('profile', {
       ...stage,
-      turns,
-      samples,
-      out,
-      verifier: config.verifier,
-      concurrency: config.verify.concurrency,
-      actionTimeoutMs: config.verify.actionTimeoutMs,
+      checkpoint: data.baseCheckpoint,
+      prompts: keys.shardPrompts(i),
+      out: keys.profileSamples(i),
+      sampling: sampling(config.profile.k, seedOf(config.seed, 'profile', i), hyper.temperature),
     });
-    const evaluate = async (label: string, checkpoint: string, heldout: string, ood: { items: string; prompts: string }) => {
-      const k = keys.evaluation(label);
-      let round = await call(cpu.startEpisodes, {
-        ...stage,
-        heldout,
-        limit: config.evaluate.heldoutTasks,
-        out: { episodes: k.episodes(0), prompts: k.prompts(0) },
-      });
-      for (let t = 0; round.active > 0 && t < 32; t++) {
-        const gen = await call(gpu.generate, {
-          ...stage,
-          checkpoint,
-          prompts: round.prompts,
-          out: k.samples(t),
-          sampling: sampling(1, seedOf(config.seed, label, t), 0),
-        });
-        round = await call(cpu.stepEpisodes, {
-          ...stage,
-          episodes: round.episodes,
-          samples: gen.out,
-          concurrency: config.verify.concurrency,
-          out: { episodes: k.episodes(t + 1), prompts: k.prompts(t + 1) },
-        });
-      }
-      await call(cpu.scoreEpisodes, { ...stage, episodes: round.episodes, concurrency: config.verify.concurrency });
-      const oodGen = await call(gpu.generate, {
-        ...stage,
-        checkpoint,
-        prompts: ood.prompts,
-        out: k.oodSamples,
-        sampling: sampling(1, seedOf(config.seed, label, 'ood'), 0),
-      });
-      await call(cpu.scoreOod, { ...stage, items: ood.items, samples: oodGen.out });
-    };
-
-    const ingest = await call(cpu.ingest, {
-      ...stage,
-      trajectories: config.data.trajectories,
-      heldoutTasks: config.data.heldoutTasks,
-      ood: config.data.ood,
-      shardSize: config.data.shardSize,
-      heldoutLimit: config.evaluate.heldoutTasks,
-      oodLimit: config.evaluate.oodItems,
-      baseCheckpoint: config.policy.base,
-    });
-    const oodRefs = { items: ingest.ood, prompts: ingest.oodPrompts };
-    await evaluate('base', ingest.baseCheckpoint, ingest.heldout, oodRefs);
-    for (let i = 0; i < ingest.shards; i++) {
-      const gen = await call(gpu.generate, {
-        ...stage,
-        checkpoint: ingest.baseCheckpoint,
-        prompts: keys.shardPrompts(i),
-        out: keys.profileSamples(i),
-        sampling: sampling(config.profile.k, seedOf(config.seed, 'profile', i), config.policy.temperature),
-      });
-      await call(cpu.verify, verifyInput(keys.shardTurns(i), gen.out, keys.profileVerdicts(i)));
-    }
-    await call(cpu.selectPivots, {
-      ...stage,
-      shards: ingest.shards,
-      lambdaDiff: config.profile.lambdaDiff,
-      out: { profiles: keys.profiles, pivots: keys.pivots },
-    });
-    let checkpoint = ingest.baseCheckpoint;
-    let finalHash: string | null = null;
-    for (let step = 1; step <= config.train.steps; step++) {
-      const k = keys.step(step);
-      const batch = await call(cpu.drawBatch, {
-        ...stage,
-        pivots: keys.pivots,
-        count: config.train.batchPivots,
-        seed: seedOf(config.seed, 'batch', step),
-        out: { turns: k.turns, prompts: k.prompts },
-      });
-      await call(gpu.generate, {
-        ...stage,
-        checkpoint,
-        prompts: batch.prompts,
-        out: k.samples,
-        sampling: sampling(config.train.groupSize, seedOf(config.seed, 'rollout', step), config.policy.temperature),
-      });
-      await call(cpu.verify, verifyInput(k.turns, k.samples, k.verdicts));
-      const update = await call(gpu.update, {
-        ...stage,
-        step,
-        checkpoint,
-        reference: config.train.klBeta > 0 ? ingest.baseCheckpoint : undefined,
-        batch: { turns: k.turns, samples: k.samples, verdicts: k.verdicts },
-        hp: {
-          lr: config.train.lr,
-          clipEps: config.train.clipEps,
-          beta: config.train.klBeta,
-          gradClip: config.train.maxGradNorm,
-          weightDecay: config.train.weightDecay,
-        },
-        leaveOneOut: config.train.leaveOneOut,
-        out: keys.checkpoint(step),
-      });
-      checkpoint = update.checkpoint;
-      finalHash = update.hash;
-    }
-    await evaluate(`step-${config.train.steps}`, checkpoint, ingest.heldout, oodRefs);
-    return { activities, finalHash };
+    await act.verify('profile', verifyInput(keys.shardTurns(i), gen.out, keys.profileVerdicts(i)));
   }
+  await act.selectPivots('select pivots', {
+    ...stage,
+    shards: data.shards,
+    lambdaDiff: config.profile.lambdaDiff,
+    out: { profiles: keys.profiles, pivots: keys.pivots },
+  });
+  let checkpoint = data.baseCheckpoint;
+  let finalHash: string | null = null;
+  for (let step = 1; step <= config.train.steps; step++) {
+    const k = keys.step(step);
+    const batch = await act.drawBatch('draw', {
+      ...stage,
+      pivots: keys.pivots,
+      count: config.train.batchPivots,
+      seed: seedOf(config.seed, 'batch', step),
+      out: { turns: k.turns, prompts: k.prompts },
+    });
+    await act.generate('rollouts', {
+      ...stage,
+      checkpoint,
+      prompts: batch.prompts,
+      out: k.samples,
+      sampling: sampling(config.train.groupSize, seedOf(config.seed, 'rollout', step), hyper.temperature),
+    });
+    await act.verify('verify', verifyInput(k.turns, k.samples, k.verdicts));
+    const update = await act.update('update', {
+      ...stage,
+      step,
+      checkpoint,
+      reference: hyper.klBeta > 0 ? data.baseCheckpoint : undefined,
+      batch: { turns: k.turns, samples: k.samples, verdicts: k.verdicts },
+      hp: grpoHyper(config, hyper),
+      leaveOneOut: config.train.leaveOneOut,
+      out: keys.checkpoint(step),
+      sampler: config.policy.sampler,
+    });
+    checkpoint = update.checkpoint;
+    finalHash = update.hash;
+  }
+  await evaluate(`step-${config.train.steps}`, checkpoint, data.heldout, data.ood);
+  return { activities: counter.calls, finalHash };
 }
 
 const docker = connectEngine();
-await reapSandboxes(docker, hostname(), { spareLiveProcesses: true });
+await reapSandboxes(docker, sandboxOwner(), { spareLiveProcesses: true });
 const temporal = await startTestTemporal();
 const tiny = tinyCampaign({ address: temporal.address, queue: 'bench', steps: STEPS, trainTasks: Number(args['train-tasks']) });
 const config = tiny.config;

@@ -1,27 +1,26 @@
 // `pivotrl profile-suites`: profiles a checkpoint (pi0 by default) with K samples on the training turns of each
-// suite, through the pipeline's sampling and functional verifiers (real sandboxes), and reports per suite how the
-// candidates split into all-0, all-1, pivots and mixed-but-too-easy. Writes <out>.md, <out>.json and the verdicts
-// the table is computed from (<out>.verdicts.jsonl).
+// suite, through a campaign's own generate and verify stages (functional verifiers, real sandboxes), and reports
+// per suite how the candidates split into all-0, all-1, pivots and mixed-but-too-easy. Writes <out>.md, <out>.json
+// and the verdicts the table is computed from (<out>.verdicts.jsonl).
 import { mkdtemp, mkdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
-import { connectEngine } from '../sandboxes/engine';
 import { z } from 'zod';
 import { seedOf } from '../core/rng';
-import { Verdict, type Sample, type Turn } from '../core/schemas';
+import { Verdict, type Turn } from '../core/schemas';
+import { generateSamples } from '../pipeline/generate';
+import { promptRowOf } from '../pipeline/records';
+import { verifySamples, type VerifierFactory } from '../pipeline/verify';
 import { PivotSummary, profileCandidate, summarisePivots } from '../pivotrl/pivots';
-import { initBackend } from '../policy/backend';
-import { importCheckpointDir, loadCheckpoint } from '../policy/checkpoint';
-import { disposeModel } from '../policy/model';
-import { sample } from '../policy/sample';
-import { LocalStore } from '../store';
-import { ACTION_TOKENS, promptOf, turnsOf } from '../tasks/domains';
+import { importCheckpointDir } from '../policy/checkpoint';
+import { openInProcessPolicyEngine } from '../policy/engine';
+import type { Sampler } from '../policy/openai';
+import { DEFAULT_ACTION_TIMEOUT_MS } from '../sandboxes/limits';
+import { connectEngine } from '../sandboxes/engine';
+import { LocalStore, getJsonl, putJsonl, type ArtefactStore } from '../store';
+import { ACTION_TOKENS, turnsOf } from '../tasks/domains';
 import { SUITES, trainTrajectories, type SuiteName } from '../tasks/suites';
-import { ACTION_STOP } from '../tasks/terminal/render';
 import { createVerifier } from '../verifiers/verifier';
-
-/** Prompts per call to the model, as the generate activity chunks them (and seeds each chunk by its start). */
-const CHUNK = 64;
 
 export const ProfileSuitesOptions = z.object({
   checkpoint: z.string().min(1),
@@ -76,81 +75,96 @@ export function formatSuitesTable(report: SuitesReport): string {
   return head + rows.join('');
 }
 
-/** Samples K actions per turn with the checkpoint, chunk by chunk as the generate activity does. */
-async function sampleTurns(checkpointDir: string, suites: { suite: SuiteName; turns: Turn[] }[], o: ProfileSuitesOptions) {
-  const scratch = await mkdtemp(join(tmpdir(), 'pivotrl-profile-suites-'));
-  try {
-    const store = new LocalStore(scratch);
-    const hash = await importCheckpointDir(checkpointDir, store, 'policy');
-    const { model } = await loadCheckpoint(store, 'policy');
-    const samples = suites.map(({ suite, turns }) => {
-      const out: Sample[] = [];
-      for (let start = 0; start < turns.length; start += CHUNK) {
-        const chunk = turns.slice(start, start + CHUNK);
-        const r = sample(
-          model,
-          chunk.map((t) => promptOf(t, t.history)),
-          {
-            n: o.k,
-            temperature: o.temperature,
-            topP: 1,
-            maxTokens: o.maxActionTokens[suite],
-            stop: [ACTION_STOP],
-            seed: seedOf(o.seed, 'profile-suites', suite, start),
-          },
-        );
-        r.completions.forEach((group, i) =>
-          group.forEach((c, index) => out.push({ turnId: chunk[i].id, index, text: c.text, stop: c.stop, logprobs: c.logprobs })),
-        );
-      }
-      return out;
-    });
-    disposeModel(model);
-    return { hash, samples };
-  } finally {
-    await rm(scratch, { recursive: true, force: true });
-  }
+/** The checkpoint's key in the scratch store. */
+const CHECKPOINT = 'policy';
+
+/** Where a suite's records go in the scratch store. */
+const suiteKeys = (suite: SuiteName) => ({
+  turns: `${suite}/turns.jsonl`,
+  prompts: `${suite}/prompts.jsonl`,
+  samples: `${suite}/samples.jsonl`,
+  verdicts: `${suite}/verdicts.jsonl`,
+});
+
+/** A suite's training turns through the campaign's own generate and verify stages, in a scratch store. */
+async function profileSuite(
+  store: ArtefactStore,
+  sampler: Sampler,
+  makeVerifier: VerifierFactory,
+  suite: SuiteName,
+  turns: Turn[],
+  o: ProfileSuitesOptions,
+): Promise<Verdict[]> {
+  const keys = suiteKeys(suite);
+  await putJsonl(store, keys.turns, turns);
+  await putJsonl(
+    store,
+    keys.prompts,
+    turns.map((t) => promptRowOf(t.id, t, t.history)),
+  );
+  const sampling = {
+    n: o.k,
+    temperature: o.temperature,
+    topP: 1,
+    maxTokens: o.maxActionTokens[suite],
+    seed: seedOf(o.seed, 'profile-suites', suite),
+  };
+  await generateSamples(store, sampler, { checkpoint: CHECKPOINT, prompts: keys.prompts, out: keys.samples, sampling });
+  await verifySamples(store, makeVerifier, {
+    turns: keys.turns,
+    samples: keys.samples,
+    out: keys.verdicts,
+    verifier: 'functional',
+    concurrency: o.concurrency,
+    actionTimeoutMs: DEFAULT_ACTION_TIMEOUT_MS,
+  });
+  return getJsonl(store, keys.verdicts, (v) => Verdict.parse(v));
 }
 
 export async function profileSuites(o: ProfileSuitesOptions, log: (line: string) => void = console.log) {
   const started = performance.now();
-  const backend = await initBackend(() => {});
-  const suites = SUITES.map((suite) => {
-    const trajectories = trainTrajectories(suite, o.seed, o.tasks[suite]);
-    return { suite, tasks: trajectories.length, turns: trajectories.flatMap(turnsOf) };
-  });
-  const { hash, samples } = await sampleTurns(o.checkpoint, suites, o);
-  const verifier = createVerifier('functional', { docker: connectEngine(), concurrency: o.concurrency, owner: 'pivotrl-profile-suites' });
-  const rows: SuiteRow[] = [];
-  const verdicts: (Verdict & { suite: SuiteName })[] = [];
-  for (const [i, { suite, tasks, turns }] of suites.entries()) {
-    const t0 = performance.now();
-    const bySample = samples[i];
-    const items = turns.map((turn) => ({ turn, samples: bySample.filter((s) => s.turnId === turn.id) }));
-    const got = (await verifier.verifyBatch(items)).map((v) => Verdict.parse(v));
-    verdicts.push(...got.map((v) => ({ suite, ...v })));
-    const row = suiteRow(
-      suite,
-      tasks,
-      turns.map((t) => t.id),
-      got,
-      o.lambdaDiff,
-    );
-    rows.push(row);
-    log(
-      `${suite}: ${row.candidates} turns, ${row.pivots} pivots, all-0 ${row.allZero}, all-1 ${row.allOne}, ` +
-        `mean success ${pct(row.meanReward)} (${((performance.now() - t0) / 1000).toFixed(0)} s)`,
-    );
+  const scratch = await mkdtemp(join(tmpdir(), 'pivotrl-profile-suites-'));
+  const engine = openInProcessPolicyEngine({ store: { kind: 'local', root: scratch }, onLog: () => {} });
+  try {
+    const store = new LocalStore(scratch);
+    const backend = await engine.backend();
+    const hash = await importCheckpointDir(o.checkpoint, store, CHECKPOINT);
+    const docker = connectEngine();
+    const makeVerifier: VerifierFactory = (kind, opts) => createVerifier(kind, { docker, owner: 'pivotrl-profile-suites', ...opts });
+    const rows: SuiteRow[] = [];
+    const verdicts: (Verdict & { suite: SuiteName })[] = [];
+    for (const suite of SUITES) {
+      const t0 = performance.now();
+      const trajectories = trainTrajectories(suite, o.seed, o.tasks[suite]);
+      const turns = trajectories.flatMap(turnsOf);
+      const got = await profileSuite(store, engine, makeVerifier, suite, turns, o);
+      verdicts.push(...got.map((v) => ({ suite, ...v })));
+      const row = suiteRow(
+        suite,
+        trajectories.length,
+        turns.map((t) => t.id),
+        got,
+        o.lambdaDiff,
+      );
+      rows.push(row);
+      log(
+        `${suite}: ${row.candidates} turns, ${row.pivots} pivots, all-0 ${row.allZero}, all-1 ${row.allOne}, ` +
+          `mean success ${pct(row.meanReward)} (${((performance.now() - t0) / 1000).toFixed(0)} s)`,
+      );
+    }
+    const report: SuitesReport = {
+      checkpoint: o.checkpoint,
+      checkpointHash: hash,
+      backend,
+      options: o,
+      rows,
+      seconds: Math.round((performance.now() - started) / 1000),
+    };
+    return { report, verdicts };
+  } finally {
+    await engine.close();
+    await rm(scratch, { recursive: true, force: true });
   }
-  const report: SuitesReport = {
-    checkpoint: o.checkpoint,
-    checkpointHash: hash,
-    backend,
-    options: o,
-    rows,
-    seconds: Math.round((performance.now() - started) / 1000),
-  };
-  return { report, verdicts };
 }
 
 /** Writes <out>.md (the table), <out>.json (the report) and <out>.verdicts.jsonl (one verdict per sample). */

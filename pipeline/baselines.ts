@@ -5,7 +5,7 @@ import { Episode, PromptRow, promptRowOf } from './records';
 import { HeldoutTask, Sample, Turn } from '../core/schemas';
 import { Rng } from '../core/rng';
 import { getJsonl, putJsonl, type ArtefactStore } from '../store';
-import { groupAdvantages } from '../pivotrl/grpo';
+import { grpoItems, type SampledAction, type ScoredRollout } from '../pivotrl/grpo';
 import { promptOf } from '../tasks/domains';
 import { ACTION_STOP } from '../tasks/terminal/render';
 import { generatedText, type GrpoItem, type SftExample } from '../policy/engine';
@@ -105,26 +105,17 @@ export async function episodeGrpoItems(
   leaveOneOut: boolean,
 ): Promise<GrpoItem[]> {
   const rewards = await getJsonl(store, input.rewards, (v) => EpisodeReward.parse(v));
-  const groups = new Map<string, { id: string; reward: number }[]>();
+  const groups = new Map<string, ScoredRollout[]>();
   for (const r of rewards) groups.set(groupOf(r.id), [...(groups.get(groupOf(r.id)) ?? []), r]);
-  const advantage = new Map<string, number | null>();
-  for (const members of groups.values()) {
-    const adv = groupAdvantages(
-      members.map((m) => m.reward),
-      { leaveOneOut },
-    );
-    members.forEach((m, i) => advantage.set(m.id, adv[i]));
-  }
-  const items: GrpoItem[] = [];
+  const actions: SampledAction[] = [];
   for (const round of input.rounds) {
     const prompts = new Map((await getJsonl(store, round.prompts, (v) => PromptRow.parse(v))).map((p) => [p.id, p.prompt]));
     for (const s of await getJsonl(store, round.samples, (v) => Sample.parse(v))) {
-      const a = advantage.get(s.turnId);
       const prompt = prompts.get(s.turnId);
       const completion = generatedText({ text: s.text, stop: s.stop ?? null });
-      if (a === undefined || a === null || prompt === undefined || completion === '') continue;
-      items.push({ prompt, completion, advantage: a, oldLogprobs: s.logprobs });
+      if (prompt === undefined || completion === '') continue;
+      actions.push({ rollout: s.turnId, prompt, completion, logprobs: s.logprobs });
     }
   }
-  return items;
+  return grpoItems([...groups.values()], actions, { leaveOneOut });
 }

@@ -22,6 +22,14 @@ export function cursorFrom(details: unknown): number {
   return typeof done === 'number' && Number.isInteger(done) && done >= 0 ? done : 0;
 }
 
+/** How a caller runs a resumable stage: the cursor to resume at, and who hears of finished parts and reuse. */
+export interface StageRun {
+  /** Leading parts an earlier attempt reported finished (0 or absent: none). */
+  resumeFrom?: number;
+  onPart?: (cursor: PartsCursor) => void;
+  log?: (message: string) => void;
+}
+
 export interface PartsRun<R> {
   rows: R[];
   parts: number;

@@ -3,6 +3,7 @@
 //   advantage     A_i = (r_i - b_i) / (std(r) + eps)       b_i = mean(r), or mean of the others (leave-one-out)
 //                 over the group's non-masked rewards; a masked sample (reward null) gets no advantage and is
 //                 left out of the batch, so it gets no gradient.
+//   batch         one item (prompt, completion, A, log pi_old) per action of every non-masked rollout (grpoItems)
 //   ratio         rho_t = exp(log pi(a_t|s,a_<t) - log pi_old(a_t|s,a_<t))        per action token t
 //   policy loss   L = - (1/N) sum_t min(rho_t A, clip(rho_t, 1 - eps, 1 + eps) A)    N = action tokens in the batch
 //   KL penalty    + beta (1/N) sum_t k3_t,  k3_t = exp(d_t) - d_t - 1,  d_t = log pi_ref - log pi   (beta default 0)
@@ -12,6 +13,7 @@
 // The token losses take N (the whole batch's action tokens) as an argument: the terms of micro-batches add up
 // to the batch's mean, so accumulating their gradients gives ONE optimiser step on the whole batch.
 import * as tf from '@tensorflow/tfjs-core';
+import type { GrpoItem } from '../policy/schemas';
 
 // ---- advantages -----------------------------------------------------------------------------
 
@@ -40,6 +42,49 @@ export function groupAdvantages(rewards: readonly (number | null)[], o: Advantag
     if (x === null) return null;
     const baseline = o.leaveOneOut ? (n > 1 ? (sum - x) / (n - 1) : x) : mean;
     return (x - baseline) / scale;
+  });
+}
+
+// ---- from rewards to the batch ---------------------------------------------------------------
+
+/**
+ * A rollout and its reward: 0/1, or null when it could not be verified (masked out). In PivotRL a rollout is one
+ * sampled action at a pivot state and its group the state's K samples; in end-to-end RL a rollout is a whole episode
+ * and its group the episodes on the same task.
+ */
+export interface ScoredRollout {
+  id: string;
+  reward: number | null;
+}
+
+/** A sampled action, trained on with the advantage of the rollout it belongs to. */
+export interface SampledAction {
+  rollout: string;
+  prompt: string;
+  /** The generated string with its stop (policy/schemas generatedText), so its tokens line up with `logprobs`. */
+  completion: string;
+  /** The sampling policy's per-token logprobs (log pi_old). */
+  logprobs: number[];
+}
+
+/**
+ * The GRPO batch: each rollout's advantage within its group, then one item per action, in the actions' order.
+ * The actions of a masked rollout (null advantage) or of an unscored one are left out: they get no gradient.
+ */
+export function grpoItems(groups: ScoredRollout[][], actions: SampledAction[], o: AdvantageOptions = {}): GrpoItem[] {
+  // ---- the algorithm
+  const advantage = new Map<string, number | null>();
+  for (const group of groups) {
+    const a = groupAdvantages(
+      group.map((r) => r.reward),
+      o,
+    );
+    group.forEach((r, i) => advantage.set(r.id, a[i]));
+  }
+  // ---- the items
+  return actions.flatMap((x) => {
+    const a = advantage.get(x.rollout);
+    return a === undefined || a === null ? [] : [{ prompt: x.prompt, completion: x.completion, advantage: a, oldLogprobs: x.logprobs }];
   });
 }
 
@@ -85,31 +130,4 @@ export function grpoTokenLoss(
 /** Cross-entropy on the action tokens only (mask 0 on the prompt and padding). */
 export function sftTokenLoss(logp: tf.Tensor2D, mask: tf.Tensor2D, tokens: number): tf.Scalar {
   return tf.neg(tf.div(tf.sum(tf.mul(logp, mask)), tokens)) as tf.Scalar;
-}
-
-// ---- from verdicts to training items -------------------------------------------------------
-
-export interface ScoredGroup<S> {
-  prompt: string;
-  samples: S[];
-  /** One per sample: 0/1, or null when the sample could not be verified (masked out). */
-  rewards: (number | null)[];
-}
-
-/**
- * Per group: advantages, then one item per non-masked sample. `completion` is the generated string with its
- * stop (policy/schemas generatedText), `logprobs` the sampling policy's per-token logprobs.
- */
-export function grpoItems<S extends { completion: string; logprobs: number[] }>(
-  groups: ScoredGroup<S>[],
-  o: AdvantageOptions = {},
-): { prompt: string; completion: string; advantage: number; oldLogprobs: number[] }[] {
-  return groups.flatMap((g) => {
-    if (g.samples.length !== g.rewards.length) throw new Error('one reward per sample expected');
-    const adv = groupAdvantages(g.rewards, o);
-    return g.samples.flatMap((s, i) => {
-      const a = adv[i];
-      return a === null ? [] : [{ prompt: g.prompt, completion: s.completion, advantage: a, oldLogprobs: s.logprobs }];
-    });
-  });
 }

@@ -108,16 +108,7 @@ export async function pivotCampaign(input: CampaignInput): Promise<CampaignResul
     () => patched(PATCHES.continueAsNew),
   );
 
-  const verifyInput = (turns: string, samples: string, out: string) => ({
-    ...stage,
-    turns,
-    samples,
-    out,
-    verifier: config.verifier,
-    concurrency: config.verify.concurrency,
-    actionTimeoutMs: config.verify.actionTimeoutMs,
-    wordOverlap: config.verify.wordOverlap,
-  });
+  const verifyInput = verifyInputOf(config, stage);
 
   let data = state.data;
   if (!data) {
@@ -213,6 +204,20 @@ export async function pivotCampaign(input: CampaignInput): Promise<CampaignResul
   }
   return finish(progress, state, enter, evaluate, checkpoint, data);
 }
+
+/** The verify stage's input for `samples` of `turns`, with the campaign's verifier settings. */
+export const verifyInputOf =
+  (config: CampaignConfig, stage: { store: CampaignConfig['store']; campaignId: string }) =>
+  (turns: string, samples: string, out: string) => ({
+    ...stage,
+    turns,
+    samples,
+    out,
+    verifier: config.verifier,
+    concurrency: config.verify.concurrency,
+    actionTimeoutMs: config.verify.actionTimeoutMs,
+    wordOverlap: config.verify.wordOverlap,
+  });
 
 type Enter = (stage: Stage) => void;
 type Evaluate = ReturnType<typeof evaluator>;

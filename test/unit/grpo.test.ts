@@ -48,17 +48,15 @@ test('leave-one-out baseline uses the mean of the other samples', () => {
 });
 
 test('grpoItems drops masked samples and pairs advantages with samples', () => {
-  const items = grpoItems([
-    {
-      prompt: 'p',
-      samples: [
-        { completion: 'a\n', logprobs: [-1, -1] },
-        { completion: 'b\n', logprobs: [-2, -2] },
-        { completion: 'c\n', logprobs: [-3, -3] },
-      ],
-      rewards: [1, null, 0],
-    },
-  ]);
+  const samples = [
+    { id: 'a', completion: 'a\n', logprobs: [-1, -1], reward: 1 },
+    { id: 'b', completion: 'b\n', logprobs: [-2, -2], reward: null },
+    { id: 'c', completion: 'c\n', logprobs: [-3, -3], reward: 0 },
+  ];
+  const items = grpoItems(
+    [samples.map(({ id, reward }) => ({ id, reward }))],
+    samples.map((s) => ({ rollout: s.id, prompt: 'p', completion: s.completion, logprobs: s.logprobs })),
+  );
   assert.deepEqual(
     items.map((i) => [i.completion, Math.sign(i.advantage), i.oldLogprobs.length]),
     [
