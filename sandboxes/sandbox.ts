@@ -219,7 +219,13 @@ export class Sandbox {
       AttachStderr: true,
       Tty: false,
     });
-    const stream = (await exec.start({ hijack: true, stdin: true })) as unknown as Duplex;
+    // A start the engine refuses (the container died) answers without upgrading, and docker-modem leaves that request
+    // open for stdin: its socket would keep the process alive for minutes. Aborting it closes the socket.
+    const abort = new AbortController();
+    const stream = (await exec.start({ hijack: true, stdin: true, abortSignal: abort.signal }).catch((err: unknown) => {
+      abort.abort();
+      throw err;
+    })) as unknown as Duplex;
     this.stream = stream;
     stream.on('data', (chunk: Buffer) => this.onData(chunk));
     const lost = (why: string) => () =>
