@@ -21,7 +21,7 @@ import { DEFAULT_IMAGE } from '../sandboxes/sandbox';
 import { connectEngine } from '../sandboxes/engine';
 import { DomainEpisodeRunner } from '../sandboxes/episodes';
 import type { StoreConfig } from '../store';
-import { createVerifier } from '../verifiers/verifier';
+import { createVerifier } from '../verifiers';
 import { createCpuWorker, createGpuWorker } from '../workers/build';
 import { grpoHyper, ingestAndEvaluateBase, pivotCampaign, startState, verifyInputOf } from '../workflows/campaign';
 import { evaluator, samplingOf, type StageActivities } from '../workflows/evaluate';

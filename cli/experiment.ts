@@ -4,11 +4,11 @@ import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Client, Connection } from '@temporalio/client';
 import { assertInputsExist } from '../pipeline/config-file';
-import { mapLimit } from '../pipeline/episodes';
-import type { ExperimentPlan, PlannedRun } from '../pipeline/experiment';
-import type { RunResult } from '../pipeline/experiment-metrics';
-import { buildReport } from '../pipeline/experiment-report';
-import { followCampaign, startEmbeddedWorkers } from './pivotrl';
+import { mapLimit } from '../core/concurrency';
+import type { ExperimentPlan, PlannedRun } from '../experiment/plan';
+import type { RunResult } from '../experiment/metrics';
+import { buildReport } from '../experiment/report';
+import { followCampaign, startEmbeddedWorkers } from './campaigns';
 
 export interface ResultsFile {
   name: string;

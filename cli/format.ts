@@ -1,5 +1,5 @@
 // What the CLI prints while a campaign runs and when it ends.
-import type { CampaignProgress, Evaluation } from '../workflows/campaign';
+import type { CampaignProgress, Evaluation } from '../pipeline/campaign-state';
 
 const pct = (x: number) => `${(100 * x).toFixed(1)}%`;
 

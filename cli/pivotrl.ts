@@ -2,23 +2,21 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { Client, Connection, WorkflowIdReusePolicy } from '@temporalio/client';
-import { NativeConnection } from '@temporalio/worker';
-import { TemporalConfig, type CampaignConfig } from '../core/config';
+import { Client, Connection } from '@temporalio/client';
+import { TemporalConfig } from '../core/config';
+import { firstIssue } from '../core/zod-errors';
 import { ConfigError, assertInputsExist, loadCampaignConfig } from '../pipeline/config-file';
 import { generateTerminalSuite } from '../tasks/terminal/suite';
 import { generateSweSuite } from '../tasks/swe/suite';
 import { generateOodSuite } from '../tasks/ood';
 import { generateToolSuite } from '../tasks/tool/suite';
 import { ProfileSuitesOptions, formatSuitesTable, profileSuites, writeSuitesReport } from './profile-suites';
-import { createCpuWorker, createGpuWorker } from '../workers/build';
-import { progressQuery, pauseUpdate, stopUpdate, hyperUpdate, type CampaignProgress, type Hyper } from '../workflows/campaign';
-import { PivotCampaign, PivotIteration, PivotStage } from '../workflows/search-attributes';
-import { campaignSummary } from '../workflows/details';
-import { workflowFor } from '../workflows/methods';
-import { loadExperiment } from '../pipeline/experiment';
+import type { Hyper } from '../pipeline/campaign-state';
+import { progressQuery, pauseUpdate, stopUpdate, hyperUpdate } from '../workflows/campaign';
+import { loadExperiment } from '../experiment/plan';
 import { reportFromResults, runExperiment } from './experiment';
-import { formatSummary, formatProgressLine } from './format';
+import { runCampaign } from './campaigns';
+import { formatProgressLine } from './format';
 import { exportPivots } from '../formats/export-pivots';
 import { BadInputError } from '../pipeline/jsonl-reader';
 import { LocalStore } from '../store';
@@ -34,8 +32,6 @@ const USAGE = `usage:
   pivotrl export-pivots --store DIR --campaign ID --out FILE [--agent NAME]`;
 
 const temporalAddress = () => process.env.TEMPORAL_ADDRESS ?? TemporalConfig.shape.address.parse(undefined);
-const uiBase = () => process.env.TEMPORAL_UI_URL ?? `http://127.0.0.1:${process.env.TEMPORAL_UI_PORT ?? '8233'}`;
-export const workflowUrl = (namespace: string, id: string) => `${uiBase()}/namespaces/${namespace}/workflows/${encodeURIComponent(id)}`;
 
 function writeJsonl(path: string, rows: unknown[]): void {
   writeFileSync(path, rows.map((r) => JSON.stringify(r) + '\n').join(''));
@@ -111,10 +107,7 @@ async function profileSuitesCommand(args: string[]): Promise<void> {
     temperature: Number(values.temperature),
     concurrency: Number(values.concurrency),
   });
-  if (!parsed.success) {
-    const issue = parsed.error.issues[0];
-    throw new ConfigError(`profile-suites: option ${issue.path.join('.')}: ${issue.message}`);
-  }
+  if (!parsed.success) throw new ConfigError(`profile-suites: option ${firstIssue(parsed.error)}`);
   const result = await profileSuites(parsed.data);
   await writeSuitesReport(values.out, result);
   console.log(formatSuitesTable(result.report));
@@ -152,87 +145,6 @@ function hyperChange(values: Record<string, string | boolean | undefined>): Part
 async function client(): Promise<Client> {
   const connection = await Connection.connect({ address: temporalAddress() });
   return new Client({ connection, namespace: process.env.TEMPORAL_NAMESPACE ?? 'default' });
-}
-
-/** A CPU worker (workflows, sandboxes) and a GPU worker (generation, updates) in this process; returns their stop. */
-export async function startEmbeddedWorkers(config: CampaignConfig): Promise<() => Promise<void>> {
-  const native = await NativeConnection.connect({ address: config.temporal.address });
-  const cpu = await createCpuWorker({
-    connection: native,
-    namespace: config.temporal.namespace,
-    taskQueue: config.temporal.cpuQueue,
-    maxActivities: 4,
-  });
-  const gpu = await createGpuWorker({
-    connection: native,
-    namespace: config.temporal.namespace,
-    taskQueue: config.temporal.gpuQueue,
-    allowCpu: true,
-  });
-  const running = Promise.all([cpu.worker.run(), gpu.worker.run()]);
-  return async () => {
-    cpu.worker.shutdown();
-    gpu.worker.shutdown();
-    await running;
-    await Promise.all([cpu.close(), gpu.close()]);
-    await native.close();
-  };
-}
-
-/** Starts a campaign with the workflow of its method, its search attributes at their initial values and its summary. */
-export function startCampaign(temporal: Client, config: CampaignConfig, workflowId: string) {
-  return temporal.workflow.start(workflowFor(config), {
-    taskQueue: config.temporal.cpuQueue,
-    workflowId,
-    args: [{ campaignId: workflowId, config }],
-    workflowIdReusePolicy: WorkflowIdReusePolicy.REJECT_DUPLICATE,
-    typedSearchAttributes: [
-      { key: PivotCampaign, value: workflowId },
-      { key: PivotStage, value: 'ingest' },
-      { key: PivotIteration, value: 0 },
-    ],
-    staticSummary: campaignSummary(config),
-    staticDetails: '```json\n' + JSON.stringify(config, null, 2) + '\n```',
-  });
-}
-
-/** Starts a campaign and follows it to the end, printing progress. */
-export async function followCampaign(temporal: Client, config: CampaignConfig, workflowId: string, log: (line: string) => void) {
-  const handle = await startCampaign(temporal, config, workflowId);
-  log(`started campaign ${workflowId}`);
-  log(`  Temporal UI: ${workflowUrl(config.temporal.namespace, workflowId)}`);
-  let last = '';
-  const poll = setInterval(async () => {
-    try {
-      const line = formatProgressLine(await handle.query(progressQuery));
-      if (line !== last) log(`  ${(last = line)}`);
-    } catch {
-      // The first workflow task may not have run yet; the next poll will tell.
-    }
-  }, 2000);
-  try {
-    return await handle.result();
-  } finally {
-    clearInterval(poll);
-  }
-}
-
-/** Starts a campaign and follows it to the end, printing progress. */
-export async function runCampaign(config: CampaignConfig, opts: { id?: string; embeddedWorkers?: boolean; log?: (line: string) => void }) {
-  const log = opts.log ?? console.log;
-  const connection = await Connection.connect({ address: config.temporal.address });
-  const temporal = new Client({ connection, namespace: config.temporal.namespace });
-  const workflowId = opts.id ?? `${config.name}-${new Date().toISOString().replace(/[:.]/g, '-')}`;
-  const stopWorkers: (() => Promise<void>)[] = [];
-  if (opts.embeddedWorkers) stopWorkers.push(await startEmbeddedWorkers(config));
-  try {
-    const result: CampaignProgress = await followCampaign(temporal, config, workflowId, log);
-    log(formatSummary(result, workflowUrl(config.temporal.namespace, workflowId)));
-    return { workflowId, result };
-  } finally {
-    for (const stop of stopWorkers) await stop();
-    await connection.close();
-  }
 }
 
 async function main(argv: string[]): Promise<void> {

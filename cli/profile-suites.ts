@@ -20,7 +20,7 @@ import { connectEngine } from '../sandboxes/engine';
 import { LocalStore, getJsonl, putJsonl, type ArtefactStore } from '../store';
 import { ACTION_TOKENS, turnsOf } from '../tasks/domains';
 import { SUITES, trainTrajectories, type SuiteName } from '../tasks/suites';
-import { createVerifier } from '../verifiers/verifier';
+import { createVerifier } from '../verifiers';
 
 export const ProfileSuitesOptions = z.object({
   checkpoint: z.string().min(1),

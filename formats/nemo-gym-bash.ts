@@ -5,9 +5,8 @@
 import type { Step, Turn } from '../core/schemas';
 import { SWE_SYSTEM_PROMPT } from '../tasks/swe/suite';
 import { TERMINAL_SYSTEM_PROMPT } from '../tasks/terminal/suite';
-import { textOf, type ExpectedAction, type FunctionTool, type InputItem } from './nemo-gym';
+import { textOf, type ExpectedAction, type FunctionTool, type InputItem, type RowParts } from './nemo-gym';
 import { RecordError } from './record-error';
-import type { RowParts } from './nemo-gym-turns';
 
 type BashTurn = Extract<Turn, { domain: 'terminal' | 'swe' }>;
 

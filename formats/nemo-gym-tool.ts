@@ -5,9 +5,8 @@
 import type { Step, Turn } from '../core/schemas';
 import { callOf, parseAction, renderToolAction, type Call, type ToolAction } from '../tasks/tool/action';
 import { TOOL_SYSTEM_PROMPT } from '../tasks/tool/suite';
-import { textOf, type ExpectedAction, type FunctionTool, type InputItem } from './nemo-gym';
+import { textOf, type ExpectedAction, type FunctionTool, type InputItem, type RowParts } from './nemo-gym';
 import { RecordError } from './record-error';
-import type { RowParts } from './nemo-gym-turns';
 
 type ToolTurn = Extract<Turn, { domain: 'tool' }>;
 

@@ -1,22 +1,15 @@
 // NeMo-Gym pivot rows <-> our candidate turns. The per-domain mappings live beside this file; adding a domain adds
 // a case to each switch (the compiler lists what is missing).
 import { Turn, type Step } from '../core/schemas';
+import { describeZodError } from '../core/zod-errors';
 import type { CandidateProfile } from '../pivotrl/pivots';
-import { describeZodError } from '../pipeline/quarantine';
-import { NemoGymPivotRow, type ExpectedAction, type FunctionTool, type InputItem, type NemoGymPivotRowInput } from './nemo-gym';
+import { NemoGymPivotRow, type NemoGymPivotRowInput, type RowParts } from './nemo-gym';
 import { bashExpert, bashHistory, bashRow } from './nemo-gym-bash';
 import { toolExpert, toolHistory, toolRow } from './nemo-gym-tool';
 import { RecordError } from './record-error';
 
 /** NeMo-Gym's stock single-step verifier of tool calls (name + JSON arguments); override to match your Gym config. */
 export const DEFAULT_AGENT = 'single_step_tool_use_with_argument_comparison_agent';
-
-/** What a domain contributes to a row: the model-call prefix, the tools offered, the expected action. */
-export interface RowParts {
-  input: InputItem[];
-  tools: FunctionTool[];
-  action: ExpectedAction;
-}
 
 type Provenance = NonNullable<NemoGymPivotRowInput['pivotrl']>;
 

@@ -106,6 +106,13 @@ export const FunctionCallBatchAction = z.object({ type: z.literal('function_call
 export const ExpectedAction = z.discriminatedUnion('type', [FunctionCallAction, MessageAction, FunctionCallBatchAction]);
 export type ExpectedAction = z.infer<typeof ExpectedAction>;
 
+/** What a domain contributes to a row: the model-call prefix, the tools offered, the expected action. */
+export interface RowParts {
+  input: InputItem[];
+  tools: FunctionTool[];
+  action: ExpectedAction;
+}
+
 export const AgentRef = z.object({ type: z.literal('responses_api_agents'), name: z.string().min(1) });
 
 /** K verified samples of pi0 at this state: the rewards (null = masked), mean mu and variance var over the kept ones. */

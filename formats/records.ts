@@ -1,6 +1,6 @@
 // One record of an input file -> the candidate turns it holds, for each input format.
 import { Trajectory, type Turn } from '../core/schemas';
-import { describeZodError } from '../pipeline/quarantine';
+import { describeZodError } from '../core/zod-errors';
 import { turnsOf } from '../tasks/domains';
 import { NemoGymPivotRowInput } from './nemo-gym';
 import { turnOfRow } from './nemo-gym-turns';

@@ -9,7 +9,8 @@ import { grpoItems, type SampledAction, type ScoredRollout } from '../pivotrl/gr
 import { promptOf } from '../tasks/domains';
 import { ACTION_STOP } from '../tasks/terminal/render';
 import { generatedText, type GrpoItem, type SftExample } from '../policy/engine';
-import { mapLimit, type EpisodeRound, type EpisodeRunner } from './episodes';
+import { mapLimit } from '../core/concurrency';
+import type { EpisodeRound, EpisodeRunner } from './episodes';
 import type { PivotSelection } from './profile';
 
 /** Every candidate turn of the shards, written as the training set (summary: all of them, none profiled). */

@@ -1,6 +1,7 @@
 // Evaluation: full multi-turn episodes on held-out tasks, the policy acting in a sandbox, success judged by
 // the task's own final check; and the out-of-domain suite, scored by exact match. Episodes advance one
 // action per round: the generation stage proposes, this module executes (replaying the episode so far).
+import { mapLimit } from '../core/concurrency';
 import { HeldoutTask, OodItem, Sample } from '../core/schemas';
 import { getJsonl, putJsonl, type ArtefactStore } from '../store';
 import { DONE_ACTION } from '../tasks/terminal/render';
@@ -39,20 +40,6 @@ export async function startEpisodes(
   await putJsonl(store, out.episodes, episodes);
   await putJsonl(store, out.prompts, promptsFor(episodes));
   return { episodes: out.episodes, prompts: out.prompts, active: episodes.length };
-}
-
-/** Parallel map with a concurrency limit, preserving order. */
-export async function mapLimit<T, R>(items: T[], limit: number, fn: (item: T, i: number) => Promise<R>): Promise<R[]> {
-  const out = new Array<R>(items.length);
-  let next = 0;
-  const worker = async () => {
-    while (next < items.length) {
-      const i = next++;
-      out[i] = await fn(items[i], i);
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
-  return out;
 }
 
 export async function stepEpisodes(

@@ -13,11 +13,11 @@ import { putJsonl } from '../store';
 import { renderOodPrompt } from '../tasks/ood';
 import { BadInputError, headOf, readJsonLines, type ReadLine } from './jsonl-reader';
 import { campaignKeys } from './keys';
-import { Quarantine, describeZodError, type BadRecord } from './quarantine';
+import { describeZodError } from '../core/zod-errors';
+import { Quarantine, type BadRecord } from './quarantine';
 import { promptRowOf, type PromptRow } from './records';
 
 export { BadInputError } from './jsonl-reader';
-export { describeZodError, type BadRecord } from './quarantine';
 
 /**
  * Lines over 8 MiB are reported as too long, not parsed: the limit bounds the memory of one record (its text,

@@ -17,14 +17,6 @@ export const BadRecord = z.object({
 });
 export type BadRecord = z.infer<typeof BadRecord>;
 
-/** "field: reason" of a zod error's first issue; `more` counts the other issues of the same record. */
-export function describeZodError(error: z.ZodError, prefix = ''): { field: string; reason: string } {
-  const [first, ...rest] = error.issues;
-  const path = [prefix, ...first.path.map(String)].filter((p) => p.length > 0).join('.');
-  const more = rest.length ? ` (and ${rest.length} more issue${rest.length > 1 ? 's' : ''})` : '';
-  return { field: path || '(record)', reason: first.message + more };
-}
-
 export interface QuarantineSummary {
   count: number;
   /** The first few bad records, without their raw text. */

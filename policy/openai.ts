@@ -6,7 +6,8 @@
 // the status and the server's message. The prompt's seed is promptSeed(seed, i), as in the local engine, so a server
 // that honours `seed` the way ours does (test/support/openai-server.ts) returns what the local engine would.
 import { z } from 'zod';
-import { mapLimit } from '../pipeline/episodes';
+import { mapLimit } from '../core/concurrency';
+import { firstIssue } from '../core/zod-errors';
 import { promptSeed } from './rng';
 import { Completion, SampleOptions, type SamplerConfig } from './schemas';
 import type { PolicyEngine } from './engine';
@@ -150,10 +151,7 @@ function parseResponse(url: string, text: string): ChatCompletionResponse {
     throw new SamplerRequestError(`POST ${url}: the response is not JSON: ${text.slice(0, 200)}`, false);
   }
   const parsed = ChatCompletionResponse.safeParse(json);
-  if (!parsed.success) {
-    const issue = parsed.error.issues[0];
-    throw new SamplerRequestError(`POST ${url}: unexpected response: ${issue.path.join('.') || '(root)'}: ${issue.message}`, false);
-  }
+  if (!parsed.success) throw new SamplerRequestError(`POST ${url}: unexpected response: ${firstIssue(parsed.error)}`, false);
   return parsed.data;
 }
 

@@ -9,6 +9,7 @@
 // action once on a fresh sandbox (state re-opened, expert effect re-taken); a second failure gives reward null
 // with reason 'infrastructure' (masked by the trainer, never 0). If the image is missing or the engine is down
 // when the batch starts, verifyBatch throws instead: that is a deployment problem, not a masked sample.
+import { throwIfAborted } from '../core/abort';
 import { connectEngine, ensureImage, isSandboxInfraError, toInfraError, withEngineTimeout, type DockerClient } from '../sandboxes/engine';
 import type { Sample, Turn, Verdict, VerifierKind } from '../core/schemas';
 import { DEFAULT_ACTION_TIMEOUT_MS } from '../sandboxes/limits';
@@ -16,12 +17,7 @@ import { SandboxPool } from '../sandboxes/pool';
 import type { Sandbox } from '../sandboxes/sandbox';
 import type { Effect } from '../sandboxes/terminal';
 import { failureOf, type Comparison } from './effects';
-// Types only from ./verifier: it imports the domain verifiers, which extend the class below at load time.
 import type { VerifierDeps, VerifyBatchOptions, VerifyItem, Verifier } from './verifier';
-
-function throwIfAborted(signal?: AbortSignal): void {
-  if (signal?.aborted) throw signal.reason ?? new DOMException('verification aborted', 'AbortError');
-}
 
 /** A turn's state, open in a sandbox: measures actions from it (each from the restored snapshot). */
 export interface OpenTurn<E extends Effect> {

@@ -1,7 +1,8 @@
 // Strict verifier (the ablation): a sample earns 1 only when it is the expert's action, letter for letter
 // after trimming surrounding whitespace. No sandbox.
 import type { Verdict, VerifierKind } from '../core/schemas';
-import { throwIfAborted, type VerifyBatchOptions, type VerifyItem, type Verifier } from './verifier';
+import { throwIfAborted } from '../core/abort';
+import type { VerifyBatchOptions, VerifyItem, Verifier } from './verifier';
 
 export class StrictVerifier implements Verifier {
   readonly kind: VerifierKind = 'strict';

@@ -9,6 +9,7 @@
 // - messages: word overlap (F1 of content words) at least the threshold, and every fact of the expert's message
 //   present: words with a digit or an @ (ids, amounts, emails) and words of the data the tools returned so far
 //   (statuses, product names, cities), so that "O1 is shipped" and "O1 is delivered" differ.
+import { throwIfAborted } from '../core/abort';
 import type { Sample, Step, Turn, Verdict, VerifierKind } from '../core/schemas';
 import type { ShopState, ToolTask } from '../core/domains/tool';
 import { parseAction, type Call, type ToolAction } from '../tasks/tool/action';
@@ -17,7 +18,7 @@ import { applyCalls, stateDifference } from '../tasks/tool/shop';
 import { DEFAULT_WORD_OVERLAP, allWords, contentWords, factWords, missingFacts, normaliseWord, wordOverlap } from '../tasks/tool/words';
 import { compareJson } from './json';
 import { maxMatching } from './matching';
-import { throwIfAborted, type VerifierDeps, type VerifyBatchOptions, type VerifyItem, type Verifier } from './verifier';
+import type { VerifierDeps, VerifyBatchOptions, VerifyItem, Verifier } from './verifier';
 
 export type Outcome = Pick<Verdict, 'reward' | 'reason' | 'detail'>;
 

@@ -1,9 +1,7 @@
-// The one interface the verify activity calls, with batches of turns and their samples.
+// The one interface the verify activity calls, with batches of turns and their samples (verifiers/index.ts makes one).
 import type { DockerClient } from '../sandboxes/engine';
 import type { Sample, Turn, Verdict, VerifierKind } from '../core/schemas';
 import type { SandboxLimits } from '../sandboxes/limits';
-import { StrictVerifier } from './strict';
-import { FunctionalVerifier } from './functional';
 
 export interface VerifyItem {
   turn: Turn;
@@ -41,22 +39,4 @@ export interface VerifierDeps {
   owner?: string;
   /** Tool use: word-overlap threshold (F1 of content words) for replies and free-text arguments (default 0.6). */
   wordOverlap?: number;
-}
-
-export function createVerifier(kind: VerifierKind, deps: VerifierDeps = {}): Verifier {
-  switch (kind) {
-    case 'strict':
-      return new StrictVerifier();
-    case 'functional':
-      return new FunctionalVerifier(deps);
-    default: {
-      const never: never = kind;
-      throw new Error(`unknown verifier kind ${String(never)}`);
-    }
-  }
-}
-
-/** Rejects with the signal's reason when it is aborted. */
-export function throwIfAborted(signal?: AbortSignal): void {
-  if (signal?.aborted) throw signal.reason ?? new DOMException('verification aborted', 'AbortError');
 }

@@ -3,7 +3,7 @@
 import { connectEngine, type DockerClient } from '../sandboxes/engine';
 import { NativeConnection, Worker } from '@temporalio/worker';
 import { createCpuActivities, createGpuActivities } from '../activities';
-import { createVerifier } from '../verifiers/verifier';
+import { createVerifier } from '../verifiers';
 import { reapSandboxes, sandboxHost, sandboxOwner } from '../sandboxes/reaper';
 import { DEFAULT_IMAGE } from '../sandboxes/sandbox';
 import { DomainEpisodeRunner } from '../sandboxes/episodes';

@@ -7,14 +7,12 @@
 // histories that test/unit/campaign-replay.test.ts replays against this code.
 import { ApplicationFailure, patched } from '@temporalio/workflow';
 import type { CampaignConfig } from '../core/config';
-import type { LiveHyper } from '../core/hyper';
 import type { VerifyResult } from '../activities/types';
-import type { UpdateResult } from '../activities/update';
-import type { PivotSelection } from '../pipeline/profile';
+import type { CampaignInput, CampaignPhase, CampaignProgress, CampaignResult, CampaignState, Hyper } from '../pipeline/campaign-state';
 import { seedOf } from '../core/rng';
 import type { stageActivities } from './stages';
 import { methodRun } from './context';
-import type { evaluator, CurvePoint, Evaluation } from './evaluate';
+import type { evaluator } from './evaluate';
 
 export {
   DEFAULT_STEPS_PER_RUN,
@@ -26,7 +24,6 @@ export {
   validateHyper,
   validatePaused,
 } from './controls';
-export type { CurvePoint, Evaluation } from './evaluate';
 export { startState } from './context';
 
 /** Workflow changes guarded for campaigns that started on older code. Remove with `deprecatePatch` once none run. */
@@ -34,72 +31,6 @@ export const PATCHES = {
   /** Continue-as-new between profiling shards and update steps (campaigns started before it run on in one history). */
   continueAsNew: 'pivot-continue-as-new-v1',
 } as const;
-
-export interface CampaignInput {
-  campaignId: string;
-  config: CampaignConfig;
-  /** Set when the campaign continues as new: where the previous run left off. */
-  resume?: CampaignState;
-}
-
-/** What a campaign carries from one run to the next: its progress record, keys and counts; never data. */
-export interface CampaignState {
-  progress: CampaignProgress;
-  /** What ingest stored (keys), set once ingest is done. */
-  data: { baseCheckpoint: string; heldout: string; ood: { items: string; prompts: string }; shards: number } | null;
-  /** Profiling shards verified so far. */
-  profiled: number;
-  /** The policy checkpoint the next update step starts from. */
-  checkpoint: string | null;
-  stopRequested: boolean;
-}
-
-export type Stage = 'ingest' | 'evaluate-base' | 'profile' | 'update' | 'evaluate-final' | 'done' | 'stopped';
-
-export interface StepRecord {
-  step: number;
-  batchReward: number;
-  zeroVarianceGroups: number;
-  masked: number;
-  update: UpdateResult['metrics'];
-  checkpoint: string;
-  hash: string;
-}
-
-export interface CampaignProgress {
-  campaignId: string;
-  stage: Stage;
-  step: number;
-  steps: number;
-  paused: boolean;
-  candidates: number;
-  badRecords: number;
-  pivots: PivotSelection | null;
-  rolloutTurns: { profiling: number; training: number; evaluation: number };
-  /** The most recent steps (at most RECENT_STEPS). */
-  history: StepRecord[];
-  before: Evaluation | null;
-  after: Evaluation | null;
-  hyper: Hyper;
-  finalCheckpoint: string | null;
-  finalHash: string | null;
-  backend: string | null;
-  /** Runs of this campaign so far (1 + times it continued as new). */
-  run?: number;
-  /** What the campaign is doing now: the summary of the activity it last called. */
-  now?: string;
-  /** What it trains (absent in campaigns started before other methods existed: PivotRL). */
-  method?: CampaignConfig['method'];
-  /** How PivotRL's training turns are chosen (absent in campaigns started before the random-turns ablation: pivots). */
-  selection?: CampaignConfig['profile']['selection'];
-  /** Evaluations between the first and the last (`evaluate.every`), for learning curves by rollout turns. */
-  curve?: CurvePoint[];
-}
-
-export type CampaignResult = CampaignProgress;
-
-/** Hyper-parameters that may change mid-run (validated Update). */
-export type Hyper = LiveHyper;
 
 export async function pivotCampaign(input: CampaignInput): Promise<CampaignResult> {
   const { campaignId, config } = input;
@@ -219,7 +150,7 @@ export const verifyInputOf =
     wordOverlap: config.verify.wordOverlap,
   });
 
-type Enter = (stage: Stage) => void;
+type Enter = (phase: CampaignPhase) => void;
 type Evaluate = ReturnType<typeof evaluator>;
 type CampaignData = NonNullable<CampaignState['data']>;
 

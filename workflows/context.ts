@@ -5,7 +5,7 @@ import { setCurrentDetails } from '@temporalio/workflow';
 import type { CampaignConfig } from '../core/config';
 import type { UpdateResult } from '../activities/update';
 import { campaignKeys } from '../pipeline/keys';
-import type { CampaignInput, CampaignProgress, CampaignState, StepRecord } from './campaign';
+import type { CampaignInput, CampaignProgress, CampaignState, StepRecord } from '../pipeline/campaign-state';
 import { campaignControls, continuation, pushStep } from './controls';
 import { renderDetails } from './details';
 import { curveDue, evaluator, samplingOf } from './evaluate';

@@ -15,7 +15,15 @@ import {
 import type { SearchAttributePair } from '@temporalio/common';
 import { TemporalConfig, type CampaignConfig } from '../core/config';
 import { LiveHyper } from '../core/hyper';
-import type { CampaignInput, CampaignProgress, CampaignResult, CampaignState, Hyper, Stage, StepRecord } from './campaign';
+import type {
+  CampaignInput,
+  CampaignPhase,
+  CampaignProgress,
+  CampaignResult,
+  CampaignState,
+  Hyper,
+  StepRecord,
+} from '../pipeline/campaign-state';
 import { renderDetails } from './details';
 import { PivotCampaign, PivotInDomainAcc, PivotIteration, PivotOodAcc, PivotRate, PivotRewardPct, PivotStage } from './search-attributes';
 
@@ -82,7 +90,7 @@ export function campaignControls(campaignId: string, config: CampaignConfig, sta
   };
   return {
     report,
-    enter: (stage: Stage) => {
+    enter: (stage: CampaignPhase) => {
       progress.stage = stage;
       report();
     },

@@ -2,7 +2,7 @@
 // now, what profiling found, the last step's diagnostics, the live hyper-parameters, and before/after accuracy.
 // Most important first: the UI shows them in a small frame (about six lines are visible without scrolling).
 import type { CampaignConfig } from '../core/config';
-import type { CampaignProgress, Evaluation } from './campaign';
+import type { CampaignProgress, Evaluation } from '../pipeline/campaign-state';
 
 /** One line naming the campaign's settings: the static summary at start, and the details' last line in every run. */
 const METHOD = { pivotrl: 'PivotRL', sft: 'SFT', 'e2e-rl': 'End-to-end RL' } as const;

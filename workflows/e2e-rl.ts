@@ -4,7 +4,8 @@
 // (`temporal.stepsPerRun`), carrying its CampaignState, step records included (no `patched` guard: every E2E RL run
 // started on code that continues as new).
 import { seedOf } from '../core/rng';
-import { finish, ingestAndEvaluateBase, grpoHyper, type CampaignInput, type CampaignResult } from './campaign';
+import type { CampaignInput, CampaignResult } from '../pipeline/campaign-state';
+import { finish, ingestAndEvaluateBase, grpoHyper } from './campaign';
 import { methodRun } from './context';
 import { playEpisodes } from './evaluate';
 

@@ -4,22 +4,8 @@
 import type { CampaignConfig } from '../core/config';
 import { seedOf } from '../core/rng';
 import { campaignKeys } from '../pipeline/keys';
-import type { EpisodeScore, OodScore } from '../pipeline/episodes';
+import type { Evaluation } from '../pipeline/campaign-state';
 import type { stageActivities } from './stages';
-
-export interface Evaluation {
-  checkpoint: string;
-  inDomain: EpisodeScore;
-  ood: OodScore;
-}
-
-/** One point of a learning curve: an evaluation after `step` steps and the rollout turns spent by then. */
-export interface CurvePoint {
-  step: number;
-  rolloutTurns: { profiling: number; training: number };
-  inDomain: number;
-  ood: number;
-}
 
 /** Actions per evaluation episode at most (the task's own maxTurns usually ends it first). */
 export const MAX_EPISODE_ROUNDS = 32;

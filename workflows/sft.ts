@@ -3,7 +3,8 @@
 // No rollouts. Continues as new like the PivotRL campaign (`temporal.stepsPerRun`), carrying its CampaignState (no
 // `patched` guard: every SFT run started on code that continues as new).
 import { seedOf } from '../core/rng';
-import { finish, ingestAndEvaluateBase, type CampaignInput, type CampaignResult } from './campaign';
+import type { CampaignInput, CampaignResult } from '../pipeline/campaign-state';
+import { finish, ingestAndEvaluateBase } from './campaign';
 import { methodRun } from './context';
 
 export async function sftCampaign(input: CampaignInput): Promise<CampaignResult> {

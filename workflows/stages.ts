@@ -34,7 +34,8 @@ export const STAGE_OPTIONS = {
   bookkeeping: { startToCloseTimeout: '10 minutes', retry: retry(5) },
 } satisfies Record<string, ActivityOptions>;
 
-type Stage = keyof typeof STAGE_OPTIONS;
+/** A kind of activity that shares timeouts and retries (episodes and bookkeeping group several stages' calls). */
+type ActivityKind = keyof typeof STAGE_OPTIONS;
 
 /** An activity called as `(summary, input)`: the summary is what the UI shows on that call. */
 const titled =
@@ -46,8 +47,8 @@ const titled =
 
 /** The stages' activities on their queues. `onCall` hears each call's summary (the campaign's "now" line). */
 export function stageActivities(queues: { cpuQueue: string; gpuQueue: string }, onCall: (summary: string) => void = () => {}) {
-  const cpu = (stage: Stage) => proxyActivities<CpuActivities>({ taskQueue: queues.cpuQueue, ...STAGE_OPTIONS[stage] });
-  const gpu = (stage: Stage) => proxyActivities<GpuActivities>({ taskQueue: queues.gpuQueue, ...STAGE_OPTIONS[stage] });
+  const cpu = (kind: ActivityKind) => proxyActivities<CpuActivities>({ taskQueue: queues.cpuQueue, ...STAGE_OPTIONS[kind] });
+  const gpu = (kind: ActivityKind) => proxyActivities<GpuActivities>({ taskQueue: queues.gpuQueue, ...STAGE_OPTIONS[kind] });
   return {
     ingest: titled(cpu('ingest').ingest, onCall),
     generate: titled(gpu('generate').generate, onCall),

@@ -7,6 +7,7 @@ import { chmodSync, copyFileSync, mkdirSync, readFileSync, writeFileSync } from 
 import { join } from 'node:path';
 import { parseDocument, type Document } from 'yaml';
 import { z } from 'zod';
+import { firstIssue } from '../../core/zod-errors';
 
 const TEMPLATES = join(import.meta.dirname, 'config');
 const Port = z.coerce.number().int().min(1).max(65535);
@@ -24,10 +25,7 @@ const UiSettings = z.object({
 
 function settings<T extends z.ZodType>(schema: T): z.infer<T> {
   const parsed = schema.safeParse(process.env);
-  if (!parsed.success) {
-    const issue = parsed.error.issues[0];
-    throw new Error(`render-config: environment variable ${issue.path.join('.')}: ${issue.message}`);
-  }
+  if (!parsed.success) throw new Error(`render-config: environment variable ${firstIssue(parsed.error)}`);
   return parsed.data;
 }
 

@@ -3,6 +3,7 @@
 // arguments, unknown id, a rule of the shop) leaves the state as it was and answers {"error": "..."}.
 import { z } from 'zod';
 import { Address, type Order, type ShopState, type ToolDefinition } from '../../core/domains/tool';
+import { firstIssue } from '../../core/zod-errors';
 import type { Call } from './action';
 import { DEFAULT_WORD_OVERLAP, allWords, wordOverlap } from './words';
 
@@ -180,10 +181,7 @@ export function applyCall(state: ShopState, call: Pick<Call, 'name' | 'args'>, a
   const fail = (error: string): CallResult => ({ state, output: JSON.stringify({ error }), ok: false });
   if (!isShopTool(call.name) || (allowed && !allowed.includes(call.name))) return fail(`unknown tool ${call.name}`);
   const parsed = TOOLS[call.name].args.safeParse(call.args);
-  if (!parsed.success) {
-    const issue = parsed.error.issues[0];
-    return fail(`invalid arguments: ${issue.path.join('.') || '(root)'}: ${issue.message}`);
-  }
+  if (!parsed.success) return fail(`invalid arguments: ${firstIssue(parsed.error)}`);
   const next = structuredClone(state);
   try {
     const handler = HANDLERS[call.name] as (s: ShopState, args: unknown) => unknown;

@@ -2,7 +2,7 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { DockerClient } from '../../sandboxes/engine';
-import { runCampaign } from '../../cli/pivotrl';
+import { runCampaign } from '../../cli/campaigns';
 import { LocalStore, getJsonl } from '../../store';
 import { campaignKeys } from '../../pipeline/keys';
 import { CandidateProfile, classify } from '../../pivotrl/pivots';

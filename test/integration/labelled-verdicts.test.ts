@@ -4,7 +4,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readdirSync } from 'node:fs';
 import { LabelledCase } from '../fixtures/verdicts/case';
-import { createVerifier } from '../../verifiers/verifier';
+import { createVerifier } from '../../verifiers';
 import { requireDocker } from '../support/docker';
 
 const dir = new URL('../fixtures/verdicts/', import.meta.url);

@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { runCampaign } from '../../cli/pivotrl';
+import { runCampaign } from '../../cli/campaigns';
 import { CampaignConfig } from '../../core/config';
 import { LocalStore, getJsonl } from '../../store';
 import { campaignKeys } from '../../pipeline/keys';

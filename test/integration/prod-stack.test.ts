@@ -21,7 +21,7 @@ import { openStore } from '../../store';
 import { campaignKeys } from '../../pipeline/keys';
 import { requireDocker } from '../support/docker';
 import { tinyCampaign } from '../support/campaign';
-import { startCampaign } from '../../cli/pivotrl';
+import { startCampaign } from '../../cli/campaigns';
 import { currentDetails, launchChromium, requireChromium } from '../support/browser';
 import { freePort } from '../support/temporal';
 import { REPO, prodStateDir, prodUp, prodUpFailing, readStackEnv, type StackEnv, type UpRun } from '../support/prod-stack';

@@ -10,7 +10,7 @@ import { Rng, seedOf } from '../../core/rng';
 import { generateSweSuite } from '../../tasks/swe/suite';
 import { SWE_TEMPLATES } from '../../tasks/swe/templates';
 import { SWE_IMAGE, SweEpisodeRunner } from '../../sandboxes/swe';
-import { mapLimit } from '../../pipeline/episodes';
+import { mapLimit } from '../../core/concurrency';
 import type { Sample, SweTask, Turn } from '../../core/schemas';
 import { DomainEpisodeRunner } from '../../sandboxes/episodes';
 import { DEFAULT_IMAGE } from '../../sandboxes/sandbox';

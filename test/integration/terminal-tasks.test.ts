@@ -7,7 +7,7 @@ import { generateTerminalSuite } from '../../tasks/terminal/suite';
 import { TEMPLATES } from '../../tasks/terminal/templates';
 import { expertSteps } from '../../tasks/terminal/render';
 import { TerminalEpisodeRunner } from '../../sandboxes/terminal';
-import { mapLimit } from '../../pipeline/episodes';
+import { mapLimit } from '../../core/concurrency';
 import { requireDocker } from '../support/docker';
 import { replayMismatches } from '../support/replay';
 

@@ -8,7 +8,7 @@ import { requireDocker } from '../support/docker';
 import { OWNER_LABEL, reapSandboxes } from '../../sandboxes/reaper';
 import { DEFAULT_IMAGE, Sandbox } from '../../sandboxes/sandbox';
 import { openTurnState, replayEpisode, TerminalEpisodeRunner } from '../../sandboxes/terminal';
-import { createVerifier } from '../../verifiers/verifier';
+import { createVerifier } from '../../verifiers';
 import { TerminalVerifier } from '../../verifiers/terminal';
 
 const OWNER = `test-terminal-verifier-${process.pid}`;

@@ -12,7 +12,7 @@ import { campaignSummary } from '../../workflows/details';
 import { startTestTemporal, type TestTemporal } from '../support/temporal';
 import { requireDocker } from '../support/docker';
 import { tinyCampaign } from '../support/campaign';
-import { startCampaign } from '../../cli/pivotrl';
+import { startCampaign } from '../../cli/campaigns';
 import { currentDetails, launchChromium, requireChromium } from '../support/browser';
 
 const SHOTS = resolve(import.meta.dirname, '../../.pivotrl');

@@ -18,7 +18,7 @@ import { DEFAULT_IMAGE } from '../../sandboxes/sandbox';
 import { openStore, putJsonl } from '../../store';
 import { generateTerminalSuite } from '../../tasks/terminal/suite';
 import { terminalTurns } from '../../tasks/terminal/render';
-import { createVerifier } from '../../verifiers/verifier';
+import { createVerifier } from '../../verifiers';
 import { createCpuWorker } from '../../workers/build';
 import { requireDocker } from '../support/docker';
 import { startTestTemporal } from '../support/temporal';
@@ -144,7 +144,7 @@ describe('sandbox cleanup (Docker)', () => {
     test('leaves containers that a restarted CPU worker on the same host removes at start-up', { timeout: 180_000 }, async () => {
       // The "worker": verifies two slow turns with sandboxes of this run's owner, then is killed.
       const script = `
-        const { createVerifier } = await import(${JSON.stringify(join(ROOT, 'verifiers/verifier.ts'))});
+        const { createVerifier } = await import(${JSON.stringify(join(ROOT, 'verifiers/index.ts'))});
         const { generateTerminalSuite } = await import(${JSON.stringify(join(ROOT, 'tasks/terminal/suite.ts'))});
         const { terminalTurns } = await import(${JSON.stringify(join(ROOT, 'tasks/terminal/render.ts'))});
         const { train } = generateTerminalSuite({ seed: 6, trainTasks: 2, heldoutTasks: 0 });

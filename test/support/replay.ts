@@ -1,7 +1,7 @@
 // Replays expert trajectories in their sandbox and lists what disagrees with the recorded transcript.
 import type { ChatMessage } from '../../core/schemas';
 import { expertSteps } from '../../tasks/terminal/render';
-import { mapLimit } from '../../pipeline/episodes';
+import { mapLimit } from '../../core/concurrency';
 
 interface Replayable<T> {
   id: string;

@@ -4,7 +4,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { formatProgressLine } from '../../cli/format';
 import type { CampaignConfig } from '../../core/config';
-import { startState, type CampaignProgress } from '../../workflows/campaign';
+import type { CampaignProgress } from '../../pipeline/campaign-state';
+import { startState } from '../../workflows/campaign';
 import { renderDetails } from '../../workflows/details';
 import { mockConfig } from '../support/mock-campaign';
 

@@ -5,13 +5,13 @@ import { spawnSync } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ci95, tQuantile975 } from '../../pipeline/stats';
-import { deepMerge, planExperiment } from '../../pipeline/experiment';
-import { methodMetrics, turnsToReach, worstOodDelta, type RunResult } from '../../pipeline/experiment-metrics';
-import { buildReport, fmtDelta, fmtRate } from '../../pipeline/experiment-report';
-import { niceTicks, renderChart } from '../../pipeline/svg';
-import type { CampaignProgress, StepRecord } from '../../workflows/campaign';
-import type { Role } from '../../pipeline/experiment';
+import { ci95, tQuantile975 } from '../../experiment/stats';
+import { deepMerge, planExperiment } from '../../experiment/plan';
+import { methodMetrics, turnsToReach, worstOodDelta, type RunResult } from '../../experiment/metrics';
+import { buildReport, fmtDelta, fmtRate } from '../../experiment/report';
+import { niceTicks, renderChart } from '../../experiment/svg';
+import type { CampaignProgress, StepRecord } from '../../pipeline/campaign-state';
+import type { Role } from '../../experiment/plan';
 
 test('95% interval: Student t with n-1 degrees of freedom', () => {
   // mean 3, sd sqrt(2.5), se sqrt(0.5); t(0.975, 4) = 2.776.

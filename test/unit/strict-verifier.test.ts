@@ -2,7 +2,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Sample, Turn } from '../../core/schemas';
-import { createVerifier } from '../../verifiers/verifier';
+import { createVerifier } from '../../verifiers';
 
 const turn = (id: string, expert: string): Turn => ({
   id,

@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { Rng, seedOf } from '../../core/rng';
 import type { Sample, Turn } from '../../core/schemas';
 import { ToolTask } from '../../core/domains/tool';
-import { createVerifier } from '../../verifiers/verifier';
+import { createVerifier } from '../../verifiers';
 import { ToolVerifier, verifyToolTurn } from '../../verifiers/tool';
 import { generateToolSuite, toolTaskOf } from '../../tasks/tool/suite';
 import { toolTurns } from '../../tasks/tool/render';

@@ -1,7 +1,7 @@
 // The experiment report: Markdown with the table, the paper's claims judged on our numbers, and SVG plots.
 // Everything here is computed from the campaigns' results (results.json): no figure is typed in.
-import type { CampaignProgress } from '../workflows/campaign';
-import { methodMetrics, pairedDelta, reachOf, type MethodMetrics, type Reach, type RunResult } from './experiment-metrics';
+import type { CampaignProgress } from '../pipeline/campaign-state';
+import { methodMetrics, pairedDelta, reachOf, type MethodMetrics, type Reach, type RunResult } from './metrics';
 import type { Interval } from './stats';
 import { renderChart, type Series } from './svg';
 

@@ -1,6 +1,6 @@
 // The experiment's metrics, from the campaigns' results: per method, means with 95% intervals over seeds.
-import type { CampaignProgress } from '../workflows/campaign';
-import type { Role } from './experiment';
+import type { CampaignProgress } from '../pipeline/campaign-state';
+import type { Role } from './plan';
 import { ci95, type Interval } from './stats';
 
 export interface RunResult {

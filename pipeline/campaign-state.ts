@@ -1,0 +1,88 @@
+// What a campaign is and has done, as plain data: the workflow carries it from run to run and answers queries with
+// it, the CLI prints it, the experiment report reads it. No Temporal here, so every floor above can import it.
+import type { CampaignConfig } from '../core/config';
+import type { LiveHyper } from '../core/hyper';
+import type { TrainMetrics } from '../policy/schemas';
+import type { EpisodeScore, OodScore } from './episodes';
+import type { PivotSelection } from './profile';
+
+export interface CampaignInput {
+  campaignId: string;
+  config: CampaignConfig;
+  /** Set when the campaign continues as new: where the previous run left off. */
+  resume?: CampaignState;
+}
+
+/** What a campaign carries from one run to the next: its progress record, keys and counts; never data. */
+export interface CampaignState {
+  progress: CampaignProgress;
+  /** What ingest stored (keys), set once ingest is done. */
+  data: { baseCheckpoint: string; heldout: string; ood: { items: string; prompts: string }; shards: number } | null;
+  /** Profiling shards verified so far. */
+  profiled: number;
+  /** The policy checkpoint the next update step starts from. */
+  checkpoint: string | null;
+  stopRequested: boolean;
+}
+
+/** Where a campaign is: the `stage` of its progress record (and its PivotStage search attribute). */
+export type CampaignPhase = 'ingest' | 'evaluate-base' | 'profile' | 'update' | 'evaluate-final' | 'done' | 'stopped';
+
+export interface StepRecord {
+  step: number;
+  batchReward: number;
+  zeroVarianceGroups: number;
+  masked: number;
+  update: TrainMetrics;
+  checkpoint: string;
+  hash: string;
+}
+
+export interface CampaignProgress {
+  campaignId: string;
+  stage: CampaignPhase;
+  step: number;
+  steps: number;
+  paused: boolean;
+  candidates: number;
+  badRecords: number;
+  pivots: PivotSelection | null;
+  rolloutTurns: { profiling: number; training: number; evaluation: number };
+  /** The most recent steps (at most RECENT_STEPS). */
+  history: StepRecord[];
+  before: Evaluation | null;
+  after: Evaluation | null;
+  hyper: Hyper;
+  finalCheckpoint: string | null;
+  finalHash: string | null;
+  backend: string | null;
+  /** Runs of this campaign so far (1 + times it continued as new). */
+  run?: number;
+  /** What the campaign is doing now: the summary of the activity it last called. */
+  now?: string;
+  /** What it trains (absent in campaigns started before other methods existed: PivotRL). */
+  method?: CampaignConfig['method'];
+  /** How PivotRL's training turns are chosen (absent in campaigns started before the random-turns ablation: pivots). */
+  selection?: CampaignConfig['profile']['selection'];
+  /** Evaluations between the first and the last (`evaluate.every`), for learning curves by rollout turns. */
+  curve?: CurvePoint[];
+}
+
+export type CampaignResult = CampaignProgress;
+
+/** Hyper-parameters that may change mid-run (validated Update). */
+export type Hyper = LiveHyper;
+
+export interface Evaluation {
+  checkpoint: string;
+  inDomain: EpisodeScore;
+  ood: OodScore;
+}
+
+/** One point of a learning curve: an evaluation after `step` steps and the rollout turns spent by then. */
+export interface CurvePoint {
+  step: number;
+  rolloutTurns: { profiling: number; training: number };
+  inDomain: number;
+  ood: number;
+}
