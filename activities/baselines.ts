@@ -4,7 +4,7 @@ import { openStore } from '../store';
 import { cachedStage, summaryOf } from '../pipeline/cached';
 import { campaignKeys } from '../pipeline/keys';
 import { scoreRollouts, selectAllTurns, startTrainingEpisodes } from '../pipeline/baselines';
-import type { EpisodeRunner } from '../pipeline/episodes';
+import type { EpisodeRunner } from '../tasks/episode-runner';
 import type { EngineFor } from '../pipeline/generate';
 import { grpoUpdateOnEpisodes, sftUpdateOnTurns, type EpisodeUpdateOptions, type SftUpdateOptions } from '../pipeline/update';
 import type { StageInput } from './types';

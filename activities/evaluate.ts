@@ -1,6 +1,7 @@
 import { openStore } from '../store';
 import { cachedStage, summaryOf } from '../pipeline/cached';
-import { scoreEpisodes, scoreOod, startEpisodes, stepEpisodes, type EpisodeRunner } from '../pipeline/episodes';
+import { scoreEpisodes, scoreOod, startEpisodes, stepEpisodes } from '../pipeline/episodes';
+import type { EpisodeRunner } from '../tasks/episode-runner';
 import type { StageInput } from './types';
 import { withHeartbeats } from './heartbeat';
 

@@ -9,7 +9,7 @@ import { createGenerateActivities } from './generate';
 import type { EngineFor } from '../pipeline/generate';
 import { createUpdateActivities } from './update';
 import { createBaselineCpuActivities, createBaselineGpuActivities } from './baselines';
-import type { EpisodeRunner } from '../pipeline/episodes';
+import type { EpisodeRunner } from '../tasks/episode-runner';
 
 export interface CpuDeps {
   makeVerifier: VerifierFactory;

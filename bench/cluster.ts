@@ -21,11 +21,11 @@ import { Client, Connection } from '@temporalio/client';
 import type { CampaignConfig } from '../core/config';
 import { campaignKeys } from '../pipeline/keys';
 import { pivotCampaign } from '../workflows/campaign';
-import { tinyCampaign } from '../test/support/campaign';
-import { eventsOf, type HistoryEvent } from '../test/support/campaign-events';
-import { hostsIn, startProdStack, type WorkerKind } from '../test/support/hosts';
-import { spawnDevServer } from '../test/support/temporal';
-import { startWorkerProcess, type WorkerProcess } from '../test/support/worker-process';
+import { tinyCampaign } from '../harness/campaign';
+import { eventsOf, type HistoryEvent } from '../harness/campaign-events';
+import { hostsIn, startProdStack, type WorkerKind } from '../harness/hosts';
+import { spawnDevServer } from '../harness/temporal';
+import { startWorkerProcess, type WorkerProcess } from '../harness/worker-process';
 
 const { values: args } = parseArgs({
   options: {

@@ -25,8 +25,8 @@ import { createVerifier } from '../verifiers';
 import { createCpuWorker, createGpuWorker } from '../workers/build';
 import { grpoHyper, ingestAndEvaluateBase, pivotCampaign, startState, verifyInputOf } from '../workflows/campaign';
 import { evaluator, samplingOf, type StageActivities } from '../workflows/evaluate';
-import { startTestTemporal } from '../test/support/temporal';
-import { tinyCampaign } from '../test/support/campaign';
+import { startTestTemporal } from '../harness/temporal';
+import { tinyCampaign } from '../harness/campaign';
 
 const { values: args } = parseArgs({
   options: {

@@ -14,8 +14,8 @@ import { checkpointHash, importCheckpointDir, loadCheckpoint, saveCheckpoint } f
 import { disposeModel } from '../policy/model';
 import { disposeAdam } from '../policy/train';
 import { LocalStore, S3Store, S3StoreConfig, type ArtefactStore } from '../store';
-import { PI0 } from '../test/support/campaign';
-import { startVersitygw } from '../test/support/versitygw';
+import { PI0 } from '../harness/campaign';
+import { startVersitygw } from '../harness/versitygw';
 
 const { values } = parseArgs({ options: { rounds: { type: 'string', default: '10' } } });
 const rounds = Number(values.rounds);

@@ -17,7 +17,7 @@ import { loadExperiment } from '../experiment/plan';
 import { reportFromResults, runExperiment } from './experiment';
 import { runCampaign } from './campaigns';
 import { formatProgressLine } from './format';
-import { exportPivots } from '../formats/export-pivots';
+import { exportPivots } from '../pipeline/export-pivots';
 import { BadInputError } from '../pipeline/jsonl-reader';
 import { LocalStore } from '../store';
 

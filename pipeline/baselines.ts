@@ -7,10 +7,11 @@ import { Rng } from '../core/rng';
 import { getJsonl, putJsonl, type ArtefactStore } from '../store';
 import { grpoItems, type SampledAction, type ScoredRollout } from '../pivotrl/grpo';
 import { promptOf } from '../tasks/domains';
-import { ACTION_STOP } from '../tasks/terminal/render';
+import { ACTION_STOP } from '../tasks/actions';
 import { generatedText, type GrpoItem, type SftExample } from '../policy/engine';
 import { mapLimit } from '../core/concurrency';
-import type { EpisodeRound, EpisodeRunner } from './episodes';
+import type { EpisodeRunner } from '../tasks/episode-runner';
+import type { EpisodeRound } from './episodes';
 import type { PivotSelection } from './profile';
 
 /** Every candidate turn of the shards, written as the training set (summary: all of them, none profiled). */

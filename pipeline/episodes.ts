@@ -4,22 +4,10 @@
 import { mapLimit } from '../core/concurrency';
 import { HeldoutTask, OodItem, Sample } from '../core/schemas';
 import { getJsonl, putJsonl, type ArtefactStore } from '../store';
-import { DONE_ACTION } from '../tasks/terminal/render';
+import { DONE_ACTION } from '../tasks/actions';
+import type { EpisodeRunner } from '../tasks/episode-runner';
 import { oodCorrect } from '../tasks/ood';
 import { Episode, promptRowOf, type PromptRow } from './records';
-
-export interface EpisodeRunner {
-  /** Runs `actions` from the task's initial state; returns each action's output and the task's final check. */
-  replay(
-    ref: HeldoutTask,
-    actions: string[],
-  ): Promise<{
-    outputs: { output: string; exitCode: number }[];
-    passed: boolean;
-    /** The last action ended the episode (a tool-use reply to the user hands the turn back). */
-    ended?: boolean;
-  }>;
-}
 
 export interface EpisodeRound {
   episodes: string;

@@ -3,7 +3,7 @@
 import { seedOf } from '../core/rng';
 import { Sample } from '../core/schemas';
 import { getJsonl, putJsonl, type ArtefactStore, type StoreConfig } from '../store';
-import { ACTION_STOP } from '../tasks/terminal/render';
+import { ACTION_STOP } from '../tasks/actions';
 import type { PolicyEngine } from '../policy/engine';
 import { openaiSampler, type Sampler } from '../policy/openai';
 import type { SamplerConfig } from '../policy/schemas';

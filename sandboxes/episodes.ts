@@ -1,6 +1,6 @@
 // Evaluation episodes of every domain: runs a held-out task's actions from its initial state, then its check.
 import type { HeldoutTask } from '../core/schemas';
-import type { EpisodeRunner } from '../pipeline/episodes';
+import type { EpisodeRunner } from '../tasks/episode-runner';
 import { TerminalEpisodeRunner } from './terminal';
 import { SweEpisodeRunner } from './swe';
 import { toolEpisodeRunner } from '../tasks/tool/episode';

@@ -1,5 +1,6 @@
 // How a terminal state is shown to the policy, and how trajectories split into candidate turns.
 import type { ChatMessage, Step, Trajectory, Turn } from '../../core/schemas';
+import { ACTION_STOP } from '../actions';
 import { turnsFromSteps } from '../transcript';
 
 type TerminalTrajectory = Extract<Trajectory, { domain: 'terminal' }>;
@@ -9,9 +10,6 @@ type TerminalTurn = Extract<Turn, { domain: 'terminal' }>;
 const MAX_OUTPUT_LINES = 6;
 const MAX_LINE_CHARS = 60;
 const MAX_PROMPT_CHARS = 200;
-
-export const ACTION_STOP = '\n';
-export const DONE_ACTION = 'done';
 
 function clipOutput(output: string): string {
   const lines = output.split('\n').filter((l) => l.length > 0);

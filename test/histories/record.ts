@@ -24,8 +24,9 @@ import { parseArgs } from 'node:util';
 import { DEFAULT_STEPS_PER_RUN, pivotCampaign, hyperUpdate, pauseUpdate, progressQuery } from '../../workflows/campaign';
 import { e2eRlCampaign } from '../../workflows/e2e-rl';
 import { sftCampaign } from '../../workflows/sft';
-import { startTestTemporal, temporalCliPath, type TestTemporal } from '../support/temporal';
-import { mockActivities, mockConfig, mockMethodActivities, runsOf, withMockWorkers } from '../support/mock-campaign';
+import { startTestTemporal, temporalCliPath, type TestTemporal } from '../../harness/temporal';
+import { runsOf } from '../../harness/campaign-events';
+import { mockActivities, mockConfig, mockMethodActivities, withMockWorkers } from '../support/mock-campaign';
 
 const HERE = import.meta.dirname;
 const REPO = resolve(HERE, '../..');

@@ -6,9 +6,9 @@ import { runCampaign } from '../../cli/campaigns';
 import { LocalStore, getJsonl } from '../../store';
 import { campaignKeys } from '../../pipeline/keys';
 import { CandidateProfile, classify } from '../../pivotrl/pivots';
-import { startTestTemporal, type TestTemporal } from '../support/temporal';
-import { requireDocker } from '../support/docker';
-import { tinyCampaign } from '../support/campaign';
+import { startTestTemporal, type TestTemporal } from '../../harness/temporal';
+import { requireDocker } from '../../harness/docker';
+import { tinyCampaign } from '../../harness/campaign';
 
 let temporal: TestTemporal;
 let docker: DockerClient;

@@ -23,11 +23,11 @@ import { campaignKeys } from '../../pipeline/keys';
 import { partsOf } from '../../pipeline/parts';
 import type { CampaignResult } from '../../pipeline/campaign-state';
 import { pivotCampaign, progressQuery } from '../../workflows/campaign';
-import { spawnDevServer, type DevServerProcess } from '../support/temporal';
-import { requireDocker } from '../support/docker';
-import { tinyCampaign, type TinyCampaign } from '../support/campaign';
-import { processGroupOf, startWorkerProcess, type WorkerProcess } from '../support/worker-process';
-import { attemptsOf, eventsOf as eventsOfRuns, pendingActivity, resultsOf, sleep, waitFor } from '../support/campaign-events';
+import { spawnDevServer, type DevServerProcess } from '../../harness/temporal';
+import { requireDocker } from '../../harness/docker';
+import { tinyCampaign, type TinyCampaign } from '../../harness/campaign';
+import { processGroupOf, startWorkerProcess, type WorkerProcess } from '../../harness/worker-process';
+import { attemptsOf, eventsOf as eventsOfRuns, pendingActivity, resultsOf, sleep, waitFor } from '../../harness/campaign-events';
 import { isLiveProcess } from '../../sandboxes/reaper';
 
 const STEPS = 2;

@@ -21,10 +21,10 @@ import { partsOf } from '../../pipeline/parts';
 import { HOST_LABEL, SANDBOX_LABEL, isLiveProcess } from '../../sandboxes/reaper';
 import type { CampaignResult } from '../../pipeline/campaign-state';
 import { pivotCampaign, progressQuery } from '../../workflows/campaign';
-import { requireDocker } from '../support/docker';
-import { tinyCampaign, type TinyCampaign } from '../support/campaign';
-import { attemptsOf, eventsOf, pendingActivity, waitFor } from '../support/campaign-events';
-import { hostsIn, startProdStack, type Hosts, type ProdStack, type WorkerKind } from '../support/hosts';
+import { requireDocker } from '../../harness/docker';
+import { tinyCampaign, type TinyCampaign } from '../../harness/campaign';
+import { attemptsOf, eventsOf, pendingActivity, waitFor } from '../../harness/campaign-events';
+import { hostsIn, startProdStack, type Hosts, type ProdStack, type WorkerKind } from '../../harness/hosts';
 
 const STEPS = 2;
 const QUEUE = 'cluster';

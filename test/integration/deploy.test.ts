@@ -9,8 +9,8 @@ import { after, describe, test } from 'node:test';
 import { promisify } from 'node:util';
 import { encodeSearchAttributeIndexedValueType } from '@temporalio/common/lib/search-attributes';
 import { ALL_SEARCH_ATTRIBUTES } from '../../workflows/search-attributes';
-import { requireDocker } from '../support/docker';
-import { freePort, startTestTemporal } from '../support/temporal';
+import { requireDocker } from '../../harness/docker';
+import { freePort, startTestTemporal } from '../../harness/temporal';
 
 const run = promisify(execFile);
 const repo = resolve(import.meta.dirname, '../..');
@@ -66,7 +66,7 @@ describe('deploy/local/up.sh', () => {
   });
 });
 
-describe('test/support/temporal', () => {
+describe('harness/temporal', () => {
   test('starts a dev server with the custom search attributes', { timeout: 120_000 }, async () => {
     const temporal = await startTestTemporal();
     try {

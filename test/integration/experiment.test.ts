@@ -8,8 +8,8 @@ import { planExperiment } from '../../experiment/plan';
 import { fmtDelta, fmtRate } from '../../experiment/report';
 import { ci95 } from '../../experiment/stats';
 import { runExperiment, type ResultsFile } from '../../cli/experiment';
-import { useTestTemporal } from '../support/temporal';
-import { tinyCampaign } from '../support/campaign';
+import { useTestTemporal } from '../../harness/temporal';
+import { tinyCampaign } from '../../harness/campaign';
 
 const temporal = useTestTemporal();
 

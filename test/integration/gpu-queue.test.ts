@@ -4,8 +4,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createCpuWorker, createGpuWorker } from '../../workers/build';
 import { pivotCampaign, progressQuery } from '../../workflows/campaign';
-import { useTestTemporal } from '../support/temporal';
-import { tinyCampaign } from '../support/campaign';
+import { useTestTemporal } from '../../harness/temporal';
+import { tinyCampaign } from '../../harness/campaign';
 
 const temporal = useTestTemporal();
 

@@ -9,7 +9,7 @@ import { createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { GATEWAY, hostsIn, type Hosts } from '../support/hosts';
+import { GATEWAY, hostsIn, type Hosts } from '../../harness/hosts';
 
 const run = promisify(execFile);
 const HOST = 'tnet1';

@@ -10,7 +10,7 @@ import { hostname } from 'node:os';
 import type { DockerClient } from '../../sandboxes/engine';
 import { HOST_LABEL, OWNER_LABEL, PID_LABEL, SANDBOX_LABEL, reapSandboxes } from '../../sandboxes/reaper';
 import { DEFAULT_IMAGE, Sandbox } from '../../sandboxes/sandbox';
-import { requireDocker } from '../support/docker';
+import { requireDocker } from '../../harness/docker';
 
 let docker: DockerClient;
 // An owner of our own, so that sandboxes of other tests and workers on this machine are never touched.

@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { readdirSync } from 'node:fs';
 import { LabelledCase } from '../fixtures/verdicts/case';
 import { createVerifier } from '../../verifiers';
-import { requireDocker } from '../support/docker';
+import { requireDocker } from '../../harness/docker';
 
 const dir = new URL('../fixtures/verdicts/', import.meta.url);
 const files = readdirSync(dir).filter((f) => f.endsWith('.ts') && f !== 'case.ts');

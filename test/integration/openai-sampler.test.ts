@@ -19,8 +19,8 @@ import { generateTerminalSuite } from '../../tasks/terminal/suite';
 import { terminalTurns } from '../../tasks/terminal/render';
 import { promptOf } from '../../tasks/domains';
 import { startOpenAIServer, type OpenAIServer } from '../support/openai-server';
-import { PI0, tinyCampaign } from '../support/campaign';
-import { useTestTemporal } from '../support/temporal';
+import { PI0, tinyCampaign } from '../../harness/campaign';
+import { useTestTemporal } from '../../harness/temporal';
 
 const KEY = 'sk-test-pivotrl';
 const KEY_ENV = 'PIVOTRL_TEST_OPENAI_KEY';

@@ -19,12 +19,12 @@ import { pauseUpdate, progressQuery, stopUpdate } from '../../workflows/campaign
 import { ALL_SEARCH_ATTRIBUTES } from '../../workflows/search-attributes';
 import { openStore } from '../../store';
 import { campaignKeys } from '../../pipeline/keys';
-import { requireDocker } from '../support/docker';
-import { tinyCampaign } from '../support/campaign';
+import { requireDocker } from '../../harness/docker';
+import { tinyCampaign } from '../../harness/campaign';
 import { startCampaign } from '../../cli/campaigns';
 import { currentDetails, launchChromium, requireChromium } from '../support/browser';
-import { freePort } from '../support/temporal';
-import { REPO, prodStateDir, prodUp, prodUpFailing, readStackEnv, type StackEnv, type UpRun } from '../support/prod-stack';
+import { freePort } from '../../harness/temporal';
+import { REPO, prodStateDir, prodUp, prodUpFailing, readStackEnv, type StackEnv, type UpRun } from '../../harness/prod-stack';
 
 const run = promisify(execFile);
 const SHOTS = join(REPO, '.pivotrl');

@@ -11,7 +11,7 @@ import { Verdict } from '../../core/schemas';
 import { SuitesReport } from '../../cli/profile-suites';
 import { turnsOf } from '../../tasks/domains';
 import { SUITES, trainTrajectories } from '../../tasks/suites';
-import { requireDocker } from '../support/docker';
+import { requireDocker } from '../../harness/docker';
 
 const TASKS = { terminal: 4, swe: 2, tool: 4 };
 const K = 8;

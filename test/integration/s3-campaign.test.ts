@@ -12,12 +12,12 @@ import type { CampaignConfig } from '../../core/config';
 import { S3Store, S3StoreConfig } from '../../store';
 import { campaignKeys } from '../../pipeline/keys';
 import { pivotCampaign } from '../../workflows/campaign';
-import { startTestTemporal, type TestTemporal } from '../support/temporal';
-import { requireDocker } from '../support/docker';
-import { tinyCampaign, type TinyCampaign } from '../support/campaign';
-import { startWorkerProcess, type WorkerProcess } from '../support/worker-process';
-import { startVersitygw, type TestObjectStore } from '../support/versitygw';
-import { sleep, waitFor } from '../support/campaign-events';
+import { startTestTemporal, type TestTemporal } from '../../harness/temporal';
+import { requireDocker } from '../../harness/docker';
+import { tinyCampaign, type TinyCampaign } from '../../harness/campaign';
+import { startWorkerProcess, type WorkerProcess } from '../../harness/worker-process';
+import { startVersitygw, type TestObjectStore } from '../../harness/versitygw';
+import { sleep, waitFor } from '../../harness/campaign-events';
 
 const QUEUE = 's3camp';
 const STEPS = 2;

@@ -17,7 +17,7 @@ import { DEFAULT_IMAGE } from '../../sandboxes/sandbox';
 import { TEST_COMMAND } from '../../tasks/swe/runner';
 import type { DrawnSweTask, SweTemplate } from '../../tasks/swe/templates';
 import { SweVerifier } from '../../verifiers/swe';
-import { requireDocker } from '../support/docker';
+import { requireDocker } from '../../harness/docker';
 import { replayMismatches } from '../support/replay';
 
 /** A task drawn straight from a template, with the drawn steps (their variants and decoys). */

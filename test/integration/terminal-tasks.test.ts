@@ -8,7 +8,7 @@ import { TEMPLATES } from '../../tasks/terminal/templates';
 import { expertSteps } from '../../tasks/terminal/render';
 import { TerminalEpisodeRunner } from '../../sandboxes/terminal';
 import { mapLimit } from '../../core/concurrency';
-import { requireDocker } from '../support/docker';
+import { requireDocker } from '../../harness/docker';
 import { replayMismatches } from '../support/replay';
 
 let docker: DockerClient;

@@ -4,7 +4,7 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { SandboxInfraError, type ContainerInfo, type DockerClient } from '../../sandboxes/engine';
 import { TerminalTask, type Sample, type Turn, type Verdict } from '../../core/schemas';
-import { requireDocker } from '../support/docker';
+import { requireDocker } from '../../harness/docker';
 import { OWNER_LABEL, reapSandboxes } from '../../sandboxes/reaper';
 import { DEFAULT_IMAGE, Sandbox } from '../../sandboxes/sandbox';
 import { openTurnState, replayEpisode, TerminalEpisodeRunner } from '../../sandboxes/terminal';

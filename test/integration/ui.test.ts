@@ -9,9 +9,9 @@ import type { Browser, Page } from 'playwright-core';
 import { createCpuWorker, createGpuWorker, type OwnedWorker } from '../../workers/build';
 import { pauseUpdate, progressQuery, stopUpdate } from '../../workflows/campaign';
 import { campaignSummary } from '../../workflows/details';
-import { startTestTemporal, type TestTemporal } from '../support/temporal';
-import { requireDocker } from '../support/docker';
-import { tinyCampaign } from '../support/campaign';
+import { startTestTemporal, type TestTemporal } from '../../harness/temporal';
+import { requireDocker } from '../../harness/docker';
+import { tinyCampaign } from '../../harness/campaign';
 import { startCampaign } from '../../cli/campaigns';
 import { currentDetails, launchChromium, requireChromium } from '../support/browser';
 

@@ -20,8 +20,8 @@ import { generateTerminalSuite } from '../../tasks/terminal/suite';
 import { terminalTurns } from '../../tasks/terminal/render';
 import { createVerifier } from '../../verifiers';
 import { createCpuWorker } from '../../workers/build';
-import { requireDocker } from '../support/docker';
-import { startTestTemporal } from '../support/temporal';
+import { requireDocker } from '../../harness/docker';
+import { startTestTemporal } from '../../harness/temporal';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));

@@ -1,7 +1,5 @@
 // The campaign workflow with its activities mocked: for the workflow's unit tests on a real dev server, and for
 // recording the histories that the replay test replays (test/histories/record.ts).
-import type { Client } from '@temporalio/client';
-import type { temporal } from '@temporalio/proto';
 import { Worker, type NativeConnection } from '@temporalio/worker';
 import type { CpuActivities, GpuActivities } from '../../activities';
 import type { CampaignConfig } from '../../core/config';
@@ -158,18 +156,4 @@ export async function withMockWorkers<T>(
   });
   const gpu = await Worker.create({ connection, taskQueue: `${queue}-gpu`, activities: acts.gpu });
   return gpu.runUntil(cpu.runUntil(fn()));
-}
-
-/** Every run of a workflow, first to last (following continue-as-new), with its history length and how it ended. */
-export async function runsOf(client: Client, workflowId: string, firstRunId: string) {
-  const runs: { runId: string; events: number; continuedAsNew: boolean }[] = [];
-  let runId: string | undefined = firstRunId;
-  while (runId) {
-    const history: temporal.api.history.v1.IHistory = await client.workflow.getHandle(workflowId, runId).fetchHistory();
-    const events = history.events ?? [];
-    const next = events.at(-1)?.workflowExecutionContinuedAsNewEventAttributes?.newExecutionRunId ?? undefined;
-    runs.push({ runId, events: events.length, continuedAsNew: next !== undefined });
-    runId = next;
-  }
-  return runs;
 }

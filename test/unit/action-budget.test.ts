@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { ACTION_TOKENS, promptOf, turnsOf } from '../../tasks/domains';
 import { SUITES, templateVariants, trainTrajectories } from '../../tasks/suites';
-import { ACTION_STOP } from '../../tasks/terminal/render';
+import { ACTION_STOP } from '../../tasks/actions';
 
 const pi0 = JSON.parse(readFileSync('models/pi0/model.json', 'utf8')) as { modelTopology: { config: { ctx: number } } };
 const CTX = pi0.modelTopology.config.ctx;

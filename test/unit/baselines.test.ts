@@ -10,7 +10,7 @@ import { generateTerminalSuite } from '../../tasks/terminal/suite';
 import { turnsOf } from '../../tasks/domains';
 import { Episode } from '../../pipeline/records';
 import { episodeGrpoItems, groupOf, scoreRollouts, selectAllTurns, sftExamples, startTrainingEpisodes } from '../../pipeline/baselines';
-import type { EpisodeRunner } from '../../pipeline/episodes';
+import type { EpisodeRunner } from '../../tasks/episode-runner';
 
 function setup() {
   const store = new LocalStore(mkdtempSync(join(tmpdir(), 'pivotrl-baselines-')));

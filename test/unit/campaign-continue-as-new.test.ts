@@ -11,8 +11,9 @@ import { hyperUpdate, pauseUpdate, pivotCampaign, progressQuery, RECENT_STEPS } 
 import { e2eRlCampaign } from '../../workflows/e2e-rl';
 import { sftCampaign } from '../../workflows/sft';
 import { PivotCampaign, PivotIteration, PivotStage } from '../../workflows/search-attributes';
-import { startTestTemporal, type TestTemporal } from '../support/temporal';
-import { mockActivities, mockConfig, mockMethodActivities, runsOf, withMockWorkers } from '../support/mock-campaign';
+import { startTestTemporal, type TestTemporal } from '../../harness/temporal';
+import { runsOf } from '../../harness/campaign-events';
+import { mockActivities, mockConfig, mockMethodActivities, withMockWorkers } from '../support/mock-campaign';
 
 let temporal: TestTemporal;
 /** A server that suggests continue-as-new once a history holds 200 events. */

@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { WorkflowUpdateFailedError } from '@temporalio/client';
 import { pivotCampaign, hyperUpdate, pauseUpdate, progressQuery, stopUpdate } from '../../workflows/campaign';
 import { PivotStage } from '../../workflows/search-attributes';
-import { startTestTemporal, type TestTemporal } from '../support/temporal';
+import { startTestTemporal, type TestTemporal } from '../../harness/temporal';
 import { mockActivities, mockConfig, withMockWorkers } from '../support/mock-campaign';
 
 let temporal: TestTemporal;

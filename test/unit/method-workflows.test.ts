@@ -7,7 +7,7 @@ import { pivotCampaign } from '../../workflows/campaign';
 import { sftCampaign } from '../../workflows/sft';
 import { e2eRlCampaign } from '../../workflows/e2e-rl';
 import { workflowFor } from '../../workflows/methods';
-import { startTestTemporal, type TestTemporal } from '../support/temporal';
+import { startTestTemporal, type TestTemporal } from '../../harness/temporal';
 import { mockConfig, mockMethodActivities as mocks, withMockWorkers } from '../support/mock-campaign';
 
 let temporal: TestTemporal;

@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { tmpdir } from 'node:os';
 import { Turn, type Verdict } from '../../core/schemas';
 import { loadCampaignConfig } from '../../pipeline/config-file';
-import { exportPivots } from '../../formats/export-pivots';
+import { exportPivots } from '../../pipeline/export-pivots';
 import { NemoGymPivotRow, NemoGymPivotRowInput } from '../../formats/nemo-gym';
 import { BASH_TOOL } from '../../formats/nemo-gym-bash';
 import { DEFAULT_AGENT, rowOfTurn, turnOfRow } from '../../formats/nemo-gym-turns';

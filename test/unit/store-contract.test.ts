@@ -20,7 +20,7 @@ import {
   type ArtefactStore,
 } from '../../store';
 import { STAGE_OPTIONS } from '../../workflows/stages';
-import { startVersitygw, versitygwPath, type TestObjectStore } from '../support/versitygw';
+import { startVersitygw, versitygwPath, type TestObjectStore } from '../../harness/versitygw';
 
 const MiB = 1024 * 1024;
 const BUCKET = 'contract';

@@ -1,4 +1,4 @@
-// Test support: a throwaway S3 server (versitygw, posix backend on a temporary folder) on a free 127.0.0.1 port,
+// Harness (tests and benches): a throwaway S3 server (versitygw, posix backend on a temporary folder) on a free 127.0.0.1 port,
 // started from the binary the prod stack builds ($PIVOTRL_CACHE/bin/versitygw). It can be stopped and started again
 // on the same port and folder, as an object store that goes down and comes back.
 import { spawn, type ChildProcess } from 'node:child_process';

@@ -1,4 +1,4 @@
-// Test support: worker hosts in network namespaces (deploy/hosts/hosts.sh, the commands ops run), and a production
+// Harness (tests and benches): worker hosts in network namespaces (deploy/hosts/hosts.sh, the commands ops run), and a production
 // stack of the test's own (deploy/prod/up.sh with its own state and ports, so a stack someone else runs is untouched).
 import { execFile } from 'node:child_process';
 import { chmodSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
@@ -6,11 +6,11 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
-import type { StoreConfig } from '../../store';
+import type { StoreConfig } from '../store';
 import { prodStateDir, prodUp, readStackEnv } from './prod-stack';
 
 const run = promisify(execFile);
-const REPO = resolve(import.meta.dirname, '../..');
+const REPO = resolve(import.meta.dirname, '..');
 /** The bridge's address: what hosts reach this machine's services through. */
 export const GATEWAY = '10.231.0.1';
 

@@ -1,7 +1,6 @@
-// Test support: a campaign's history across its runs (it continues as new), and what the chaos tests read from it.
+// Harness (tests and benches): a campaign's history across its runs (it continues as new), and what chaos runs read from it.
 import type { Client, WorkflowHandle } from '@temporalio/client';
 import type { temporal } from '@temporalio/proto';
-import { runsOf } from './mock-campaign';
 
 export type HistoryEvent = temporal.api.history.v1.IHistoryEvent;
 
@@ -61,4 +60,18 @@ export function resultsOf<T>(events: HistoryEvent[], activity: string): T[] {
 export async function pendingActivity(handle: WorkflowHandle, activity: string, state: 'scheduled' | 'started' = 'started') {
   const pending = (await handle.describe()).raw.pendingActivities ?? [];
   return pending.find((p) => p.activityType?.name === activity && Number(p.state) === (state === 'started' ? 2 : 1));
+}
+
+/** Every run of a workflow, first to last (following continue-as-new), with its history length and how it ended. */
+export async function runsOf(client: Client, workflowId: string, firstRunId: string) {
+  const runs: { runId: string; events: number; continuedAsNew: boolean }[] = [];
+  let runId: string | undefined = firstRunId;
+  while (runId) {
+    const history: temporal.api.history.v1.IHistory = await client.workflow.getHandle(workflowId, runId).fetchHistory();
+    const events = history.events ?? [];
+    const next = events.at(-1)?.workflowExecutionContinuedAsNewEventAttributes?.newExecutionRunId ?? undefined;
+    runs.push({ runId, events: events.length, continuedAsNew: next !== undefined });
+    runId = next;
+  }
+  return runs;
 }

@@ -1,5 +1,5 @@
-// Test support: a Docker engine client (sandboxes/engine) for an engine that answers, or a clear error.
-import { connectEngine, type DockerClient } from '../../sandboxes/engine';
+// Harness (tests and benches): a Docker engine client (sandboxes/engine) for an engine that answers, or a clear error.
+import { connectEngine, type DockerClient } from '../sandboxes/engine';
 
 export async function requireDocker(timeoutMs = 5000): Promise<DockerClient> {
   const docker = connectEngine(); // DOCKER_HOST, else /var/run/docker.sock

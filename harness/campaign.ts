@@ -1,13 +1,13 @@
-// A tiny campaign for integration tests: its own data, store and queues, the shipped pi0.
+// Harness (tests and benches): a tiny campaign with its own data, store and queues, and the shipped pi0.
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { CampaignConfig } from '../../core/config';
-import { generateTerminalSuite } from '../../tasks/terminal/suite';
-import { generateOodSuite } from '../../tasks/ood';
-import { terminalTurns } from '../../tasks/terminal/render';
+import { CampaignConfig } from '../core/config';
+import { generateTerminalSuite } from '../tasks/terminal/suite';
+import { generateOodSuite } from '../tasks/ood';
+import { terminalTurns } from '../tasks/terminal/render';
 
-export const PI0 = process.env.PIVOTRL_TEST_PI0 ?? resolve(import.meta.dirname, '../../models/pi0');
+export const PI0 = process.env.PIVOTRL_TEST_PI0 ?? resolve(import.meta.dirname, '../models/pi0');
 
 export interface TinyCampaign {
   dir: string;

@@ -1,10 +1,10 @@
-// Test support: a worker entry point (workers/cpu.ts, workers/gpu.ts) run as a child process, the way ops run
+// Harness (tests and benches): a worker entry point (workers/cpu.ts, workers/gpu.ts) run as a child process, the way ops run
 // them, so that a test can kill it with SIGKILL mid-stage and start another.
 import { spawn } from 'node:child_process';
 import { appendFileSync, readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 
-const REPO = resolve(import.meta.dirname, '../..');
+const REPO = resolve(import.meta.dirname, '..');
 
 export interface WorkerProcess {
   kind: 'cpu' | 'gpu';

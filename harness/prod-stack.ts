@@ -1,4 +1,4 @@
-// Test support: the production stack on this machine (deploy/prod/up.sh) and the client settings it writes (stack.env).
+// Harness (tests and benches): the production stack on this machine (deploy/prod/up.sh) and the client settings it writes (stack.env).
 import { execFile } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
@@ -6,7 +6,7 @@ import { promisify } from 'node:util';
 import { z } from 'zod';
 
 const run = promisify(execFile);
-export const REPO = resolve(import.meta.dirname, '../..');
+export const REPO = resolve(import.meta.dirname, '..');
 export const PROD_UP = join(REPO, 'deploy/prod/up.sh');
 
 /** $PIVOTRL_STATE/prod (PIVOTRL_STATE defaults to <repo>/.pivotrl, as in deploy/local/common.sh). */

@@ -1,4 +1,4 @@
-// Test support: a throwaway Temporal dev server (the pinned CLI from deploy/local/temporal-cli.sh) on free
+// Harness (tests and benches): a throwaway Temporal dev server (the pinned CLI from deploy/local/temporal-cli.sh) on free
 // ports, with the project's custom search attributes registered.
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
@@ -7,7 +7,7 @@ import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { after, before } from 'node:test';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
-import { devServerSearchAttributeFlags } from '../../workflows/search-attributes';
+import { devServerSearchAttributeFlags } from '../workflows/search-attributes';
 import { requireDocker } from './docker';
 
 /** The Temporal CLI that deploy/local/temporal-cli.sh installs ($PIVOTRL_CACHE/bin/temporal). */

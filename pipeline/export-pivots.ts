@@ -3,11 +3,11 @@ import { once } from 'node:events';
 import { createWriteStream } from 'node:fs';
 import { rename, rm } from 'node:fs/promises';
 import { Turn } from '../core/schemas';
-import { BadInputError } from '../pipeline/jsonl-reader';
-import { campaignKeys } from '../pipeline/keys';
+import { BadInputError } from './jsonl-reader';
+import { campaignKeys } from './keys';
 import { CandidateProfile } from '../pivotrl/pivots';
 import { getJsonl, type ArtefactStore } from '../store';
-import { rowOfTurn, type RowOptions } from './nemo-gym-turns';
+import { rowOfTurn, type RowOptions } from '../formats/nemo-gym-turns';
 
 export interface ExportResult {
   out: string;
