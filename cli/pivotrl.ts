@@ -206,6 +206,10 @@ async function main(argv: string[]): Promise<void> {
       console.log(formatProgressLine(await handle.query(progressQuery)));
       return;
     }
+    case 'help':
+    case '--help':
+    case '-h':
+      return void console.log(USAGE);
     default:
       console.error(USAGE);
       process.exitCode = 2;

@@ -1,4 +1,4 @@
-// PivotRL's GRPO maths (DESIGN.md section 1, step 5), in one place, to check against the equations.
+// PivotRL's GRPO maths (the paper's GRPO on pivots), in one place, to check against the equations.
 //
 //   advantage     A_i = (r_i - b_i) / (std(r) + eps)       b_i = mean(r), or mean of the others (leave-one-out)
 //                 over the group's non-masked rewards; a masked sample (reward null) gets no advantage and is

@@ -31,3 +31,9 @@ test('`pivotrl generate` writes the suites', () => {
   assert.equal(r.status, 0, r.stderr);
   assert.match(r.stdout, /wrote 8 trajectories, 2 held-out tasks and 5 OOD items/);
 });
+
+test('`npx pivotrl --help` (the package bin, cli/bin.mjs) prints the usage', () => {
+  const r = spawnSync(process.execPath, ['cli/bin.mjs', '--help'], { encoding: 'utf8' });
+  assert.equal(r.status, 0, r.stderr);
+  assert.match(r.stdout, /^usage:\n {2}pivotrl generate/);
+});
