@@ -9,8 +9,15 @@ export function describeZodError(error: z.ZodError, prefix = ''): { field: strin
   return { field: path || '(record)', reason: first.message + more };
 }
 
+const pathOf = (issue: z.ZodError['issues'][number]) => (issue.path.length ? issue.path.join('.') : '(root)');
+
 /** "path.of.field: message" of a zod error's first issue ("(root)" when the value as a whole is bad). */
 export function firstIssue(error: z.ZodError): string {
   const issue = error.issues[0];
-  return `${issue.path.join('.') || '(root)'}: ${issue.message}`;
+  return `${pathOf(issue)}: ${issue.message}`;
+}
+
+/** "file: field.path: message" for each problem, so a bad value is found at once. */
+export function formatZodIssues(where: string, error: z.ZodError): string {
+  return error.issues.map((i) => `${where}: ${pathOf(i)}: ${i.message}`).join('\n');
 }

@@ -4,7 +4,8 @@ import { readFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { z } from 'zod';
 import type { CampaignConfig } from '../core/config';
-import { ConfigError, formatZodIssues, parseCampaignConfig } from '../pipeline/config-file';
+import { formatZodIssues } from '../core/zod-errors';
+import { ConfigError, parseCampaignConfig } from '../pipeline/config-file';
 
 const slug = z.string().regex(/^[a-z0-9][a-z0-9-]{0,30}$/, 'lower-case letters, digits and dashes');
 const plainObject = z.record(z.string(), z.unknown());

@@ -2,8 +2,8 @@
 // field, relative paths resolved against the file's folder, input files checked before a campaign starts.
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
-import type { z } from 'zod';
 import { CampaignConfig } from '../core/config';
+import { formatZodIssues } from '../core/zod-errors';
 import { sourcePath, withPath } from '../formats/source';
 
 export class ConfigError extends Error {
@@ -11,11 +11,6 @@ export class ConfigError extends Error {
     super(message);
     this.name = 'ConfigError';
   }
-}
-
-/** "file: field.path: message" for each problem, so a bad value is found at once. */
-export function formatZodIssues(where: string, error: z.ZodError): string {
-  return error.issues.map((i) => `${where}: ${i.path.length ? i.path.join('.') : '(root)'}: ${i.message}`).join('\n');
 }
 
 /** Refuses a config whose input files are missing, before a campaign starts (names the field). */

@@ -1,7 +1,7 @@
 // Worker settings from the environment (the same names in deploy/ and the README).
 import { z } from 'zod';
 import { TemporalConfig } from '../core/config';
-import { formatZodIssues } from '../pipeline/config-file';
+import { formatZodIssues } from '../core/zod-errors';
 import { DEFAULT_IMAGE } from '../sandboxes/sandbox';
 import { SWE_IMAGE } from '../sandboxes/swe';
 
