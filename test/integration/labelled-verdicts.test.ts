@@ -7,6 +7,10 @@ import { LabelledCase } from '../fixtures/verdicts/case';
 import { createVerifier } from '../../verifiers';
 import { requireDocker } from '../../harness/docker';
 
+// Far above what any labelled action needs even on a loaded machine (a SWE test run took over 10 s at load 6 on 2
+// cores), so that only the endless ones (`sleep 60`) reach it.
+const ACTION_TIMEOUT_MS = 30_000;
+
 const dir = new URL('../fixtures/verdicts/', import.meta.url);
 const files = readdirSync(dir).filter((f) => f.endsWith('.ts') && f !== 'case.ts');
 
@@ -29,7 +33,12 @@ test('the functional verifier agrees with every hand-labelled case', { timeout: 
     turn: { ...c.turn, id: `case-${i}` },
     samples: [{ turnId: `case-${i}`, index: 0, text: c.sample, logprobs: [] }],
   }));
-  const verdicts = await createVerifier('functional', { docker, concurrency: 2, owner: 'test-labelled' }).verifyBatch(items);
+  const verdicts = await createVerifier('functional', {
+    docker,
+    concurrency: 2,
+    owner: 'test-labelled',
+    actionTimeoutMs: ACTION_TIMEOUT_MS,
+  }).verifyBatch(items);
   const disagreements = cases
     .map((c, i) => ({ c, v: verdicts[i] }))
     .filter(({ c, v }) => v.reward !== c.expected || (c.reason !== undefined && v.reason !== c.reason))
