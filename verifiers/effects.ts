@@ -2,12 +2,15 @@
 //   - the sampled action must finish (no timeout, no OOM kill, no pids exhaustion, nothing left running);
 //   - exit status success must agree (both zero or both non-zero);
 //   - the file changes under /work must be the same (path, change, kind, mode, content hash);
-//   - every non-empty line the expert's output had must be in the sample's output, after whitespace
-//     normalisation, order ignored, as a multiset (a line the expert saw twice must appear twice).
-// So `ls -a` is equivalent to `ls` (it prints every name `ls` printed, plus . and ..), and `mkdir a && mkdir a/b`
-// to `mkdir -p a/b` (same two directories added).
+//   - every non-empty line the expert's output had must be carried by its own line of the sample's output, after
+//     whitespace normalisation, order ignored, one to one (a line the expert saw twice must appear twice). A line
+//     carries the expert's when it is the same line or opens with it, whole tokens (`12 data5.csv` carries `12`;
+//     `112` and `1 2` do not). A listing's `.` and `..` entries are not required.
+// So `ls -a` and `ls` are equivalent (the same names, . and .. aside), `wc -l data5.csv` carries `wc -l < data5.csv`,
+// and `mkdir a && mkdir a/b` is equivalent to `mkdir -p a/b` (same two directories added).
 import type { VerdictReason } from '../core/schemas';
 import type { Effect, FileChange } from '../sandboxes/terminal';
+import { maxMatchingOf } from './matching';
 
 export interface Comparison {
   equivalent: boolean;
@@ -25,17 +28,77 @@ export function outputLines(output: string, truncated = false): string[] {
   return lines.map(normaliseLine).filter((l) => l.length > 0);
 }
 
-/** Lines of `expected` (as a multiset) that `actual` lacks. */
+/** A directory mode as `ls -l` prints it, e.g. `drwxr-xr-x` (a trailing `.`, `+` or `@` marks ACLs or attributes). */
+const DIRECTORY_MODE = /^d[rwxsStT-]{9}[.+@]?$/;
+
+/** A listing's entry for the directory itself or its parent: `.` or `..` (ls -a), or an ls -la row of one. */
+export function isSelfOrParentEntry(line: string): boolean {
+  if (line === '.' || line === '..') return true;
+  const fields = line.split(' ');
+  const name = fields.at(-1);
+  return fields.length > 1 && (name === '.' || name === '..') && DIRECTORY_MODE.test(fields[0]);
+}
+
+/**
+ * Whether an output line carries an expected one: the same line, or the expected line's tokens followed by more, as
+ * `wc -l data5.csv` prints `12 data5.csv` where `wc -l < data5.csv` prints `12`. Normalised lines, so whole tokens.
+ */
+export const lineCarries = (expected: string, actual: string): boolean => actual === expected || actual.startsWith(`${expected} `);
+
+const firstToken = (line: string): string => line.split(' ', 1)[0];
+
+/** Indices of `lines` by their first token. */
+function indexByFirstToken(lines: string[]): Map<string, number[]> {
+  const index = new Map<string, number[]>();
+  lines.forEach((line, j) => {
+    const k = firstToken(line);
+    const at = index.get(k);
+    if (at) at.push(j);
+    else index.set(k, [j]);
+  });
+  return index;
+}
+
+/**
+ * Lines of `expected` (normalised, as a multiset) that no line of `actual` carries, each line of `actual` carrying
+ * at most one. A listing's `.` and `..` entries are never missing.
+ */
 export function missingLines(expected: string[], actual: string[]): string[] {
+  // Exact copies first: most lines, duplicates included, at the cost of a count.
   const have = new Map<string, number>();
   for (const l of actual) have.set(l, (have.get(l) ?? 0) + 1);
-  const missing: string[] = [];
-  for (const l of expected) {
+  const unmatched: string[] = [];
+  for (const l of expected.filter((e) => !isSelfOrParentEntry(e))) {
     const n = have.get(l) ?? 0;
     if (n > 0) have.set(l, n - 1);
-    else missing.push(l);
+    else unmatched.push(l);
   }
-  return missing;
+  if (unmatched.length === 0) return [];
+  // The rest: a one-to-one matching on the lines left (a line that carries another carries all it carries, so taking
+  // exact copies first loses nothing). Candidates share the expected line's first token.
+  const rest = [...have].flatMap(([l, n]) => new Array<string>(n).fill(l));
+  const byFirst = indexByFirstToken(rest);
+  const candidatesOf = new Map<string, number[]>();
+  const candidates = unmatched.map((e) => {
+    if (!candidatesOf.has(e))
+      candidatesOf.set(
+        e,
+        (byFirst.get(firstToken(e)) ?? []).filter((j) => lineCarries(e, rest[j])),
+      );
+    return candidatesOf.get(e)!;
+  });
+  // A greedy start, so that many copies of one line do not each search the same taken candidates again.
+  const owner = new Array<number>(rest.length).fill(-1);
+  const cursor = new Map<string, number>();
+  unmatched.forEach((e, i) => {
+    const c = candidates[i];
+    let k = cursor.get(e) ?? 0;
+    while (k < c.length && owner[c[k]] >= 0) k++;
+    if (k < c.length) owner[c[k++]] = i;
+    cursor.set(e, k);
+  });
+  const { pairs } = maxMatchingOf(candidates, rest.length, owner);
+  return unmatched.filter((_, i) => pairs[i] < 0);
 }
 
 const changeKey = (c: FileChange) => `${c.change}\u0000${c.kind}\u0000${c.mode}\u0000${c.sha256 ?? ''}`;

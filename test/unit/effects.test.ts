@@ -2,7 +2,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
-import { compareEffects, missingLines, outputLines } from '../../verifiers/effects';
+import { compareEffects, isSelfOrParentEntry, lineCarries, missingLines, outputLines } from '../../verifiers/effects';
 import { diffManifests, type FileChange } from '../../sandboxes/terminal';
 import type { ManifestEntry } from '../../sandboxes/manifest';
 import { effect } from '../support/effects';
@@ -24,14 +24,86 @@ const file = (path: string, content: string, change: FileChange['change'] = 'add
   sha256: sha(content),
 });
 
-test('ls vs ls -a: every line ls printed is in the output of ls -a (plus . and ..)', () => {
+test('ls vs ls -a: the same names; . and .. are not required (issue #17)', () => {
   const ls = effect({ output: 'notes.txt\nsrc\n' });
   const lsA = effect({ output: '.\n..\nnotes.txt\nsrc\n' });
   assert.deepEqual(compareEffects(ls, lsA), { equivalent: true, reason: 'equivalent', detail: '' });
-  // The other way round, . and .. are missing.
-  const back = compareEffects(lsA, ls);
-  assert.equal(back.equivalent, false);
-  assert.equal(back.reason, 'missing_output');
+  assert.deepEqual(compareEffects(lsA, ls), { equivalent: true, reason: 'equivalent', detail: '' });
+});
+
+test('ls for ls -a misses a hidden file the expert saw', () => {
+  const lsA = effect({ output: '.\n..\n.env\nnotes.txt\n' });
+  const c = compareEffects(lsA, effect({ output: 'notes.txt\n' }));
+  assert.equal(c.reason, 'missing_output');
+  assert.match(c.detail, /^1 expected line\(s\) missing, e\.g\. "\.env"/);
+});
+
+test('ls -l for ls -la: the . and .. rows are not required, every other row is', () => {
+  const lsLa = [
+    'total 12',
+    'drwxr-xr-x 3 agent agent 100 Dec 5 10:00 .',
+    'drwxrwxrwt 4 root root 80 Dec 5 09:59 ..',
+    '-rw-r--r-- 1 agent agent 11 Dec 5 10:00 notes.txt',
+    'drwxr-xr-x 2 agent agent 60 Dec 5 10:00 src',
+  ].join('\n');
+  const lsL = ['total 12', '-rw-r--r-- 1 agent agent 11 Dec 5 10:00 notes.txt', 'drwxr-xr-x 2 agent agent 60 Dec 5 10:00 src'].join('\n');
+  assert.equal(compareEffects(effect({ output: lsLa }), effect({ output: lsL })).equivalent, true);
+  assert.equal(compareEffects(effect({ output: lsLa }), effect({ output: lsL.replace(/\nd.*src$/, '') })).reason, 'missing_output');
+});
+
+test("only a listing's own . and .. entries are not required", () => {
+  assert.equal(isSelfOrParentEntry('.'), true);
+  assert.equal(isSelfOrParentEntry('..'), true);
+  assert.equal(isSelfOrParentEntry('drwxr-xr-x 2 agent agent 60 Dec 5 10:00 ..'), true);
+  assert.equal(isSelfOrParentEntry('drwxr-xr-x+ 2 agent agent 60 Dec 5 10:00 .'), true);
+  for (const line of [
+    '...',
+    '.env',
+    './notes.txt',
+    // A link named up that points to the parent is a real entry.
+    'lrwxrwxrwx 1 agent agent 2 Dec 5 10:00 up -> ..',
+    '-rw-r--r-- 1 agent agent 11 Dec 5 10:00 .',
+    'the end .',
+    'total 12',
+  ]) {
+    assert.equal(isSelfOrParentEntry(line), false, line);
+  }
+});
+
+test('ls -l does not carry ls: the names close its rows', () => {
+  const c = compareEffects(effect({ output: 'notes.txt\n' }), effect({ output: '-rw-r--r-- 1 agent agent 11 Dec 5 10:00 notes.txt\n' }));
+  assert.equal(c.reason, 'missing_output');
+});
+
+test('wc -l data5.csv carries wc -l < data5.csv; a wrong count does not (issue #17)', () => {
+  const count = effect({ output: '12\n' });
+  assert.equal(compareEffects(count, effect({ output: '12 data5.csv\n' })).equivalent, true);
+  assert.equal(compareEffects(count, effect({ output: '13 data5.csv\n' })).reason, 'missing_output');
+  assert.equal(compareEffects(count, effect({ output: '13\n' })).reason, 'missing_output');
+  // The other way round, the file name the expert saw is missing.
+  assert.equal(compareEffects(effect({ output: '12 data5.csv\n' }), count).reason, 'missing_output');
+});
+
+test('a line carries an expected line that opens it, whole tokens only', () => {
+  assert.equal(lineCarries('12', '12'), true);
+  assert.equal(lineCarries('12', '12 data5.csv'), true);
+  assert.equal(lineCarries('12 data5.csv', '12 data5.csv total'), true);
+  for (const near of ['112', '1 2', '120', '12data5.csv', '12,3', 'x 12', 'x 12 y', '-rw-r--r-- 1 agent agent 12 Dec 5 10:00 a.txt', '']) {
+    assert.equal(lineCarries('12', near), false, near);
+  }
+  assert.equal(lineCarries('12 data5.csv', '12 data6.csv'), false);
+  assert.equal(lineCarries('12 data5.csv', '12'), false);
+});
+
+test('carrying lines are matched one to one', () => {
+  // Two expected counts need two lines that carry them.
+  assert.deepEqual(missingLines(['12', '12'], ['12 a.csv']), ['12']);
+  assert.deepEqual(missingLines(['12', '12'], ['12 a.csv', '12 b.csv']), []);
+  // An exact copy and a carrying line are both used.
+  assert.deepEqual(missingLines(['12', '12'], ['12', '12 b.csv']), []);
+  // Greedy would give `a` the line `a b x` and leave `a b` without one; the matching finds `a` in `a c`.
+  assert.deepEqual(missingLines(['a', 'a b'], ['a b x', 'a c']), []);
+  assert.equal(missingLines(['a', 'a b'], ['a b x']).length, 1);
 });
 
 test('mkdir -p a/b vs mkdir a && mkdir a/b: same tree, equivalent', () => {
