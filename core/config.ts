@@ -2,12 +2,17 @@
 // (pipeline/config-file.ts reads the file; the workflows receive the parsed config).
 import { z } from 'zod';
 import { VerifierKind } from './schemas';
-import { LiveHyper, TrainConfig } from './hyper';
+import { LIMITS, LiveHyper, TrainConfig } from './hyper';
 import { StoreConfig } from './store-config';
 import { SamplerConfig } from './sampler-config';
 import { TrajectorySource } from './trajectory-source';
+import { formatZodIssues } from './zod-errors';
 
 const positiveInt = z.number().int().positive();
+/** Longest a sandbox may run one action (setTimeout's own limit is 2^31 ms). */
+export const MAX_ACTION_TIMEOUT_MS = 10 * 60_000;
+/** Most held-out tasks, OOD items, turns per shard, and steps between evaluations a config may ask for. */
+const MAX_COUNT = 100_000;
 
 /** Where the campaign's workflows and workers meet (the config's `temporal`). */
 export const TemporalConfig = z.object({
@@ -16,7 +21,15 @@ export const TemporalConfig = z.object({
   cpuQueue: z.string().default('pivotrl-cpu'),
   gpuQueue: z.string().default('pivotrl-gpu'),
   /** Update steps per workflow run: the campaign continues as new after this many (or when Temporal suggests). */
-  stepsPerRun: positiveInt.default(10),
+  stepsPerRun: positiveInt.max(1000).default(10),
+});
+
+/** The config's `verify`: how verification runs (the verify activity checks the same bounds). */
+export const VerifyConfig = z.object({
+  concurrency: positiveInt.max(64).default(2),
+  actionTimeoutMs: positiveInt.max(MAX_ACTION_TIMEOUT_MS).default(5000),
+  /** Tool-use verifier: word overlap at or above which two longer strings or two messages agree. */
+  wordOverlap: z.number().gt(0).max(1).default(0.6),
 });
 
 export const CampaignConfig = z
@@ -32,7 +45,7 @@ export const CampaignConfig = z
       heldoutTasks: z.string().min(1),
       /** JSON Lines of out-of-domain items. */
       ood: z.string().min(1),
-      shardSize: positiveInt.default(64),
+      shardSize: positiveInt.max(MAX_COUNT).default(64),
     }),
     store: StoreConfig.default({ kind: 'local', root: '.pivotrl/store' }),
     policy: z.object({
@@ -50,7 +63,7 @@ export const CampaignConfig = z
       sampler: SamplerConfig.default({ kind: 'local' }),
     }),
     profile: z.object({
-      k: z.number().int().min(2).default(8),
+      k: z.number().int().min(2).max(LIMITS.samplesPerPrompt).default(8),
       lambdaDiff: z.number().gt(0).max(1).default(0.6),
       /** 'random': train on turns drawn uniformly from every candidate, with no profiling (the ablation). */
       selection: z.enum(['pivots', 'random']).default('pivots'),
@@ -58,19 +71,12 @@ export const CampaignConfig = z
     verifier: VerifierKind.default('functional'),
     train: TrainConfig,
     evaluate: z.object({
-      heldoutTasks: positiveInt.default(24),
-      oodItems: positiveInt.default(50),
+      heldoutTasks: positiveInt.max(MAX_COUNT).default(24),
+      oodItems: positiveInt.max(MAX_COUNT).default(50),
       /** Also evaluate every this many steps (0: only before and after), for learning curves by rollout turns. */
-      every: z.number().int().nonnegative().default(0),
+      every: z.number().int().nonnegative().max(MAX_COUNT).default(0),
     }),
-    verify: z
-      .object({
-        concurrency: positiveInt.max(64).default(2),
-        actionTimeoutMs: positiveInt.default(5000),
-        /** Tool-use verifier: word overlap at or above which two longer strings or two messages agree. */
-        wordOverlap: z.number().gt(0).max(1).default(0.6),
-      })
-      .prefault({}),
+    verify: VerifyConfig.prefault({}),
     temporal: TemporalConfig.prefault({}),
   })
   .strict()
@@ -85,3 +91,6 @@ export const CampaignConfig = z
   });
 export type CampaignConfig = z.infer<typeof CampaignConfig>;
 export type CampaignConfigInput = z.input<typeof CampaignConfig>;
+
+/** The message a config that fails the schema is refused with, by the CLI and by the workflows alike. */
+export const invalidConfigMessage = (where: string, error: z.ZodError) => `invalid campaign config\n${formatZodIssues(where, error)}`;

@@ -18,11 +18,21 @@ export type LiveHyper = z.infer<typeof LiveHyper>;
 const positiveInt = z.number().int().positive();
 const WeightDecay = z.number().nonnegative();
 
+/**
+ * Upper bounds of the campaign's sizes, generous for real campaigns: a config (or a workflow input sent by any
+ * client) cannot ask the workers for unbounded work. Samples per prompt bound profiling's K and GRPO's G alike.
+ */
+export const LIMITS = {
+  samplesPerPrompt: 256,
+  batchPivots: 4096,
+  steps: 100_000,
+} as const;
+
 /** The config's `train` section: every campaign, whatever its method, trains with these. */
 export const TrainConfig = z.object({
-  steps: z.number().int().nonnegative().default(10),
-  batchPivots: positiveInt.default(64),
-  groupSize: z.number().int().min(2).default(16),
+  steps: z.number().int().nonnegative().max(LIMITS.steps).default(10),
+  batchPivots: positiveInt.max(LIMITS.batchPivots).default(64),
+  groupSize: z.number().int().min(2).max(LIMITS.samplesPerPrompt).default(16),
   lr: LiveHyper.shape.lr.default(3e-4),
   clipEps: LiveHyper.shape.clipEps.default(0.2),
   klBeta: LiveHyper.shape.klBeta.default(0),

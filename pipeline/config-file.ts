@@ -2,8 +2,7 @@
 // field, relative paths resolved against the file's folder, input files checked before a campaign starts.
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
-import { CampaignConfig } from '../core/config';
-import { formatZodIssues } from '../core/zod-errors';
+import { CampaignConfig, invalidConfigMessage } from '../core/config';
 import { sourcePath, withPath } from '../formats/source';
 
 export class ConfigError extends Error {
@@ -38,7 +37,7 @@ export function loadCampaignConfig(path: string): CampaignConfig {
 /** Validates a config object (errors name `where` and the field); relative paths are resolved against `baseDir`. */
 export function parseCampaignConfig(raw: unknown, where: string, baseDir: string): CampaignConfig {
   const parsed = CampaignConfig.safeParse(raw);
-  if (!parsed.success) throw new ConfigError(`invalid campaign config\n${formatZodIssues(where, parsed.error)}`);
+  if (!parsed.success) throw new ConfigError(invalidConfigMessage(where, parsed.error));
   const base = baseDir;
   const at = (p: string) => resolve(base, p);
   const c = parsed.data;

@@ -11,6 +11,7 @@ import { sourceFormat, sourcePath, type TrajectoryFormat, type TrajectorySource 
 import type { ArtefactStore } from '../store';
 import { putJsonl } from '../store';
 import { renderOodPrompt } from '../tasks/ood';
+import { MAX_JSON_DEPTH, nestsDeeperThan } from './json-depth';
 import { BadInputError, headOf, readJsonLines, type ReadLine } from './jsonl-reader';
 import { campaignKeys } from './keys';
 import { describeZodError } from '../core/zod-errors';
@@ -146,6 +147,9 @@ const badOf = (file: string, rec: ReadLine, field: string, reason: string): BadR
 /** The JSON value of a line, or the bad record saying why there is none. */
 function jsonOf(file: string, rec: ReadLine): { json: unknown } | { bad: BadRecord } {
   if (rec.problem) return { bad: badOf(file, rec, rec.problem.field, rec.problem.reason) };
+  if (nestsDeeperThan(rec.text!, MAX_JSON_DEPTH)) {
+    return { bad: badOf(file, rec, '(record)', `nested deeper than ${MAX_JSON_DEPTH} levels of arrays and objects`) };
+  }
   try {
     return { json: JSON.parse(rec.text!) };
   } catch (err) {

@@ -2,6 +2,7 @@
 // and the integration tests all use these, so every deployment runs the same wiring.
 import { connectEngine, type DockerClient } from '../sandboxes/engine';
 import { NativeConnection, Worker } from '@temporalio/worker';
+import { ApplicationFailure } from '@temporalio/common';
 import { createCpuActivities, createGpuActivities } from '../activities';
 import { createVerifier } from '../verifiers';
 import { reapSandboxes, sandboxHost, sandboxOwner } from '../sandboxes/reaper';
@@ -9,6 +10,7 @@ import { DEFAULT_IMAGE } from '../sandboxes/sandbox';
 import { DomainEpisodeRunner } from '../sandboxes/episodes';
 import { openPolicyEngine, assertAcceleratorOrAllowed, type PolicyEngine } from '../policy/engine';
 import type { StoreConfig } from '../store';
+import { StoreEndpointError, storeAsWorkerReachesIt } from '../store/worker-endpoint';
 import { WORKFLOWS_PATH } from './workflows-path';
 
 /** Heartbeats (the activities' resumable cursors) reach the server at least this often: fresh in the UI, little to redo. */
@@ -18,18 +20,27 @@ const HEARTBEAT_THROTTLE = '5 seconds';
 const workerIdentity = () => `${process.pid}@${sandboxHost()}`;
 
 /**
- * The activities with the store as this worker reaches it: PIVOTRL_S3_ENDPOINT, when set, replaces the endpoint of an
- * S3 store in each input (the campaign config names it as its client saw it; a host behind another address, e.g. in a
- * network namespace, reaches the same bucket there).
+ * The activities with the store as this worker reaches it (store/worker-endpoint.ts): PIVOTRL_S3_ENDPOINT, when set,
+ * replaces the endpoint of an S3 store in each input (the campaign config names it as its client saw it; a host
+ * behind another address, e.g. in a network namespace, reaches the same bucket there). An endpoint the worker will
+ * not send its keys to fails the activity for good.
  */
 function reachingStore<A extends Record<string, (input: never) => Promise<unknown>>>(
   activities: A,
   endpoint = process.env.PIVOTRL_S3_ENDPOINT,
 ): A {
-  if (!endpoint) return activities;
-  const reached = (input: { store?: StoreConfig }) =>
-    input?.store?.kind === 's3' ? { ...input, store: { ...input.store, endpoint } } : input;
-  return Object.fromEntries(Object.entries(activities).map(([name, fn]) => [name, (input: never) => fn(reached(input) as never)])) as A;
+  const reached = (input: { store?: StoreConfig }) => {
+    if (!input?.store) return input;
+    try {
+      return { ...input, store: storeAsWorkerReachesIt(input.store, endpoint) };
+    } catch (err) {
+      if (err instanceof StoreEndpointError) throw ApplicationFailure.nonRetryable(err.message, 'StoreEndpoint');
+      throw err;
+    }
+  };
+  return Object.fromEntries(
+    Object.entries(activities).map(([name, fn]) => [name, async (input: never) => fn(reached(input) as never)]),
+  ) as A;
 }
 
 export interface WorkerCommon {

@@ -10,6 +10,7 @@ import { campaignControls, continuation, pushStep } from './controls';
 import { renderDetails } from './details';
 import { curveDue, evaluator, samplingOf } from './evaluate';
 import { stageActivities } from './stages';
+import { assertValidConfig } from './valid-config';
 
 type CampaignData = NonNullable<CampaignState['data']>;
 
@@ -39,10 +40,11 @@ export function startState(campaignId: string, config: CampaignConfig): Campaign
 }
 
 /**
- * Sets up a method's workflow run; on a resumed run (continued as new) reports the search attributes and details
- * again, as the new history has none. `allowContinueAsNew`: see `continuation`.
+ * Sets up a method's workflow run, once its config passed the schema; on a resumed run (continued as new) reports
+ * the search attributes and details again, as the new history has none. `allowContinueAsNew`: see `continuation`.
  */
 export function methodRun({ campaignId, config, resume }: CampaignInput, allowContinueAsNew?: () => boolean) {
+  assertValidConfig(config, `campaign ${campaignId}`);
   const keys = campaignKeys(campaignId);
   const state = resume ?? startState(campaignId, config);
   const progress = state.progress;

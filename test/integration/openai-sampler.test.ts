@@ -23,7 +23,7 @@ import { PI0, tinyCampaign } from '../../harness/campaign';
 import { useTestTemporal } from '../../harness/temporal';
 
 const KEY = 'sk-test-pivotrl';
-const KEY_ENV = 'PIVOTRL_TEST_OPENAI_KEY';
+const KEY_ENV = 'PIVOTRL_SAMPLER_TEST_KEY';
 let server: OpenAIServer;
 let local: PolicyEngine;
 let dir: string;

@@ -78,7 +78,7 @@ test('a config whose input files are missing is refused before anything starts, 
 
 test('policy.sampler defaults to the local engine; a served one needs train.steps = 0 and a key variable name, not a key', () => {
   assert.deepEqual(loadCampaignConfig(write(minimal)).policy.sampler, { kind: 'local' });
-  const served = { kind: 'openai', baseUrl: 'http://127.0.0.1:8000/v1', model: 'pi0', apiKeyEnv: 'TEAM_LLM_KEY' };
+  const served = { kind: 'openai', baseUrl: 'http://127.0.0.1:8000/v1', model: 'pi0', apiKeyEnv: 'PIVOTRL_SAMPLER_TEAM_KEY' };
   const ok = loadCampaignConfig(write({ ...minimal, policy: { base: 'models/pi0', sampler: served }, train: { steps: 0 } }));
   assert.deepEqual(ok.policy.sampler, { ...served, maxConcurrency: 4, timeoutMs: 60_000, maxAttempts: 5 });
 
@@ -95,4 +95,52 @@ test('policy.sampler defaults to the local engine; a served one needs train.step
   assert.throws(() => loadCampaignConfig(withKey), /policy\.sampler\.apiKeyEnv: the NAME of an environment variable/);
   const noUrl = write({ ...minimal, policy: { base: 'models/pi0', sampler: { ...served, baseUrl: 'localhost' } }, train: { steps: 0 } });
   assert.throws(() => loadCampaignConfig(noUrl), /policy\.sampler\.baseUrl/);
+});
+
+test('a served sampler reads its key only from a PIVOTRL_SAMPLER_* variable, and sends it only over https or to loopback', () => {
+  const sampler = (o: object) => ({
+    ...minimal,
+    policy: { base: 'models/pi0', sampler: { kind: 'openai', model: 'pi0', ...o } },
+    train: { steps: 0 },
+  });
+  const refused = (o: object, message: RegExp) => assert.throws(() => loadCampaignConfig(write(sampler(o))), message);
+  const https = 'https://llm.example.com/v1';
+  refused({ baseUrl: https, apiKeyEnv: 'AWS_SECRET_ACCESS_KEY' }, /policy\.sampler\.apiKeyEnv: must start with PIVOTRL_SAMPLER_/);
+  refused({ baseUrl: https, apiKeyEnv: 'PIVOTRL_SAMPLER_' }, /policy\.sampler\.apiKeyEnv: must start with PIVOTRL_SAMPLER_/);
+  refused({ baseUrl: 'http://example.com/v1' }, /policy\.sampler\.baseUrl: must be https unless its host is loopback/);
+  refused({ baseUrl: 'http://127.0.0.1.example.com/v1' }, /policy\.sampler\.baseUrl: must be https/);
+  for (const baseUrl of [https, 'http://127.0.0.1:8000/v1', 'http://127.8.9.10/v1', 'http://localhost:8000/v1', 'http://[::1]:8000/v1']) {
+    assert.equal(loadCampaignConfig(write(sampler({ baseUrl, apiKeyEnv: 'PIVOTRL_SAMPLER_KEY' }))).policy.sampler.kind, 'openai', baseUrl);
+  }
+});
+
+test('every size and time of a config has an upper bound; the shipped configs stay within them', () => {
+  const over = {
+    ...minimal,
+    data: { ...minimal.data, shardSize: 1e9 },
+    profile: { k: 1e6 },
+    train: { steps: 1e9, batchPivots: 1e9, groupSize: 1e6 },
+    evaluate: { heldoutTasks: 1e9, oodItems: 1e9, every: 1e9 },
+    verify: { concurrency: 1e6, actionTimeoutMs: 2 ** 31 },
+    temporal: { stepsPerRun: 1e9 },
+  };
+  const path = write(over);
+  const fields = [
+    'data.shardSize',
+    'profile.k',
+    'train.steps',
+    'train.batchPivots',
+    'train.groupSize',
+    'evaluate.heldoutTasks',
+    'evaluate.oodItems',
+    'evaluate.every',
+    'verify.concurrency',
+    'verify.actionTimeoutMs',
+    'temporal.stepsPerRun',
+  ];
+  assert.throws(
+    () => loadCampaignConfig(path),
+    (err: Error) => fields.every((f) => err.message.includes(`${path}: ${f}: Too big`)) || assert.fail(err.message),
+  );
+  loadCampaignConfig(join(import.meta.dirname, '../../configs/demo.json'));
 });

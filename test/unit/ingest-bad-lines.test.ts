@@ -18,6 +18,8 @@ import { Turn } from '../../core/schemas';
 import { MockActivityEnvironment } from '@temporalio/testing';
 import { ApplicationFailure } from '@temporalio/common';
 import { ingestStage } from '../../activities/ingest';
+import { generateToolSuite } from '../../tasks/tool/suite';
+import { MAX_JSON_DEPTH, nestsDeeperThan } from '../../pipeline/json-depth';
 
 const TEN_MB = 10 * 1024 * 1024;
 
@@ -241,8 +243,37 @@ catch (e) { console.log(e.name + ': ' + e.message); }`,
   assert.match(r.stdout, new RegExp(`^BadInputError: ${locked}: cannot read: EACCES`));
 });
 
+test('a line whose tool schema nests 20,000 deep is quarantined with its line; the good lines are ingested', async () => {
+  const f = fixture();
+  const [first, second, third] = generateToolSuite({ seed: 5, trainTasks: 3, heldoutTasks: 1 }).train;
+  const [tool, ...others] = second.task.tools;
+  const deepTool = { ...tool, function: { ...tool.function, parameters: { type: 'object', properties: { x: '__DEEP__' } } } };
+  const hostile = { ...second, task: { ...second.task, tools: [deepTool, ...others] } };
+  const line2 = JSON.stringify(hostile).replace('"__DEEP__"', () => nestedJson(20_000));
+  const file = join(f.dir, 'deep.jsonl');
+  writeFileSync(file, [JSON.stringify(first), line2, JSON.stringify(third)].join('\n') + '\n');
+  const result = await ingest(f.store, { ...f.opts, campaignId: 'deep', trajectories: [file] });
+  assert.equal(result.trajectories, 2);
+  assert.equal(result.badRecords, 1);
+  const [bad] = result.badExamples;
+  assert.deepEqual([bad.file, bad.line, bad.field], [file, 2, '(record)']);
+  assert.match(bad.reason, new RegExp(`nested deeper than ${MAX_JSON_DEPTH} levels`));
+});
+
+/** A JSON Schema `depth` levels deep, built as text (nothing recurses to build or print it). */
+const nestedJson = (depth: number) =>
+  '{"type":"object","properties":{"x":'.repeat(depth - 1) + '{"type":"string"}' + '}}'.repeat(depth - 1);
+
+test('nesting depth counts arrays and objects, not brackets inside strings', () => {
+  assert.equal(nestsDeeperThan('[[{"a":[1]}]]', 4), false);
+  assert.equal(nestsDeeperThan('[[{"a":[[1]]}]]', 4), true);
+  assert.equal(nestsDeeperThan(JSON.stringify({ s: '[[[[[[\\"{{{{' }), 1), false);
+  assert.equal(nestsDeeperThan(nestedJson(20_000), MAX_JSON_DEPTH), true);
+});
+
 test('at the activity, an unreadable input file is a non-retryable failure naming the file', async () => {
   const f = fixture();
+  process.env.PIVOTRL_DATA_ROOTS = f.dir; // the worker reads data only under its data roots
   const base = join(f.dir, 'pi0');
   mkdirSync(base);
   writeFileSync(join(base, 'model.json'), '{}');

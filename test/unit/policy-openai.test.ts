@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { SamplerRequestError, completionOf, openaiSampler } from '../../policy/openai';
 import { SamplerConfig } from '../../policy/schemas';
 
-const config = SamplerConfig.parse({ kind: 'openai', baseUrl: 'http://llm.test/v1/', model: 'm', maxAttempts: 3 }) as Extract<
+const config = SamplerConfig.parse({ kind: 'openai', baseUrl: 'https://llm.test/v1/', model: 'm', maxAttempts: 3 }) as Extract<
   SamplerConfig,
   { kind: 'openai' }
 >;
@@ -52,7 +52,7 @@ test('the request carries the OpenAI fields, one per prompt with its prompt seed
     out.map((g) => g[0].text),
     ['a', 'b'],
   );
-  assert.equal(calls[0].url, 'http://llm.test/v1/chat/completions');
+  assert.equal(calls[0].url, 'https://llm.test/v1/chat/completions');
   const { seed, ...rest } = calls[0].body;
   assert.deepEqual(rest, {
     model: 'm',
@@ -94,7 +94,7 @@ test('connection errors are retried, then reported with the URL and the cause', 
     (e: Error) =>
       e instanceof SamplerRequestError &&
       e.retryable &&
-      e.message === 'POST http://llm.test/v1/chat/completions: fetch failed (connect ECONNREFUSED 10.0.0.1:80) (gave up after 3 attempts)',
+      e.message === 'POST https://llm.test/v1/chat/completions: fetch failed (connect ECONNREFUSED 10.0.0.1:80) (gave up after 3 attempts)',
   );
   assert.equal(calls.length, 3);
 });
