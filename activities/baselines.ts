@@ -10,6 +10,8 @@ import { grpoUpdateOnEpisodes, sftUpdateOnTurns, type EpisodeUpdateOptions, type
 import type { StageInput } from './types';
 import type { UpdateResult } from './update';
 import { withHeartbeats } from './heartbeat';
+import { GrpoHyper, SftHyper } from '../core/hyper';
+import { EpisodeConcurrency, TrainingEpisodeCounts, assertSettings } from './settings';
 
 const shardTurnKeys = (campaignId: string, shards: number) =>
   Array.from({ length: shards }, (_, i) => campaignKeys(campaignId).shardTurns(i));
@@ -46,12 +48,14 @@ export function createBaselineCpuActivities(runner: EpisodeRunner) {
       );
     },
     async startTrainingEpisodes(input: StartTrainingEpisodesInput) {
+      assertSettings('startTrainingEpisodes input', TrainingEpisodeCounts, input);
       const store = openStore(input.store);
       return cachedStage(store, summaryOf(input.out.episodes), () =>
         startTrainingEpisodes(store, shardTurnKeys(input.campaignId, input.shards), input, input.out),
       );
     },
     async scoreRollouts(input: ScoreRolloutsInput) {
+      assertSettings('scoreRollouts input', EpisodeConcurrency, input);
       const store = openStore(input.store);
       return cachedStage(store, summaryOf(input.out), () => withHeartbeats(() => scoreRollouts(store, runner, input)));
     },
@@ -62,12 +66,14 @@ export function createBaselineGpuActivities(engineFor: EngineFor) {
   return {
     /** GPU: one SFT step on the expert actions of a batch of turns; writes exactly one checkpoint. */
     async sftUpdate(input: SftUpdateInput): Promise<UpdateResult> {
+      assertSettings('sftUpdate input: hp', SftHyper, input.hp);
       const store = openStore(input.store);
       const engine = engineFor(input.store);
       return withHeartbeats(() => sftUpdateOnTurns(store, engine, input));
     },
     /** GPU: one GRPO step over every turn of a batch of scored episodes; writes exactly one checkpoint. */
     async episodeUpdate(input: EpisodeUpdateInput): Promise<UpdateResult> {
+      assertSettings('episodeUpdate input: hp', GrpoHyper, input.hp);
       const store = openStore(input.store);
       const engine = engineFor(input.store);
       return withHeartbeats(() => grpoUpdateOnEpisodes(store, engine, input));

@@ -4,6 +4,7 @@ import { scoreEpisodes, scoreOod, startEpisodes, stepEpisodes } from '../pipelin
 import type { EpisodeRunner } from '../tasks/episode-runner';
 import type { StageInput } from './types';
 import { withHeartbeats } from './heartbeat';
+import { EpisodeConcurrency, assertSettings } from './settings';
 
 export interface StartEpisodesInput extends StageInput {
   heldout: string;
@@ -35,12 +36,14 @@ export function createEvaluateActivities(runner: EpisodeRunner) {
       return cachedStage(store, summaryOf(input.out.episodes), () => startEpisodes(store, input.heldout, input.limit, input.out));
     },
     async stepEpisodes(input: StepEpisodesInput) {
+      assertSettings('stepEpisodes input', EpisodeConcurrency, input);
       const store = openStore(input.store);
       return cachedStage(store, summaryOf(input.out.episodes), () =>
         withHeartbeats((progress) => stepEpisodes(store, runner, input, input.out, (done) => progress({ executed: done }))),
       );
     },
     async scoreEpisodes(input: ScoreEpisodesInput) {
+      assertSettings('scoreEpisodes input', EpisodeConcurrency, input);
       const store = openStore(input.store);
       return cachedStage(store, summaryOf(`${input.episodes}.score`), () =>
         withHeartbeats(() => scoreEpisodes(store, runner, input.episodes, input.concurrency)),

@@ -6,11 +6,14 @@ import { generateSamples, samplerOf, type EngineFor } from '../pipeline/generate
 import { SamplerRequestError } from '../policy/openai';
 import type { GenerateInput, GenerateResult } from './types';
 import { resumeCursor, withHeartbeats } from './heartbeat';
+import { SamplingSettings } from '../core/stage-settings';
+import { assertSettings } from './settings';
 
 export function createGenerateActivities(engineFor: EngineFor) {
   return {
     /** GPU: draws `n` single-turn samples per prompt from a checkpoint; a retry resumes at the first unfinished chunk. */
     async generate(input: GenerateInput): Promise<GenerateResult> {
+      assertSettings('generate input: sampling', SamplingSettings, input.sampling);
       const log = Context.current().log;
       const sampler = samplerOf(
         input.sampling.sampler,

@@ -5,6 +5,8 @@ import type { EngineFor } from '../pipeline/generate';
 import { grpoUpdateOnPivots, untrainable, type UpdateOptions, type UpdateSummary } from '../pipeline/update';
 import type { StageInput } from './types';
 import { withHeartbeats } from './heartbeat';
+import { GrpoHyper } from '../core/hyper';
+import { assertSettings } from './settings';
 
 export interface UpdateInput extends StageInput, UpdateOptions {}
 export type UpdateResult = UpdateSummary;
@@ -13,6 +15,7 @@ export function createUpdateActivities(engineFor: EngineFor) {
   return {
     /** GPU: one GRPO optimiser step on a verified pivot batch; writes exactly one checkpoint. */
     async update(input: UpdateInput): Promise<UpdateResult> {
+      assertSettings('update input: hp', GrpoHyper, input.hp);
       const refusal = untrainable(input.sampler);
       if (refusal) throw ApplicationFailure.nonRetryable(refusal, 'ServedPolicyNotTrainable');
       const store = openStore(input.store);

@@ -2,6 +2,7 @@
 // (pipeline/config-file.ts reads the file; the workflows receive the parsed config).
 import { z } from 'zod';
 import { VerifierKind } from './schemas';
+import { SamplingSettings, VerifySettings } from './stage-settings';
 import { LIMITS, LiveHyper, TrainConfig } from './hyper';
 import { StoreConfig } from './store-config';
 import { SamplerConfig } from './sampler-config';
@@ -9,8 +10,6 @@ import { TrajectorySource } from './trajectory-source';
 import { formatZodIssues } from './zod-errors';
 
 const positiveInt = z.number().int().positive();
-/** Longest a sandbox may run one action (setTimeout's own limit is 2^31 ms). */
-export const MAX_ACTION_TIMEOUT_MS = 10 * 60_000;
 /** Most held-out tasks, OOD items, turns per shard, and steps between evaluations a config may ask for. */
 const MAX_COUNT = 100_000;
 
@@ -26,10 +25,10 @@ export const TemporalConfig = z.object({
 
 /** The config's `verify`: how verification runs (the verify activity checks the same bounds). */
 export const VerifyConfig = z.object({
-  concurrency: positiveInt.max(64).default(2),
-  actionTimeoutMs: positiveInt.max(MAX_ACTION_TIMEOUT_MS).default(5000),
+  concurrency: VerifySettings.shape.concurrency.default(2),
+  actionTimeoutMs: VerifySettings.shape.actionTimeoutMs.default(5000),
   /** Tool-use verifier: word overlap at or above which two longer strings or two messages agree. */
-  wordOverlap: z.number().gt(0).max(1).default(0.6),
+  wordOverlap: VerifySettings.shape.wordOverlap.unwrap().default(0.6),
 });
 
 export const CampaignConfig = z
@@ -52,9 +51,9 @@ export const CampaignConfig = z
       /** A checkpoint folder (model.json + weights.bin) used as pi0. */
       base: z.string().min(1),
       temperature: LiveHyper.shape.temperature.default(1),
-      topP: z.number().gt(0).max(1).default(1),
+      topP: SamplingSettings.shape.topP.default(1),
       /** Generation limit per action; absent: each domain's own (tasks/domains.ts ACTION_TOKENS: terminal/SWE 55, tool 103). */
-      maxActionTokens: positiveInt.max(256).optional(),
+      maxActionTokens: SamplingSettings.shape.maxTokens,
       /**
        * Where samples come from: the local engine on `base` (default), or an OpenAI-compatible endpoint serving the
        * team's model (policy/openai.ts). A served policy has no weights to train: only profile-only campaigns

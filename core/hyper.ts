@@ -3,6 +3,9 @@
 // optimiser step.
 import { z } from 'zod';
 
+/** The highest sampling temperature. */
+export const MAX_TEMPERATURE = 5;
+
 /** The hyper-parameters that may change while a campaign runs, with their bounds (the config's too). */
 export const LiveHyper = z.object({
   lr: z.number().positive().max(1),
@@ -11,7 +14,7 @@ export const LiveHyper = z.object({
   /** KL penalty to the reference policy (k3 estimator). */
   klBeta: z.number().nonnegative(),
   /** Sampling temperature of profiling and rollouts. */
-  temperature: z.number().positive().max(5),
+  temperature: z.number().positive().max(MAX_TEMPERATURE),
 });
 export type LiveHyper = z.infer<typeof LiveHyper>;
 

@@ -1,13 +1,17 @@
 // Harness (tests and benches): a tiny campaign with its own data, store and queues, and the shipped pi0.
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { CampaignConfig } from '../core/config';
 import { generateTerminalSuite } from '../tasks/terminal/suite';
 import { generateOodSuite } from '../tasks/ood';
 import { terminalTurns } from '../tasks/terminal/render';
 
 export const PI0 = process.env.PIVOTRL_TEST_PI0 ?? resolve(import.meta.dirname, '../models/pi0');
+
+// The tests' and benches' campaigns keep their data in temporary folders: workers in this process and the ones it
+// starts (which inherit its environment) may read data there, in the repository and next to the base model.
+process.env.PIVOTRL_DATA_ROOTS ??= [process.cwd(), tmpdir(), dirname(PI0)].join(':');
 
 export interface TinyCampaign {
   dir: string;

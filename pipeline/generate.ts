@@ -1,6 +1,7 @@
 // The generate stage: `n` single-turn samples per prompt from a checkpoint, in chunks stored as they finish (the
 // resumable cursor), each seeded by where it starts, so a resumed run draws the same samples. Knows nothing of Temporal.
 import { seedOf } from '../core/rng';
+import type { SamplingSettings } from '../core/stage-settings';
 import { Sample } from '../core/schemas';
 import { getJsonl, putJsonl, type ArtefactStore, type StoreConfig } from '../store';
 import { ACTION_STOP } from '../tasks/actions';
@@ -16,17 +17,6 @@ export const GENERATE_CHUNK = 64;
 
 /** The generation limit of prompts that name none (out-of-domain items: short answers). */
 export const DEFAULT_MAX_TOKENS = 48;
-
-export interface SamplingSettings {
-  n: number;
-  temperature: number;
-  topP: number;
-  /** Generation limit; absent: each prompt row's own (its domain's), or DEFAULT_MAX_TOKENS. */
-  maxTokens?: number;
-  seed: number;
-  /** Where the samples come from (absent: the local engine). */
-  sampler?: SamplerConfig;
-}
 
 export interface GenerateOptions {
   checkpoint: string;

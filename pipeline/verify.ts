@@ -1,6 +1,7 @@
 // The verify stage: one verdict per sample, turn by turn, in parts of turns stored as they finish (the resumable
 // cursor). Knows nothing of Temporal.
 import { Sample, Turn, Verdict, type VerifierKind } from '../core/schemas';
+import type { VerifySettings } from '../core/stage-settings';
 import { getJsonl, putJsonl, type ArtefactStore } from '../store';
 import type { Verifier } from '../verifiers/verifier';
 import { cachedStage, summaryOf } from './cached';
@@ -19,18 +20,13 @@ export type VerifierFactory = (
  */
 export const VERIFY_PART_TURNS = 16;
 
-export interface VerifyOptions {
+export interface VerifyOptions extends VerifySettings {
   /** Turn records. */
   turns: string;
   /** Their Sample records. */
   samples: string;
   /** Where the Verdict records go. */
   out: string;
-  verifier: VerifierKind;
-  concurrency: number;
-  actionTimeoutMs: number;
-  /** Absent in inputs recorded before it existed: the verifier's default applies. */
-  wordOverlap?: number;
 }
 
 export interface VerifySummary {
