@@ -85,7 +85,7 @@ test('a wrong key fails at once with the URL, the status and the server message;
   assert.match(err.message, new RegExp(`${server.baseUrl}/chat/completions: HTTP 401: Incorrect API key provided`));
   assert.equal(server.requests() - before, 1, 'a 401 is not retried');
 
-  await assert.rejects(openaiSampler(served(), { env: {} }).sample('pi0', PROMPTS.slice(0, 1), OPTS), /PIVOTRL_TEST_OPENAI_KEY is not set/);
+  await assert.rejects(openaiSampler(served(), { env: {} }).sample('pi0', PROMPTS.slice(0, 1), OPTS), new RegExp(`${KEY_ENV} is not set`));
   await assert.rejects(
     openaiSampler(served({ model: 'gpt-nope' }), { env }).sample('pi0', PROMPTS.slice(0, 1), OPTS),
     (e: Error) => e instanceof SamplerRequestError && /HTTP 404: The model 'gpt-nope' does not exist/.test(e.message),
