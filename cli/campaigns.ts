@@ -62,18 +62,23 @@ export async function followCampaign(temporal: Client, config: CampaignConfig, w
   log(`started campaign ${workflowId}`);
   log(`  Temporal UI: ${workflowUrl(config.temporal.namespace, workflowId)}`);
   let last = '';
-  const poll = setInterval(async () => {
-    try {
-      const line = formatProgressLine(await handle.query(progressQuery));
-      if (line !== last) log(`  ${(last = line)}`);
-    } catch {
-      // The first workflow task may not have run yet; the next poll will tell.
-    }
+  let polling: Promise<void> = Promise.resolve();
+  const poll = setInterval(() => {
+    polling = (async () => {
+      try {
+        const line = formatProgressLine(await handle.query(progressQuery));
+        if (line !== last) log(`  ${(last = line)}`);
+      } catch {
+        // The first workflow task may not have run yet; the next poll will tell.
+      }
+    })();
   }, 2000);
   try {
     return await handle.result();
   } finally {
     clearInterval(poll);
+    // A query still in flight must finish before the caller closes the connection under it.
+    await polling;
   }
 }
 
