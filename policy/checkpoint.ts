@@ -155,8 +155,9 @@ export async function importCheckpointDir(dir: string, store: ArtefactStore, pre
   const files = (await readdir(dir, { withFileTypes: true })).filter((e) => e.isFile()).map((e) => e.name);
   if (!files.includes(MODEL) || !files.includes(WEIGHTS)) throw new Error(`${dir}: no ${MODEL} + ${WEIGHTS}`);
   const bytes = new Map(await Promise.all(files.map(async (f) => [f, await readFile(join(dir, f))] as const)));
-  const manifest = bytes.get(MANIFEST)?.toString('utf8') ?? manifestOf(bytes.get(MODEL)!, bytes.get(WEIGHTS)!);
-  verifyManifest(dir, manifest, bytes);
+  const shipped = bytes.get(MANIFEST)?.toString('utf8');
+  if (shipped !== undefined) verifyManifest(dir, shipped, bytes);
+  const manifest = shipped ?? manifestOf(bytes.get(MODEL)!, bytes.get(WEIGHTS)!);
   bytes.delete(MANIFEST);
   for (const [f, data] of bytes) await store.put(`${prefix}/${f}`, data);
   await store.put(`${prefix}/${MANIFEST}`, manifest);
