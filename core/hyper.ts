@@ -71,5 +71,11 @@ export const GrpoHyper = SftHyper.extend({
   clipEps: TrainConfig.shape.clipEps,
   /** KL penalty to the reference policy (k3 estimator); needs `reference`. */
   beta: TrainConfig.shape.klBeta,
+  /**
+   * How the items' tokens were drawn (the campaign's sampling temperature and top-p): the PPO ratio's log-probabilities
+   * are taken under that distribution, as the sampler's are (policy/nucleus.ts). 0 (greedy) is refused by the trainer.
+   */
+  temperature: z.number().min(0).max(MAX_TEMPERATURE).default(1),
+  topP: z.number().gt(0).max(1).default(1),
 });
 export type GrpoHyper = z.input<typeof GrpoHyper>;

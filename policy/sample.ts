@@ -1,13 +1,16 @@
 // Batched sampling with the KV cache: temperature, top-p, stop strings, token limit, seeded draws.
 //
-// logprobs: for every generated token, log pi(token | prefix) under the model's logits at temperature 1 (the
-// policy the PPO ratio is defined on), whatever temperature / top-p was used to draw it.
+// logprobs: for every generated token, log pi(token | prefix) under the distribution it was drawn from (policy/nucleus.ts:
+// softmax(z / T) within the top-p nucleus, renormalised), which the trainer's PPO ratio uses too. Greedy (T = 0)
+// samples store the model's own log-probabilities (T = 1); they are never trained on.
 // Seeds: sample j of prompt i draws from its own generator seeded by (promptSeed(seed, i), j), so a row's draws do
 // not depend on the other rows, and a prompt sampled alone with its prompt seed draws the same. Temperature 0 = greedy (no draws).
-// Prompts longer than ctx - maxTokens tokens are left-truncated (the tail is kept).
+// Prompts keep their start: a prompt is left-truncated (the tail kept) only when it leaves no room for one token, and
+// each row generates at most min(maxTokens, ctx - its prompt's tokens).
 import * as tf from '@tensorflow/tfjs-core';
 import { completionInputs, prefixInputs, prefixLayout, promptTokens } from './batch';
 import { KV, Model, forward, logitsOf, repeatRows } from './model';
+import { nucleus, nucleusLogprob, untempered, type Tempering } from './nucleus';
 import { mixSeed, promptSeed, rng } from './rng';
 import { Completion } from './schemas';
 
@@ -30,6 +33,8 @@ export interface SampleResult {
 
 interface Row {
   prompt: number;
+  /** Most tokens this row may generate: what its prompt leaves of the context, at most maxTokens. */
+  limit: number;
   draw: () => number;
   tokens: number[];
   logprobs: number[];
@@ -47,14 +52,23 @@ export function sample(m: Model, prompts: string[], o: SampleParams): SampleResu
     throw new Error(`promptSeeds has ${o.promptSeeds.length} seeds for ${prompts.length} prompts`);
   }
 
-  const pt = prompts.map((p) => promptTokens(tok, p, ctx - o.maxTokens));
+  const pt = prompts.map((p) => promptTokens(tok, p, ctx - 1));
   const prefixes = pt.map((x) => x.tokens.slice(0, -1));
   const layout = prefixLayout(prefixes);
   const rows: Row[] = [];
   prompts.forEach((_, i) => {
     const seed = o.promptSeeds?.[i] ?? promptSeed(o.seed, i);
     for (let j = 0; j < o.n; j++) {
-      rows.push({ prompt: i, draw: rng(mixSeed(seed, j)), tokens: [], logprobs: [], text: '', stop: null, done: false });
+      rows.push({
+        prompt: i,
+        limit: Math.min(o.maxTokens, ctx - pt[i].tokens.length),
+        draw: rng(mixSeed(seed, j)),
+        tokens: [],
+        logprobs: [],
+        text: '',
+        stop: null,
+        done: false,
+      });
     }
   });
 
@@ -87,9 +101,9 @@ export function sample(m: Model, prompts: string[], o: SampleParams): SampleResu
       const row = rows[r];
       if (row.done) return;
       const zi = z.subarray(i * V, (i + 1) * V);
-      const id = o.temperature === 0 ? argmax(zi) : drawToken(zi, o.temperature, o.topP, row.draw);
+      const { id, logprob } = o.temperature === 0 ? { id: argmax(zi), logprob: NaN } : drawToken(zi, o, row.draw);
       row.tokens.push(id);
-      row.logprobs.push(zi[id] - logSumExp(zi));
+      row.logprobs.push(o.temperature === 0 || untempered(o) ? zi[id] - logSumExp(zi) : logprob);
       const text = tok.decode(row.tokens);
       const hit = firstStop(text, o.stop);
       if (hit) {
@@ -98,7 +112,7 @@ export function sample(m: Model, prompts: string[], o: SampleParams): SampleResu
         row.done = true;
       } else {
         row.text = text;
-        row.done = row.tokens.length >= o.maxTokens;
+        row.done = row.tokens.length >= row.limit;
       }
     });
 
@@ -158,32 +172,17 @@ function logSumExp(z: Float32Array): number {
   return max + Math.log(s);
 }
 
-/** Draws from softmax(z / temperature) restricted to the smallest top set with mass >= topP. */
-function drawToken(z: Float32Array, temperature: number, topP: number, draw: () => number): number {
-  let max = -Infinity;
-  for (const x of z) if (x > max) max = x;
-  const p = Array.from(z, (x) => Math.exp((x - max) / temperature));
-  const total = p.reduce((a, b) => a + b, 0);
-  let order = p.map((_, i) => i);
-  let mass = total;
-  if (topP < 1) {
-    order.sort((a, b) => p[b] - p[a] || a - b);
-    let cum = 0;
-    let cut = order.length;
-    for (let i = 0; i < order.length; i++) {
-      cum += p[order[i]];
-      if (cum >= topP * total) {
-        cut = i + 1;
-        break;
-      }
+/** Draws from the nucleus of softmax(z / temperature) at topP (policy/nucleus.ts); with the token's log-probability there. */
+function drawToken(z: Float32Array, o: Tempering, draw: () => number): { id: number; logprob: number } {
+  const n = nucleus(z, o);
+  let u = draw() * n.mass;
+  let id = n.ids[n.ids.length - 1]; // rounding: u ran past the last token
+  for (const i of n.ids) {
+    u -= n.weights[i];
+    if (u < 0) {
+      id = i;
+      break;
     }
-    order = order.slice(0, cut);
-    mass = order.reduce((s, i) => s + p[i], 0);
   }
-  let u = draw() * mass;
-  for (const i of order) {
-    u -= p[i];
-    if (u < 0) return i;
-  }
-  return order[order.length - 1]; // rounding: u ran past the last token
+  return { id, logprob: nucleusLogprob(z, n, id, o.temperature) };
 }

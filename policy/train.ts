@@ -4,6 +4,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { grpoTokenLoss, sftTokenLoss } from '../pivotrl/grpo';
 import { completionInputs, prefixInputs, prefixLayout, promptTokens } from './batch';
 import { Model, forward, logitsOf, namedParams, paramShapes, repeatRows } from './model';
+import { nucleus, untempered, type Tempering } from './nucleus';
 import { GrpoHyper, SftHyper, TrainMetrics } from './schemas';
 
 export interface AdamState {
@@ -135,8 +136,13 @@ function padded(rows: number[][], T: number, dtype: 'float32' | 'int32', fill = 
   return tf.tensor2d(a, [rows.length, T], dtype);
 }
 
-/** log pi(target_t | prefix) and the entropy of pi at every completion position: [R, T] each. */
-function tokenLogprobs(m: Model, mb: MicroBatch): { logp: tf.Tensor2D; entropy: tf.Tensor2D } {
+/**
+ * log pi(target_t | prefix) and the entropy of pi at every completion position: [R, T] each. With a tempering
+ * other than T = 1, top-p = 1, pi is the distribution the tokens were drawn from (policy/nucleus.ts): logits / T,
+ * tokens outside the nucleus of the current logits masked out, renormalised. The mask is a constant of the step
+ * (read from the logits' values, off the gradient tape), as the nucleus is piecewise constant in the logits.
+ */
+function tokenLogprobs(m: Model, mb: MicroBatch, tempering?: Tempering): { logp: tf.Tensor2D; entropy: tf.Tensor2D } {
   const { ctx, width: W, vocab: V } = m.config;
   const pad = m.tokenizer.pad;
   const lay = prefixLayout(mb.prefixes);
@@ -149,12 +155,25 @@ function tokenLogprobs(m: Model, mb: MicroBatch): { logp: tf.Tensor2D; entropy: 
   const c = completionInputs(mb.rows, mb.prefixOf, lay, 0, mb.T, ctx, pad);
   const { h } = forward(m, c.ids, c.pos, c.bias, past);
   const R = mb.rows.length;
-  const lsm = tf.logSoftmax(logitsOf(m, tf.reshape(h, [R * mb.T, W]) as tf.Tensor2D));
+  const logits = logitsOf(m, tf.reshape(h, [R * mb.T, W]) as tf.Tensor2D);
+  const lsm = tf.logSoftmax(!tempering || untempered(tempering) ? logits : temperedLogits(logits, tempering));
   const onehot = tf.oneHot(tf.reshape(padded(mb.targets, mb.T, 'int32'), [-1]), V);
   const logp = tf.reshape(tf.sum(tf.mul(lsm, onehot), -1), [R, mb.T]) as tf.Tensor2D;
   const entropy = tf.reshape(tf.neg(tf.sum(tf.mul(tf.exp(lsm), lsm), -1)), [R, mb.T]) as tf.Tensor2D;
   return { logp, entropy };
 }
+
+/** logits / T, minus a large constant outside each row's nucleus at top-p. */
+function temperedLogits(logits: tf.Tensor2D, t: Tempering): tf.Tensor2D {
+  const [N, V] = logits.shape;
+  const scaled = tf.div(logits, t.temperature) as tf.Tensor2D;
+  if (t.topP >= 1) return scaled;
+  const z = logits.dataSync();
+  const outside = new Float32Array(N * V).fill(OUTSIDE_NUCLEUS);
+  for (let r = 0; r < N; r++) for (const id of nucleus(z.subarray(r * V, (r + 1) * V), t).ids) outside[r * V + id] = 0;
+  return tf.add(scaled, tf.tensor2d(outside, [N, V])) as tf.Tensor2D;
+}
+const OUTSIDE_NUCLEUS = -1e9;
 
 function tokenMask(mb: MicroBatch): tf.Tensor2D {
   return padded(
@@ -179,12 +198,19 @@ export function trainStep(
   if (seqs.length === 0) throw new Error('empty training batch');
   const hp: Hyper = kind === 'sft' ? SftHyper.parse(hpIn) : GrpoHyper.parse(hpIn);
   const grpo = kind === 'grpo' ? (hp as ReturnType<typeof GrpoHyper.parse>) : undefined;
+  if (grpo && grpo.temperature === 0) {
+    throw new Error(
+      'GRPO on greedy samples (hp.temperature 0): greedy decoding has no sampling distribution for the PPO ratio; ' +
+        'train only on samples drawn at a positive temperature',
+    );
+  }
+  const tempering = grpo ? { temperature: grpo.temperature, topP: grpo.topP } : undefined;
   const { batches, truncated } = layout(tr.model, seqs, hp.microBatchTokens, kind === 'grpo');
   const N = batches.reduce((s, mb) => s + mb.targets.reduce((a, t) => a + t.length, 0), 0);
 
   // Reference logprobs first (no gradient), only when the KL term is on.
   const useRef = grpo !== undefined && grpo.beta > 0 && reference !== undefined;
-  const refLogp = useRef ? batches.map((mb) => tf.tidy(() => tokenLogprobs(reference!, mb).logp)) : [];
+  const refLogp = useRef ? batches.map((mb) => tf.tidy(() => tokenLogprobs(reference!, mb, tempering).logp)) : [];
 
   const named = namedParams(tr.model.params);
   const vars = named.map(([, v]) => v);
@@ -193,7 +219,7 @@ export function trainStep(
   batches.forEach((mb, b) => {
     let stats: tf.Scalar[] = [];
     const { grads } = tf.variableGrads(() => {
-      const { logp, entropy } = tokenLogprobs(tr.model, mb);
+      const { logp, entropy } = tokenLogprobs(tr.model, mb, tempering);
       const mask = tokenMask(mb);
       const ent = tf.div(tf.sum(tf.mul(entropy, mask)), N) as tf.Scalar;
       if (grpo) {
@@ -270,12 +296,15 @@ export function trainStep(
   });
 }
 
-/** log pi(completion token | prefix) of every completion token of every sequence (no gradient), in input order. */
-export function completionLogprobs(m: Model, seqs: Sequence[], microTokens = 8192): number[][] {
+/**
+ * log pi(completion token | prefix) of every completion token of every sequence (no gradient), in input order; pi
+ * tempered as the tokens were drawn (default: the model's own distribution).
+ */
+export function completionLogprobs(m: Model, seqs: Sequence[], microTokens = 8192, tempering?: Tempering): number[][] {
   const { batches } = layout(m, seqs, microTokens, false);
   const out: number[][] = new Array(seqs.length);
   for (const mb of batches) {
-    const lp = tf.tidy(() => tokenLogprobs(m, mb).logp);
+    const lp = tf.tidy(() => tokenLogprobs(m, mb, tempering).logp);
     const data = lp.arraySync();
     lp.dispose();
     mb.index.forEach((i, r) => {

@@ -30,9 +30,10 @@ export function promptOf(ref: HeldoutTask, history: Step[]): string {
 }
 
 /**
- * The generation limit of each domain's actions: its longest expert action plus the stop string, in characters
- * (= tokens). The beginning-of-sequence token, a domain's longest prompt (terminal and SWE 200, tool 152) and this
- * fit pi0's 256-token context, so no prompt loses its start. A limit below a turn's every valid action makes that
- * turn impossible to get right (test/unit/action-budget.test.ts checks both).
+ * The generation limit of each domain's actions: its longest expert action (of every template variant) plus the stop
+ * string, in characters (= tokens): terminal 69 (nested_dir's three-level `mkdir ... && mkdir ...`), SWE 56 (a
+ * `sed -i` fix), tool 103 (update_address). A limit below a valid action makes it impossible to generate. The
+ * sampler keeps a prompt's start and lets a row generate what its prompt leaves of pi0's 256-token context (at most
+ * this limit); every turn's BOS, prompt and longest action fit (test/unit/action-budget.test.ts checks both).
  */
-export const ACTION_TOKENS: Record<Domain, number> = { terminal: 55, swe: 55, tool: 103 };
+export const ACTION_TOKENS: Record<Domain, number> = { terminal: 69, swe: 56, tool: 103 };

@@ -154,12 +154,15 @@ type Enter = (phase: CampaignPhase) => void;
 type Evaluate = ReturnType<typeof evaluator>;
 type CampaignData = NonNullable<CampaignState['data']>;
 
+/** A GRPO step's hyper-parameters; the rollouts' temperature and top-p too, for the PPO ratio's distribution. */
 export const grpoHyper = (config: CampaignConfig, hyper: Hyper) => ({
   lr: hyper.lr,
   clipEps: hyper.clipEps,
   beta: hyper.klBeta,
   gradClip: config.train.maxGradNorm,
   weightDecay: config.train.weightDecay,
+  temperature: hyper.temperature,
+  topP: config.policy.topP,
 });
 
 /** 1. Ingest: trajectories -> candidate turns in shards; pi0 imported as checkpoint 0. 2. pi0's accuracy. */

@@ -78,11 +78,12 @@ test('KV-cached greedy sampling equals greedy decoding by full recomputation', (
 
 test("sampled logprobs equal the trainer's logprobs of the same tokens (PPO ratio 1 at the start)", () => {
   const tr = tinyModel(4);
-  const out = sample(tr.model, PROMPTS, { n: 3, temperature: 1.3, topP: 0.9, maxTokens: 10, stop: ['\n'], seed: 5 });
+  const tempering = { temperature: 1.3, topP: 0.9 };
+  const out = sample(tr.model, PROMPTS, { n: 3, ...tempering, maxTokens: 10, stop: ['\n'], seed: 5 });
   const flat = out.completions.flatMap((cs, i) =>
     cs.map((c) => ({ prompt: PROMPTS[i], completion: generatedText(c), logprobs: c.logprobs })),
   );
-  const again = completionLogprobs(tr.model, flat);
+  const again = completionLogprobs(tr.model, flat, undefined, tempering);
   flat.forEach((x, i) => {
     assert.equal(again[i].length, x.logprobs.length);
     x.logprobs.forEach((lp, j) => assert.ok(Math.abs(lp - again[i][j]) < 1e-4, `${lp} vs ${again[i][j]}`));
@@ -103,6 +104,16 @@ test('same seed gives the same samples; another seed gives others; stop strings 
     assert.equal(tok.encode(generatedText(x)).length, x.logprobs.length);
     if (x.stop === null) assert.equal(x.logprobs.length, 16);
   }
+  dispose(tr);
+});
+
+test('a long prompt keeps its start: its row generates only what the context leaves; short rows get maxTokens', () => {
+  const tr = tinyModel(7);
+  const long = 'G: ' + 'x'.repeat(TINY.ctx - 10); // BOS + prompt = ctx - 6 tokens
+  const out = sample(tr.model, [long, '$ '], { n: 2, temperature: 1, topP: 1, maxTokens: 20, stop: [], seed: 3 });
+  assert.equal(out.truncated, 0);
+  for (const c of out.completions[0]) assert.equal(c.logprobs.length, 6);
+  for (const c of out.completions[1]) assert.equal(c.logprobs.length, 20);
   dispose(tr);
 });
 
