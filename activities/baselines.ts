@@ -1,5 +1,7 @@
-// The baselines' activities: training turns without profiling (random-turns ablation, SFT), the SFT update,
-// and end-to-end RL's training episodes, their final-check rewards and the GRPO update over their turns.
+// The baselines' activities: training turns without profiling (random-turns ablation, SFT), SFT's validation split,
+// update and validation loss, and end-to-end RL's training episodes, their final-check rewards and the GRPO update
+// over their turns.
+import { z } from 'zod';
 import { openStore } from '../store';
 import { cachedStage, summaryOf } from '../pipeline/cached';
 import { campaignKeys } from '../pipeline/keys';
@@ -12,6 +14,8 @@ import type { UpdateResult } from './update';
 import { withHeartbeats } from './heartbeat';
 import { GrpoHyper, SftHyper } from '../core/hyper';
 import { EpisodeConcurrency, TrainingEpisodeCounts, assertSettings } from './settings';
+import { splitByTrajectory, validationLoss, type SftSplit, type ValidationLoss } from '../pipeline/sft';
+import { SftTrainConfig } from '../core/hyper';
 
 const shardTurnKeys = (campaignId: string, shards: number) =>
   Array.from({ length: shards }, (_, i) => campaignKeys(campaignId).shardTurns(i));
@@ -37,6 +41,20 @@ export interface ScoreRolloutsInput extends StageInput {
 
 export interface SftUpdateInput extends StageInput, SftUpdateOptions {}
 
+export interface SplitSftTurnsInput extends StageInput {
+  turns: string;
+  valFraction: number;
+  seed: number;
+  out: { train: string; val: string };
+}
+
+export interface SftValLossInput extends StageInput {
+  checkpoint: string;
+  /** The validation turns. */
+  turns: string;
+  out: string;
+}
+
 export interface EpisodeUpdateInput extends StageInput, EpisodeUpdateOptions {}
 
 export function createBaselineCpuActivities(runner: EpisodeRunner) {
@@ -45,6 +63,14 @@ export function createBaselineCpuActivities(runner: EpisodeRunner) {
       const store = openStore(input.store);
       return cachedStage(store, summaryOf(input.out), () =>
         selectAllTurns(store, shardTurnKeys(input.campaignId, input.shards), input.out),
+      );
+    },
+    /** SFT: the training turns split by trajectory into training and validation turns. */
+    async splitSftTurns(input: SplitSftTurnsInput): Promise<SftSplit> {
+      assertSettings('splitSftTurns input', z.object({ valFraction: SftTrainConfig.shape.valFraction }), input);
+      const store = openStore(input.store);
+      return cachedStage(store, summaryOf(input.out.val), () =>
+        splitByTrajectory(store, input.turns, { valFraction: input.valFraction, seed: input.seed }, input.out),
       );
     },
     async startTrainingEpisodes(input: StartTrainingEpisodesInput) {
@@ -70,6 +96,12 @@ export function createBaselineGpuActivities(engineFor: EngineFor) {
       const store = openStore(input.store);
       const engine = engineFor(input.store);
       return withHeartbeats(() => sftUpdateOnTurns(store, engine, input));
+    },
+    /** GPU: SFT's validation loss of a checkpoint (mean per-token NLL of the validation turns' expert actions). */
+    async sftValLoss(input: SftValLossInput): Promise<ValidationLoss> {
+      const store = openStore(input.store);
+      const engine = engineFor(input.store);
+      return cachedStage(store, input.out, () => withHeartbeats(() => validationLoss(store, engine, input)));
     },
     /** GPU: one GRPO step over every turn of a batch of scored episodes; writes exactly one checkpoint. */
     async episodeUpdate(input: EpisodeUpdateInput): Promise<UpdateResult> {

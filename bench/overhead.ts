@@ -88,6 +88,8 @@ function inProcessAct({ cpu, gpu }: ReturnType<typeof inProcessActivities>) {
     startTrainingEpisodes: call(cpu.startTrainingEpisodes),
     scoreRollouts: call(cpu.scoreRollouts),
     sftUpdate: call(gpu.sftUpdate),
+    splitSftTurns: call(cpu.splitSftTurns),
+    sftValLoss: call(gpu.sftValLoss),
     episodeUpdate: call(gpu.episodeUpdate),
   };
   return { act, counter };

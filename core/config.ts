@@ -87,6 +87,13 @@ export const CampaignConfig = z
         message: `must be 0 when policy.sampler.kind is '${c.policy.sampler.kind}' (a served model cannot be trained: profile only)`,
       });
     }
+    if (c.train.sft && c.method !== 'sft') {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['train', 'sft'],
+        message: `configures the SFT baseline's validation split and early stopping: only for method 'sft' (method is '${c.method}')`,
+      });
+    }
   });
 export type CampaignConfig = z.infer<typeof CampaignConfig>;
 export type CampaignConfigInput = z.input<typeof CampaignConfig>;

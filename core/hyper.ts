@@ -31,6 +31,23 @@ export const LIMITS = {
   steps: 100_000,
 } as const;
 
+/**
+ * SFT at its best (`train.sft`): a validation split of the training turns by trajectory, the learning rate chosen on
+ * it (`probeSteps` steps from pi0 per candidate of `lrs`, default [`train.lr`]), validation loss every `evalEvery`
+ * steps, early stopping after `patience` evaluations without improvement, the best checkpoint kept. Absent: SFT runs
+ * `train.steps` steps at `train.lr` and keeps the last.
+ */
+export const SftTrainConfig = z
+  .object({
+    valFraction: z.number().gt(0).max(0.5).default(0.1),
+    evalEvery: positiveInt.max(LIMITS.steps).default(5),
+    patience: positiveInt.max(1000).default(3),
+    lrs: z.array(LiveHyper.shape.lr).min(1).max(16).optional(),
+    probeSteps: positiveInt.max(1000).default(5),
+  })
+  .strict();
+export type SftTrainConfig = z.infer<typeof SftTrainConfig>;
+
 /** The config's `train` section: every campaign, whatever its method, trains with these. */
 export const TrainConfig = z.object({
   steps: z.number().int().nonnegative().max(LIMITS.steps).default(10),
@@ -42,6 +59,8 @@ export const TrainConfig = z.object({
   leaveOneOut: z.boolean().default(false),
   maxGradNorm: z.number().positive().default(1),
   weightDecay: WeightDecay.default(0),
+  /** SFT only: learning rate chosen on a validation split, early stopping, the best checkpoint kept. */
+  sft: SftTrainConfig.optional(),
 });
 export type TrainConfig = z.infer<typeof TrainConfig>;
 

@@ -36,6 +36,33 @@ export interface StepRecord {
   update: TrainMetrics;
   checkpoint: string;
   hash: string;
+  /** The step's training loss (GRPO: policy loss + KL term; SFT: mean per-token cross-entropy). */
+  loss?: number;
+  /** SFT with `train.sft`: mean per-token validation loss after this step, when it was evaluated. */
+  valLoss?: number;
+}
+
+/** SFT with `train.sft`: its validation split, the learning rate chosen on it, the validation curve, early stopping. */
+export interface SftRecord {
+  trainTurns: number;
+  valTurns: number;
+  /** Validation loss after `probeSteps` steps from pi0 at each candidate learning rate. */
+  lrSweep: { lr: number; valLoss: number }[];
+  /** The chosen learning rate (lowest validation loss; ties: the smaller). */
+  lr: number;
+  /** Training loss of every step (`history` keeps only the recent ones). */
+  losses: { step: number; loss: number }[];
+  /** pi0's validation loss (step 0), then every `evalEvery` steps. */
+  valCurve: { step: number; valLoss: number }[];
+  /** The step of the lowest validation loss so far (0: pi0) and its checkpoint: the final checkpoint. */
+  bestStep: number;
+  bestCheckpoint: string;
+  /** The best checkpoint's hash (null while pi0 is the best: the campaign imported it, its hash is the base's). */
+  bestHash: string | null;
+  /** Evaluations since the best one. */
+  sinceBest: number;
+  /** The step after which early stopping ended training; null while training or when it ran every step. */
+  stoppedAt: number | null;
 }
 
 export interface CampaignProgress {
@@ -66,6 +93,8 @@ export interface CampaignProgress {
   selection?: CampaignConfig['profile']['selection'];
   /** Evaluations between the first and the last (`evaluate.every`), for learning curves by rollout turns. */
   curve?: CurvePoint[];
+  /** SFT with `train.sft`: validation split, chosen learning rate, validation curve, early stopping. */
+  sft?: SftRecord;
 }
 
 export type CampaignResult = CampaignProgress;

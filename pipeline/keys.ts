@@ -26,6 +26,18 @@ export const campaignKeys = (campaignId: string) => {
         verdicts: `${dir}/verdicts.jsonl`,
       };
     },
+    /** SFT with `train.sft`: the split of the training turns, the learning-rate probes, validation losses. */
+    sft: {
+      trainTurns: `${root}/sft/train.turns.jsonl`,
+      valTurns: `${root}/sft/val.turns.jsonl`,
+      probeBatch: (step: number) => ({
+        turns: `${root}/sft/probe-batch/step-${pad(step, 6)}.turns.jsonl`,
+        prompts: `${root}/sft/probe-batch/step-${pad(step, 6)}.prompts.jsonl`,
+      }),
+      probeCheckpoint: (lrIndex: number, step: number) => `${root}/sft/probe-lr${pad(lrIndex, 2)}/step-${pad(step, 6)}`,
+      /** `label`: 'base', 'probe-lrNN' or 'step-NNNNNN'. */
+      valLoss: (label: string) => `${root}/sft/val-loss/${label}.json`,
+    },
     /** An end-to-end RL step: B tasks x G episodes, advanced one action per round, and their final rewards. */
     e2eStep: (step: number) => {
       const dir = `${root}/train/step-${pad(step, 6)}`;

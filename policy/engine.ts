@@ -7,7 +7,7 @@
 import { Worker } from 'node:worker_threads';
 import { StoreConfig } from '../store';
 import type { LocalEngine } from './local';
-import { Completion, GrpoHyper, GrpoItem, InitRequest, SampleOptions, SftExample, SftHyper, TrainMetrics } from './schemas';
+import { Completion, GrpoHyper, GrpoItem, InitRequest, SampleOptions, SequenceNll, SftExample, SftHyper, TrainMetrics } from './schemas';
 
 export { assertAcceleratorOrAllowed } from './backend';
 export {
@@ -17,6 +17,7 @@ export {
   ModelConfig,
   DEFAULT_MODEL,
   SampleOptions,
+  SequenceNll,
   SftExample,
   SftHyper,
   TrainMetrics,
@@ -31,6 +32,11 @@ export interface PolicyEngine {
   /** One optimiser step from `checkpoint`, written to `out` (idempotent: a finished `out` is returned as is). */
   trainSft(req: { checkpoint: string; out: string; examples: SftExample[]; hp: SftHyper }): Promise<TrainMetrics>;
   trainGrpo(req: { checkpoint: string; out: string; reference?: string; items: GrpoItem[]; hp: GrpoHyper }): Promise<TrainMetrics>;
+  /**
+   * Teacher-forced negative log-likelihood of each sequence's completion given its prompt under `checkpoint` (the
+   * model's own distribution, no training), batched; in input order.
+   */
+  sequenceNll(checkpoint: string, sequences: SftExample[]): Promise<SequenceNll[]>;
   /** Writes a freshly initialised (seeded) checkpoint to `out`; returns its hash. */
   init(req: InitRequest): Promise<string>;
   /** sha256 identifying a stored checkpoint (see policy/checkpoint.ts). */
@@ -89,6 +95,7 @@ export function openPolicyEngine(opts: EngineOptions): PolicyEngine {
     sample: (checkpoint, prompts, o) => call('sample', [checkpoint, prompts, o]),
     trainSft: (req) => call('trainSft', [req]),
     trainGrpo: (req) => call('trainGrpo', [req]),
+    sequenceNll: (checkpoint, sequences) => call('sequenceNll', [checkpoint, sequences]),
     init: (req) => call('init', [req]),
     checkpointHash: (prefix) => call('checkpointHash', [prefix]),
     close: async () => {
@@ -111,6 +118,7 @@ export function openInProcessPolicyEngine(opts: EngineOptions): PolicyEngine {
     sample: (checkpoint, prompts, o) => call('sample', [checkpoint, prompts, o]),
     trainSft: (req) => call('trainSft', [req]),
     trainGrpo: (req) => call('trainGrpo', [req]),
+    sequenceNll: (checkpoint, sequences) => call('sequenceNll', [checkpoint, sequences]),
     init: (req) => call('init', [req]),
     checkpointHash: (prefix) => call('checkpointHash', [prefix]),
     close: async () => (await engine).close(),

@@ -6,9 +6,20 @@ import { initBackend } from './backend';
 import { checkpointExists, checkpointHash, loadCheckpoint, saveCheckpoint } from './checkpoint';
 import { disposeModel, initParams, makeModel, paramsFrom } from './model';
 import { sample } from './sample';
-import { Completion, GrpoRequest, InitRequest, SampleOptions, SampleRequest, SftRequest, TrainMetrics } from './schemas';
+import {
+  Completion,
+  GrpoRequest,
+  InitRequest,
+  NllRequest,
+  SampleOptions,
+  SampleRequest,
+  SequenceNll,
+  SftExample,
+  SftRequest,
+  TrainMetrics,
+} from './schemas';
 import { charTokenizer } from './tokenizer';
-import { Trainee, disposeAdam, trainStep, zeroAdam } from './train';
+import { Trainee, completionLogprobs, disposeAdam, trainStep, zeroAdam } from './train';
 
 export class LocalEngine {
   private readonly store: ArtefactStore;
@@ -75,6 +86,14 @@ export class LocalEngine {
       if (r.hp.beta > 0 && !r.reference) throw new Error('hp.beta > 0 (KL penalty) needs a reference checkpoint');
       const ref = r.hp.beta > 0 ? r.reference : undefined;
       return this.train(r.checkpoint, r.out, ref, (tr, refModel) => trainStep(tr, 'grpo', r.items, r.hp, refModel));
+    });
+  }
+
+  sequenceNll(checkpoint: string, sequences: SftExample[]): Promise<SequenceNll[]> {
+    return this.serial(async () => {
+      const r = NllRequest.parse({ checkpoint, sequences });
+      const tr = await this.load(r.checkpoint);
+      return completionLogprobs(tr.model, r.sequences).map((lp) => ({ nll: -lp.reduce((a, b) => a + b, 0), tokens: lp.length }));
     });
   }
 

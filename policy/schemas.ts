@@ -76,6 +76,17 @@ export const GrpoItem = z.object({
 });
 export type GrpoItem = z.infer<typeof GrpoItem>;
 
+export const NllRequest = z.object({
+  checkpoint: z.string().min(1),
+  /** Teacher-forced sequences: the completion's tokens are scored given the prompt. */
+  sequences: z.array(SftExample),
+});
+export type NllRequest = z.input<typeof NllRequest>;
+
+/** A sequence's negative log-likelihood: summed over its completion tokens (nll / tokens is the per-token mean). */
+export const SequenceNll = z.object({ nll: z.number(), tokens: z.number().int().positive() });
+export type SequenceNll = z.infer<typeof SequenceNll>;
+
 export const TrainMetrics = z.object({
   /** Total loss (policy loss + beta * KL to the reference). */
   loss: z.number(),

@@ -6,7 +6,7 @@ import { LocalEngine } from './local';
 const port = parentPort!;
 const engine = new LocalEngine({ store: workerData.store, onLog: (msg) => port.postMessage({ type: 'log', msg }) });
 
-const METHODS = new Set(['backend', 'sample', 'trainSft', 'trainGrpo', 'init', 'checkpointHash', 'close']);
+const METHODS = new Set(['backend', 'sample', 'trainSft', 'trainGrpo', 'sequenceNll', 'init', 'checkpointHash', 'close']);
 
 port.on('message', async (req: { id: number; method: string; args: unknown[] }) => {
   try {

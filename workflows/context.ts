@@ -66,19 +66,18 @@ export function methodRun({ campaignId, config, resume }: CampaignInput, allowCo
     step: number,
     update: Pick<UpdateResult, 'checkpoint' | 'hash' | 'metrics'>,
     data: CampaignData,
-    scores?: Pick<StepRecord, 'batchReward' | 'zeroVarianceGroups' | 'masked'>,
+    scores?: Pick<StepRecord, 'batchReward' | 'zeroVarianceGroups' | 'masked' | 'valLoss'>,
   ): Promise<string> => {
     state.checkpoint = update.checkpoint;
     progress.step = step;
     if (scores)
       pushStep(progress, {
         step,
-        batchReward: scores.batchReward,
-        zeroVarianceGroups: scores.zeroVarianceGroups,
-        masked: scores.masked,
+        ...scores,
         update: update.metrics,
         checkpoint: update.checkpoint,
         hash: update.hash,
+        loss: update.metrics.loss,
       });
     progress.finalHash = update.hash;
     report();

@@ -64,6 +64,8 @@ export function stageActivities(queues: { cpuQueue: string; gpuQueue: string }, 
     startTrainingEpisodes: titled(cpu('bookkeeping').startTrainingEpisodes, onCall),
     scoreRollouts: titled(cpu('episodes').scoreRollouts, onCall),
     sftUpdate: titled(gpu('update').sftUpdate, onCall),
+    splitSftTurns: titled(cpu('bookkeeping').splitSftTurns, onCall),
+    sftValLoss: titled(gpu('update').sftValLoss, onCall),
     episodeUpdate: titled(gpu('update').episodeUpdate, onCall),
   };
 }

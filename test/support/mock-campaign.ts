@@ -104,7 +104,10 @@ export function mockActivities(calls: string[], opts: { gate?: Promise<void>; sh
 }
 
 /** The shared mocks plus the baselines' activities (SFT, end-to-end RL, random turns), recording their calls too. */
-export function mockMethodActivities(calls: string[], opts: { shards?: number } = {}) {
+export function mockMethodActivities(
+  calls: string[],
+  opts: { shards?: number; /** SFT's validation loss of a checkpoint (default 1). */ valLoss?: (checkpoint: string) => number } = {},
+) {
   const acts = mockActivities(calls, opts);
   const record = (queue: string, name: string) => calls.push(`${queue}:${name}`);
   const update = async (input: { step: number; out: string }) => ({
@@ -128,6 +131,10 @@ export function mockMethodActivities(calls: string[], opts: { shards?: number } 
       record('cpu', 'startTrainingEpisodes'),
       { episodes: 'te0', prompts: 'tp0', active: input.tasks * input.group }
     ),
+    splitSftTurns: async (input: { out: { train: string; val: string } }) => (
+      record('cpu', 'splitSftTurns'),
+      { ...input.out, trainTurns: 36, valTurns: 4, valTrajectories: 1 }
+    ),
     scoreRollouts: async (input: { out: string }) => (
       record('cpu', 'scoreRollouts'),
       { out: input.out, episodes: 8, actions: 8, meanReward: 0.25, zeroVarianceGroups: 0.5 }
@@ -136,6 +143,10 @@ export function mockMethodActivities(calls: string[], opts: { shards?: number } 
   Object.assign(acts.gpu as object, {
     sftUpdate: async (input: { step: number; out: string }) => (record('gpu', 'sftUpdate'), update(input)),
     episodeUpdate: async (input: { step: number; out: string }) => (record('gpu', 'episodeUpdate'), update(input)),
+    sftValLoss: async (input: { checkpoint: string }) => {
+      record('gpu', 'sftValLoss');
+      return { checkpoint: input.checkpoint, loss: opts.valLoss?.(input.checkpoint) ?? 1, tokens: 10, sequences: 4 };
+    },
   } satisfies Partial<Record<keyof GpuActivities, unknown>>);
   return acts;
 }

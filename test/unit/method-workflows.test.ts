@@ -18,9 +18,15 @@ after(async () => {
   await temporal?.stop();
 });
 
-const run = async (queue: string, workflow: typeof pivotCampaign, change: (c: CampaignConfig) => CampaignConfig, calls: string[]) => {
+const run = async (
+  queue: string,
+  workflow: typeof pivotCampaign,
+  change: (c: CampaignConfig) => CampaignConfig,
+  calls: string[],
+  valLoss?: (checkpoint: string) => number,
+) => {
   const config = change(mockConfig({ steps: 2, queue, address: temporal.address }));
-  return withMockWorkers(temporal.env.nativeConnection, queue, mocks(calls), () =>
+  return withMockWorkers(temporal.env.nativeConnection, queue, mocks(calls, { valLoss }), () =>
     temporal.env.client.workflow.execute(workflow, {
       taskQueue: `${queue}-cpu`,
       workflowId: `wf-${queue}`,
@@ -40,6 +46,73 @@ test('SFT: ingest, pi0 evaluated, every turn selected, one SFT step per step on 
   assert.equal(result.method, 'sft');
   assert.deepEqual(result.rolloutTurns, { profiling: 0, training: 0, evaluation: 8 });
   assert.equal(result.finalCheckpoint?.endsWith('step-000002'), true);
+});
+
+test('SFT with train.sft: split, pi0 val loss, lr probes on shared batches, val loss every evalEvery steps, early stop keeps the best', async () => {
+  const calls: string[] = [];
+  // Validation loss by checkpoint: the lr-1 probe (1e-3) beats lr-0 (3e-4); training improves until step 2, then not.
+  const losses: Record<string, number> = { 'ck/0': 2, 'probe-lr00': 1.5, 'probe-lr01': 1.2, 'step-000002': 1.0, 'step-000004': 1.1 };
+  const valLoss = (checkpoint: string) =>
+    Object.entries(losses).find(([k]) => checkpoint.includes(k))?.[1] ?? (checkpoint.includes('step-000006') ? 1.3 : 9);
+  const result = await run(
+    'sft-best',
+    sftCampaign,
+    (c) => ({
+      ...c,
+      method: 'sft',
+      train: { ...c.train, steps: 10, sft: { valFraction: 0.1, evalEvery: 2, patience: 2, lrs: [3e-4, 1e-3], probeSteps: 2 } },
+    }),
+    calls,
+    valLoss,
+  );
+  const step = ['cpu:drawBatch', 'gpu:sftUpdate'];
+  const probe = ['gpu:sftUpdate', 'gpu:sftUpdate', 'gpu:sftValLoss'];
+  assert.deepEqual(calls, [
+    'cpu:ingest',
+    ...evalCalls,
+    'cpu:selectTurns',
+    'cpu:splitSftTurns',
+    'gpu:sftValLoss',
+    'cpu:drawBatch',
+    'cpu:drawBatch',
+    ...probe,
+    ...probe,
+    ...[1, 2, 3, 4, 5, 6].flatMap((s) => (s % 2 === 0 ? [...step, 'gpu:sftValLoss'] : step)),
+    ...evalCalls,
+  ]);
+  const sft = result.sft!;
+  assert.deepEqual(sft.lrSweep, [
+    { lr: 3e-4, valLoss: 1.5 },
+    { lr: 1e-3, valLoss: 1.2 },
+  ]);
+  assert.equal(sft.lr, 1e-3);
+  assert.equal(result.hyper.lr, 1e-3);
+  assert.deepEqual(sft.valCurve, [
+    { step: 0, valLoss: 2 },
+    { step: 2, valLoss: 1 },
+    { step: 4, valLoss: 1.1 },
+    { step: 6, valLoss: 1.3 },
+  ]);
+  assert.equal(sft.stoppedAt, 6);
+  assert.equal(sft.bestStep, 2);
+  assert.equal(result.step, 6);
+  assert.equal(result.finalCheckpoint?.endsWith('step-000002'), true, 'the best-validation checkpoint is the final one');
+  assert.equal(result.finalHash, 'h2');
+  assert.deepEqual(
+    sft.losses.map((l) => l.step),
+    [1, 2, 3, 4, 5, 6],
+  );
+  assert.deepEqual(
+    result.history.map((h) => [h.step, h.loss, h.valLoss]),
+    [
+      [1, 0.1, undefined],
+      [2, 0.1, 1],
+      [3, 0.1, undefined],
+      [4, 0.1, 1.1],
+      [5, 0.1, undefined],
+      [6, 0.1, 1.3],
+    ],
+  );
 });
 
 test('E2E RL: B x G episodes per step in rounds, final-check rewards, one GRPO update over their turns', async () => {
