@@ -60,7 +60,7 @@ test-integration: setup prod-binaries
 
 test: setup lint typecheck test-unit test-integration
 
-# Re-create the shipped base checkpoint models/pi0 from its recipe: 1,400 seeded steps from models/pi0/base (~30 min on 2 cores).
+# Re-create the shipped base checkpoint models/pi0 from its recipe: 150 seeded steps from models/pi0/base (~8 min on 2 cores).
 pi0: deps
 	$(TSX) policy/pretrain.ts --out models/pi0
 

@@ -37,11 +37,11 @@ const { values: a } = parseArgs({
     out: { type: 'string', default: 'models/pi0' },
     init: { type: 'string', default: 'models/pi0/base' },
     seed: { type: 'string', default: '20250101' },
-    steps: { type: 'string', default: '1400' },
+    steps: { type: 'string', default: '150' },
     /** The step schedule: a cycle of sources with their number of steps per cycle. */
-    mix: { type: 'string', default: 'copy:3,tool:2,swe:1,terminal:1,ood:1' },
+    mix: { type: 'string', default: 'terminal:4,copy:1,ood:1,swe:1,tool:1' },
     /** Examples per step of each source. */
-    'terminal-batch': { type: 'string', default: '16' },
+    'terminal-batch': { type: 'string', default: '32' },
     'swe-batch': { type: 'string', default: '32' },
     'tool-batch': { type: 'string', default: '32' },
     'ood-batch': { type: 'string', default: '64' },
