@@ -8,7 +8,7 @@ import { RecordError } from '../formats/record-error';
 import { turnsOfRecord } from '../formats/records';
 import { getJsonl, putJsonl, type ArtefactStore } from '../store';
 import { BadInputError } from './jsonl-reader';
-import { promptRowOf } from './records';
+import { putTurnsWithPrompts } from './records';
 
 const Reward = z.union([z.literal(0), z.literal(1)]);
 
@@ -101,12 +101,7 @@ export async function selectHeldoutStates(
 ): Promise<{ turns: string; prompts: string; states: number }> {
   const tasks = await getJsonl(store, heldoutKey, (v) => HeldoutTask.parse(v));
   const chosen = chooseHeldoutStates(heldoutExpertTurns(tasks, heldoutKey), count);
-  await putJsonl(store, out.turns, chosen);
-  await putJsonl(
-    store,
-    out.prompts,
-    chosen.map((t) => promptRowOf(t.id, t, t.history)),
-  );
+  await putTurnsWithPrompts(store, chosen, out);
   return { turns: out.turns, prompts: out.prompts, states: chosen.length };
 }
 
