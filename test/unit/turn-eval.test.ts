@@ -8,7 +8,7 @@ import { LocalStore, getJsonl, putJsonl } from '../../store';
 import { generateTerminalSuite } from '../../tasks/terminal/suite';
 import { generateSweSuite } from '../../tasks/swe/suite';
 import { generateToolSuite } from '../../tasks/tool/suite';
-import { turnsOf } from '../../tasks/domains';
+import { ACTION_TOKENS, turnsOf } from '../../tasks/domains';
 import { PromptRow } from '../../pipeline/records';
 import {
   TurnEvalItem,
@@ -162,7 +162,7 @@ test('the stages write the chosen states with their prompts, and the items the s
     prompts.map((p) => p.id),
     turns.map((t) => t.id),
   );
-  assert.ok(prompts.every((p) => p.prompt.startsWith('G: ') && p.maxTokens === 55));
+  assert.ok(prompts.every((p) => p.prompt.startsWith('G: ') && p.maxTokens === ACTION_TOKENS.terminal));
 
   await putJsonl(
     store,
