@@ -1,9 +1,11 @@
 import { openStore } from '../store';
 import { cachedStage, summaryOf } from '../pipeline/cached';
 import { scoreEpisodes, scoreOod, startEpisodes, stepEpisodes } from '../pipeline/episodes';
+import { scoreHeldoutStates, selectHeldoutStates } from '../pipeline/turn-eval';
+import { CampaignConfig } from '../core/config';
 import type { EpisodeRunner } from '../tasks/episode-runner';
 import type { StageInput } from './types';
-import { withHeartbeats } from './heartbeat';
+import { nonRetryableOnBadInput, withHeartbeats } from './heartbeat';
 import { EpisodeConcurrency, assertSettings } from './settings';
 
 export interface StartEpisodesInput extends StageInput {
@@ -29,6 +31,23 @@ export interface ScoreOodInput extends StageInput {
   samples: string;
 }
 
+export interface SelectHeldoutStatesInput extends StageInput {
+  heldout: string;
+  heldoutTurns: number;
+  out: { turns: string; prompts: string };
+}
+
+export interface ScoreHeldoutStatesInput extends StageInput {
+  turns: string;
+  greedy: string;
+  sampled: string;
+  turnSamples: number;
+  out: string;
+}
+
+const HeldoutTurnsSetting = CampaignConfig.shape.evaluate.pick({ heldoutTurns: true });
+const TurnSamplesSetting = CampaignConfig.shape.evaluate.pick({ turnSamples: true });
+
 export function createEvaluateActivities(runner: EpisodeRunner) {
   return {
     async startEpisodes(input: StartEpisodesInput) {
@@ -48,6 +67,18 @@ export function createEvaluateActivities(runner: EpisodeRunner) {
       return cachedStage(store, summaryOf(`${input.episodes}.score`), () =>
         withHeartbeats(() => scoreEpisodes(store, runner, input.episodes, input.concurrency)),
       );
+    },
+    async selectHeldoutStates(input: SelectHeldoutStatesInput) {
+      assertSettings('selectHeldoutStates input', HeldoutTurnsSetting, input);
+      const store = openStore(input.store);
+      return nonRetryableOnBadInput(() =>
+        cachedStage(store, summaryOf(input.out.turns), () => selectHeldoutStates(store, input.heldout, input.heldoutTurns, input.out)),
+      );
+    },
+    async scoreHeldoutStates(input: ScoreHeldoutStatesInput) {
+      assertSettings('scoreHeldoutStates input', TurnSamplesSetting, input);
+      const store = openStore(input.store);
+      return cachedStage(store, summaryOf(input.out), () => scoreHeldoutStates(store, { ...input, k: input.turnSamples }));
     },
     async scoreOod(input: ScoreOodInput) {
       return scoreOod(openStore(input.store), input.items, input.samples);

@@ -23,8 +23,8 @@ import { DomainEpisodeRunner } from '../sandboxes/episodes';
 import type { StoreConfig } from '../store';
 import { createVerifier } from '../verifiers';
 import { createCpuWorker, createGpuWorker } from '../workers/build';
-import { grpoHyper, ingestAndEvaluateBase, pivotCampaign, startState, verifyInputOf } from '../workflows/campaign';
-import { evaluator, samplingOf, type StageActivities } from '../workflows/evaluate';
+import { grpoHyper, ingestAndEvaluateBase, pivotCampaign, startState } from '../workflows/campaign';
+import { evaluator, samplingOf, verifyInputOf, type StageActivities } from '../workflows/evaluate';
 import { startTestTemporal } from '../harness/temporal';
 import { tinyCampaign } from '../harness/campaign';
 
@@ -84,6 +84,8 @@ function inProcessAct({ cpu, gpu }: ReturnType<typeof inProcessActivities>) {
     selectPivots: call(cpu.selectPivots),
     drawBatch: call(cpu.drawBatch),
     scoreOod: call(cpu.scoreOod),
+    selectHeldoutStates: call(cpu.selectHeldoutStates),
+    scoreHeldoutStates: call(cpu.scoreHeldoutStates),
     selectTurns: call(cpu.selectTurns),
     startTrainingEpisodes: call(cpu.startTrainingEpisodes),
     scoreRollouts: call(cpu.scoreRollouts),

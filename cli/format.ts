@@ -11,12 +11,25 @@ export function formatProgressLine(p: CampaignProgress): string {
   const last = p.history[p.history.length - 1];
   if (last) parts.push(`batch_reward=${last.batchReward.toFixed(3)}`, `loss=${last.update.loss.toFixed(4)}`);
   parts.push(`rollout_turns=${p.rolloutTurns.profiling}+${p.rolloutTurns.training}`);
+  const perTurn = (p.after ?? p.curve?.[p.curve.length - 1] ?? p.before)?.perTurn;
+  if (perTurn) parts.push(`per_turn=${pct(perTurn.greedy)}/${pct(perTurn.sampled)} (greedy/sampled)`);
   if (p.paused) parts.push('PAUSED');
   return parts.join(' ');
 }
 
 const evalRow = (name: string, before: number | undefined, after: number | undefined) =>
   `  ${name.padEnd(28)} ${before === undefined ? '—' : pct(before)} -> ${after === undefined ? '—' : pct(after)}`;
+
+/** Held-out per-turn accuracy, greedy and sampled (mean of K), when the evaluations scored expert states. */
+function perTurnRows(p: CampaignProgress): string[] {
+  const [before, after] = [p.before?.perTurn, p.after?.perTurn];
+  const shown = before ?? after;
+  if (!shown) return [];
+  return [
+    evalRow(`per-turn greedy (${shown.states} states)`, before?.greedy, after?.greedy),
+    evalRow(`per-turn sampled (K = ${shown.k})`, before?.sampled, after?.sampled),
+  ];
+}
 
 export function formatSummary(p: CampaignProgress, url: string): string {
   const s = p.pivots?.summary;
@@ -34,6 +47,7 @@ export function formatSummary(p: CampaignProgress, url: string): string {
     '  accuracy                     before -> after',
     evalRow('in-domain (held-out tasks)', e(p.before)?.inDomain.successRate, e(p.after)?.inDomain.successRate),
     evalRow('out-of-domain', e(p.before)?.ood.accuracy, e(p.after)?.ood.accuracy),
+    ...perTurnRows(p),
     `  workflow id                  ${p.campaignId}`,
     `  Temporal UI                  ${url}`,
   ].join('\n');

@@ -74,6 +74,13 @@ export const CampaignConfig = z
       oodItems: positiveInt.max(MAX_COUNT).default(50),
       /** Also evaluate every this many steps (0: only before and after), for learning curves by rollout turns. */
       every: z.number().int().nonnegative().max(MAX_COUNT).default(0),
+      /**
+       * Held-out expert states scored per evaluation (0: none), spread over every template and turn position of the
+       * held-out tasks' expert trajectories (pipeline/turn-eval.ts): the primary in-domain metric.
+       */
+      heldoutTurns: z.number().int().nonnegative().max(MAX_COUNT).default(0),
+      /** Sampled actions per held-out state (beside one greedy), at the policy's temperature and top-p. */
+      turnSamples: z.number().int().min(4).max(LIMITS.samplesPerPrompt).default(4),
     }),
     verify: VerifyConfig.prefault({}),
     temporal: TemporalConfig.prefault({}),

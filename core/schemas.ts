@@ -71,9 +71,15 @@ const turnOf = <D extends Domain, T extends z.ZodTypeAny>(domain: D, task: T) =>
 export const Turn = z.discriminatedUnion('domain', [turnOf('terminal', TerminalTask), turnOf('swe', SweTask), turnOf('tool', ToolTask)]);
 export type Turn = z.infer<typeof Turn>;
 
-const taskRefOf = <D extends Domain, T extends z.ZodTypeAny>(domain: D, task: T) => z.object({ domain: z.literal(domain), task });
+const taskRefOf = <D extends Domain, T extends z.ZodTypeAny>(domain: D, task: T) =>
+  z.object({
+    domain: z.literal(domain),
+    task,
+    /** The expert's transcript, as in a training trajectory: its turns are the held-out expert states (pipeline/turn-eval.ts). */
+    messages: z.array(ChatMessage).min(2).optional(),
+  });
 
-/** A held-out task for evaluation episodes, with its domain. */
+/** A held-out task for evaluation episodes, with its domain (and, when the suite wrote it, its expert transcript). */
 export const HeldoutTask = z.discriminatedUnion('domain', [
   taskRefOf('terminal', TerminalTask),
   taskRefOf('swe', SweTask),

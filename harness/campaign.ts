@@ -19,7 +19,14 @@ export interface TinyCampaign {
   candidates: number;
 }
 
-export function tinyCampaign(opts: { address: string; queue: string; steps?: number; trainTasks?: number }): TinyCampaign {
+export function tinyCampaign(opts: {
+  address: string;
+  queue: string;
+  steps?: number;
+  trainTasks?: number;
+  /** Held-out expert states each evaluation scores (evaluate.heldoutTurns; default none). */
+  heldoutTurns?: number;
+}): TinyCampaign {
   const dir = mkdtempSync(join(tmpdir(), `pivotrl-${opts.queue}-`));
   const suite = generateTerminalSuite({ seed: 11, trainTasks: opts.trainTasks ?? 8, heldoutTasks: 4 });
   const jsonl = (rows: unknown[]) => rows.map((r) => JSON.stringify(r) + '\n').join('');
@@ -39,7 +46,7 @@ export function tinyCampaign(opts: { address: string; queue: string; steps?: num
     policy: { base: PI0, maxActionTokens: 40 },
     profile: { k: 4, lambdaDiff: 1 },
     train: { steps: opts.steps ?? 2, batchPivots: 4, groupSize: 4, lr: 1e-3 },
-    evaluate: { heldoutTasks: 4, oodItems: 10 },
+    evaluate: { heldoutTasks: 4, oodItems: 10, heldoutTurns: opts.heldoutTurns ?? 0 },
     verify: { concurrency: 2, actionTimeoutMs: 5000 },
     temporal: { address: opts.address, namespace: 'default', cpuQueue: `${opts.queue}-cpu`, gpuQueue: `${opts.queue}-gpu` },
   });

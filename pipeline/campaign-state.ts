@@ -5,6 +5,7 @@ import type { LiveHyper } from '../core/hyper';
 import type { TrainMetrics } from '../policy/schemas';
 import type { EpisodeScore, OodScore } from './episodes';
 import type { PivotSelection } from './profile';
+import type { PerTurnSummary } from './turn-eval';
 
 export interface CampaignInput {
   campaignId: string;
@@ -106,6 +107,8 @@ export interface Evaluation {
   checkpoint: string;
   inDomain: EpisodeScore;
   ood: OodScore;
+  /** Held-out per-turn accuracy at expert states (when `evaluate.heldoutTurns` > 0). */
+  perTurn?: PerTurnSummary;
 }
 
 /** One point of a learning curve: an evaluation after `step` steps and the rollout turns spent by then. */
@@ -114,4 +117,6 @@ export interface CurvePoint {
   rolloutTurns: { profiling: number; training: number };
   inDomain: number;
   ood: number;
+  /** The evaluation's held-out per-turn result (when `evaluate.heldoutTurns` > 0). */
+  perTurn?: PerTurnSummary;
 }

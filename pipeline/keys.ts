@@ -12,6 +12,8 @@ export const campaignKeys = (campaignId: string) => {
     heldout: `${root}/eval/heldout.jsonl`,
     ood: `${root}/eval/ood.jsonl`,
     oodPrompts: `${root}/eval/ood.prompts.jsonl`,
+    /** The held-out expert states every evaluation scores (chosen once per campaign). */
+    heldoutStates: { turns: `${root}/eval/heldout-states.turns.jsonl`, prompts: `${root}/eval/heldout-states.prompts.jsonl` },
     checkpoint: (step: number) => `${root}/checkpoints/step-${pad(step, 6)}`,
     profileSamples: (shard: number) => `${root}/profile/shard-${pad(shard)}.samples.jsonl`,
     profileVerdicts: (shard: number) => `${root}/profile/shard-${pad(shard)}.verdicts.jsonl`,
@@ -55,6 +57,14 @@ export const campaignKeys = (campaignId: string) => {
         prompts: (t: number) => `${dir}/prompts-t${pad(t, 2)}.jsonl`,
         samples: (t: number) => `${dir}/samples-t${pad(t, 2)}.jsonl`,
         oodSamples: `${dir}/ood.samples.jsonl`,
+        /** The policy's actions at the held-out states (greedy, and K sampled), their verdicts, and the TurnEvalItem rows. */
+        states: {
+          greedySamples: `${dir}/states.greedy.samples.jsonl`,
+          sampledSamples: `${dir}/states.sampled.samples.jsonl`,
+          greedyVerdicts: `${dir}/states.greedy.verdicts.jsonl`,
+          sampledVerdicts: `${dir}/states.sampled.verdicts.jsonl`,
+          items: `${dir}/states.items.jsonl`,
+        },
       };
     },
   };

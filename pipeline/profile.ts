@@ -3,7 +3,7 @@ import { Turn, Verdict } from '../core/schemas';
 import { Rng } from '../core/rng';
 import { getJsonl, putJsonl, type ArtefactStore } from '../store';
 import { CandidateProfile, classify, profileCandidate, summarisePivots, type PivotSummary } from '../pivotrl/pivots';
-import { promptRowOf } from './records';
+import { putTurnsWithPrompts } from './records';
 
 export interface ProfiledShard {
   turns: string;
@@ -68,11 +68,6 @@ export async function drawBatch(
   while (chosen.length < count) chosen.push(...rng.shuffle(pivots).slice(0, count - chosen.length));
   // A pivot drawn twice is two groups: each batch row gets its own id.
   const rows = chosen.map((t, i): Turn => ({ ...t, id: `${t.id}@${i}` }));
-  await putJsonl(store, out.turns, rows);
-  await putJsonl(
-    store,
-    out.prompts,
-    rows.map((t) => promptRowOf(t.id, t, t.history)),
-  );
+  await putTurnsWithPrompts(store, rows, out);
   return { turns: out.turns, prompts: out.prompts, count: chosen.length };
 }

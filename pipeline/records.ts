@@ -1,6 +1,7 @@
 // Records the pipeline writes between stages (beyond core/schemas).
 import { z } from 'zod';
-import { HeldoutTask, Step } from '../core/schemas';
+import { HeldoutTask, Step, type Turn } from '../core/schemas';
+import { putJsonl, type ArtefactStore } from '../store';
 import { ACTION_TOKENS, promptOf } from '../tasks/domains';
 
 /**
@@ -16,6 +17,16 @@ export const promptRowOf = (id: string, ref: HeldoutTask, history: Step[]): Prom
   prompt: promptOf(ref, history),
   maxTokens: ACTION_TOKENS[ref.domain],
 });
+
+/** Writes turns and the prompt rows of their states (the generate stage's input), under the same ids. */
+export async function putTurnsWithPrompts(store: ArtefactStore, turns: Turn[], out: { turns: string; prompts: string }): Promise<void> {
+  await putJsonl(store, out.turns, turns);
+  await putJsonl(
+    store,
+    out.prompts,
+    turns.map((t) => promptRowOf(t.id, t, t.history)),
+  );
+}
 
 /** An evaluation episode on a held-out task, advanced one action per generation round. */
 export const Episode = z.object({

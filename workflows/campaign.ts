@@ -12,7 +12,7 @@ import type { CampaignInput, CampaignPhase, CampaignProgress, CampaignResult, Ca
 import { seedOf } from '../core/rng';
 import type { stageActivities } from './stages';
 import { methodRun } from './context';
-import type { evaluator } from './evaluate';
+import { verifyInputOf, type evaluator } from './evaluate';
 
 export {
   DEFAULT_STEPS_PER_RUN,
@@ -135,20 +135,6 @@ export async function pivotCampaign(input: CampaignInput): Promise<CampaignResul
   }
   return finish(progress, state, enter, evaluate, checkpoint, data);
 }
-
-/** The verify stage's input for `samples` of `turns`, with the campaign's verifier settings. */
-export const verifyInputOf =
-  (config: CampaignConfig, stage: { store: CampaignConfig['store']; campaignId: string }) =>
-  (turns: string, samples: string, out: string) => ({
-    ...stage,
-    turns,
-    samples,
-    out,
-    verifier: config.verifier,
-    concurrency: config.verify.concurrency,
-    actionTimeoutMs: config.verify.actionTimeoutMs,
-    wordOverlap: config.verify.wordOverlap,
-  });
 
 type Enter = (phase: CampaignPhase) => void;
 type Evaluate = ReturnType<typeof evaluator>;

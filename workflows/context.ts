@@ -5,7 +5,7 @@ import { setCurrentDetails } from '@temporalio/workflow';
 import type { CampaignConfig } from '../core/config';
 import type { UpdateResult } from '../activities/update';
 import { campaignKeys } from '../pipeline/keys';
-import type { CampaignInput, CampaignProgress, CampaignState, StepRecord } from '../pipeline/campaign-state';
+import type { CampaignInput, CampaignProgress, CampaignState, CurvePoint, StepRecord } from '../pipeline/campaign-state';
 import { campaignControls, continuation, pushStep } from './controls';
 import { renderDetails } from './details';
 import { curveDue, evaluator, samplingOf } from './evaluate';
@@ -111,6 +111,12 @@ async function evaluateForCurve(
 ) {
   const e = await evaluate(`step-${progress.step}`, checkpoint, data.heldout, data.ood);
   const { profiling, training } = progress.rolloutTurns;
-  const point = { step: progress.step, rolloutTurns: { profiling, training }, inDomain: e.inDomain.successRate, ood: e.ood.accuracy };
+  const point: CurvePoint = {
+    step: progress.step,
+    rolloutTurns: { profiling, training },
+    inDomain: e.inDomain.successRate,
+    ood: e.ood.accuracy,
+    ...(e.perTurn && { perTurn: e.perTurn }),
+  };
   progress.curve = [...(progress.curve ?? []), point];
 }

@@ -1,10 +1,12 @@
 // Evaluation shared by every method's workflow: in-domain episodes on held-out tasks (the policy acting in the
-// sandbox, one action per round) and the out-of-domain suite, both greedy. Issues exactly the commands the PivotRL
+// sandbox, one action per round) and the out-of-domain suite, both greedy; with `evaluate.heldoutTurns`, also the
+// policy's greedy and sampled actions at held-out expert states. Without it, issues exactly the commands the PivotRL
 // campaign always issued (its recorded histories replay).
 import type { CampaignConfig } from '../core/config';
 import { seedOf } from '../core/rng';
 import { campaignKeys } from '../pipeline/keys';
 import type { Evaluation } from '../pipeline/campaign-state';
+import type { PerTurnSummary } from '../pipeline/turn-eval';
 import type { stageActivities } from './stages';
 
 /** Actions per evaluation episode at most (the task's own maxTurns usually ends it first). */
@@ -20,6 +22,20 @@ export const samplingOf = (config: CampaignConfig) => (n: number, seed: number, 
   seed,
   sampler: config.policy.sampler,
 });
+
+/** The verify stage's input for `samples` of `turns`, with the campaign's verifier settings. */
+export const verifyInputOf =
+  (config: CampaignConfig, stage: { store: CampaignConfig['store']; campaignId: string }) =>
+  (turns: string, samples: string, out: string) => ({
+    ...stage,
+    turns,
+    samples,
+    out,
+    verifier: config.verifier,
+    concurrency: config.verify.concurrency,
+    actionTimeoutMs: config.verify.actionTimeoutMs,
+    wordOverlap: config.verify.wordOverlap,
+  });
 
 type Round = Awaited<ReturnType<StageActivities['startEpisodes']>>;
 type Generated = Awaited<ReturnType<StageActivities['generate']>>;
@@ -71,6 +87,7 @@ export function evaluator(
   const keys = campaignKeys(campaignId);
   const stage = { store: config.store, campaignId };
   const sampling = samplingOf(config);
+  const scoreStates = heldoutStatesEvaluator(act, config, campaignId, rolloutTurns);
   return async (label, checkpoint, heldout, ood) => {
     const k = keys.evaluation(label);
     const limit = config.evaluate.heldoutTasks;
@@ -104,7 +121,61 @@ export function evaluator(
       items: ood.items,
       samples: oodGen.out,
     });
-    return { checkpoint, inDomain, ood: oodScore };
+    const perTurn = (config.evaluate.heldoutTurns ?? 0) > 0 ? await scoreStates(label, checkpoint, heldout) : undefined;
+    return { checkpoint, inDomain, ood: oodScore, ...(perTurn && { perTurn }) };
+  };
+}
+
+/**
+ * Per-turn accuracy at held-out expert states: the same states for every checkpoint (chosen once from the held-out
+ * tasks), one greedy and K sampled actions each (seeds from fixed labels, so the same checkpoint gives the same
+ * numbers), verified in sandboxes with the campaign's verifier, then scored per item.
+ */
+function heldoutStatesEvaluator(
+  act: StageActivities,
+  config: CampaignConfig,
+  campaignId: string,
+  rolloutTurns: { evaluation: number },
+): (label: string, checkpoint: string, heldout: string) => Promise<PerTurnSummary> {
+  const keys = campaignKeys(campaignId);
+  const stage = { store: config.store, campaignId };
+  const sampling = samplingOf(config);
+  const verifyInput = verifyInputOf(config, stage);
+  const k = config.evaluate.turnSamples;
+  return async (label, checkpoint, heldout) => {
+    const out = keys.evaluation(label).states;
+    const states = await act.selectHeldoutStates(`evaluate ${label}: choose ${config.evaluate.heldoutTurns} held-out expert states`, {
+      ...stage,
+      heldout,
+      heldoutTurns: config.evaluate.heldoutTurns,
+      out: keys.heldoutStates,
+    });
+    const runs = [
+      { name: 'greedy', n: 1, temperature: 0, samples: out.greedySamples, verdicts: out.greedyVerdicts },
+      { name: 'sampled', n: k, temperature: config.policy.temperature, samples: out.sampledSamples, verdicts: out.sampledVerdicts },
+    ];
+    for (const run of runs) {
+      const gen = await act.generate(`evaluate ${label}: ${run.name} actions (${run.n} each) at ${states.states} held-out states`, {
+        ...stage,
+        checkpoint,
+        prompts: states.prompts,
+        out: run.samples,
+        sampling: sampling(run.n, seedOf('heldout-states', run.name), run.temperature),
+      });
+      rolloutTurns.evaluation += gen.samples;
+      await act.verify(
+        `evaluate ${label}: verify ${gen.samples} ${run.name} actions (${config.verifier})`,
+        verifyInput(states.turns, gen.out, run.verdicts),
+      );
+    }
+    return act.scoreHeldoutStates(`evaluate ${label}: score held-out states`, {
+      ...stage,
+      turns: states.turns,
+      greedy: out.greedyVerdicts,
+      sampled: out.sampledVerdicts,
+      turnSamples: k,
+      out: out.items,
+    });
   };
 }
 

@@ -75,12 +75,15 @@ export function generateSweSuite(opts: SweSuiteOptions): { train: SweTrajectory[
   const heldout: HeldoutTask[] = [];
   for (let i = 0; i < opts.heldoutTasks; i++) {
     const template = templates.heldout[i % templates.heldout.length];
-    let drawn = template.draw(new Rng(seedOf(opts.seed, 'swe', 'heldout', i)));
+    let rng = new Rng(seedOf(opts.seed, 'swe', 'heldout', i));
+    let drawn = template.draw(rng);
     for (let retry = 1; seen.has(fingerprint(drawn.files)) && retry <= 20; retry++) {
-      drawn = template.draw(new Rng(seedOf(opts.seed, 'swe', 'heldout', i, retry)));
+      rng = new Rng(seedOf(opts.seed, 'swe', 'heldout', i, retry));
+      drawn = template.draw(rng);
     }
     seen.add(fingerprint(drawn.files));
-    heldout.push({ domain: 'swe', task: toTask(`swe-${opts.seed}-heldout-${i}`, template.name, drawn) });
+    const task = toTask(`swe-${opts.seed}-heldout-${i}`, template.name, drawn);
+    heldout.push({ domain: 'swe', task, messages: expertMessages(drawn, rng) });
   }
   return { train, heldout };
 }

@@ -72,11 +72,15 @@ export function generateTerminalSuite(opts: SuiteOptions): {
   const heldout: Extract<HeldoutTask, { domain: 'terminal' }>[] = [];
   for (let i = 0; i < opts.heldoutTasks; i++) {
     const template = templates.heldout[i % templates.heldout.length];
-    let drawn = template.draw(new Rng(seedOf(opts.seed, 'heldout', i)));
-    for (let retry = 1; seen.has(fingerprint(drawn)) && retry <= 20; retry++)
-      drawn = template.draw(new Rng(seedOf(opts.seed, 'heldout', i, retry)));
+    let rng = new Rng(seedOf(opts.seed, 'heldout', i));
+    let drawn = template.draw(rng);
+    for (let retry = 1; seen.has(fingerprint(drawn)) && retry <= 20; retry++) {
+      rng = new Rng(seedOf(opts.seed, 'heldout', i, retry));
+      drawn = template.draw(rng);
+    }
     seen.add(fingerprint(drawn));
-    heldout.push({ domain: 'terminal', task: toTask(`terminal-${opts.seed}-heldout-${i}`, template.name, drawn) });
+    const task = toTask(`terminal-${opts.seed}-heldout-${i}`, template.name, drawn);
+    heldout.push({ domain: 'terminal', task, messages: expertMessages(drawn, rng) });
   }
   return { train, heldout };
 }

@@ -89,11 +89,14 @@ export function generateToolSuite(opts: ToolSuiteOptions): { train: ToolTrajecto
   for (let i = 0; i < opts.heldoutTasks; i++) {
     const template: ToolTemplate = TOOL_TEMPLATES[i % TOOL_TEMPLATES.length];
     const id = `tool-${opts.seed}-heldout-${i}`;
-    let task: ToolTask;
+    let rng: Rng, drawn: DrawnToolTask, task: ToolTask;
     let attempt = 0;
-    do task = toolTaskOf(id, template.name, template.draw(new Rng(seedOf(opts.seed, 'tool', 'heldout', i, attempt++))));
-    while (seen.has(fingerprint(task)));
-    heldout.push({ domain: 'tool', task });
+    do {
+      rng = new Rng(seedOf(opts.seed, 'tool', 'heldout', i, attempt++));
+      drawn = template.draw(rng);
+      task = toolTaskOf(id, template.name, drawn);
+    } while (seen.has(fingerprint(task)));
+    heldout.push({ domain: 'tool', task, messages: expertMessages(task, drawn, rng) });
   }
   return { train, heldout };
 }

@@ -6,6 +6,8 @@ import { runCampaign } from '../../cli/campaigns';
 import { LocalStore, getJsonl } from '../../store';
 import { campaignKeys } from '../../pipeline/keys';
 import { CandidateProfile, classify } from '../../pivotrl/pivots';
+import { HeldoutTask, Turn, Verdict } from '../../core/schemas';
+import { TurnEvalItem, summariseTurnEval } from '../../pipeline/turn-eval';
 import { startTestTemporal, type TestTemporal } from '../../harness/temporal';
 import { requireDocker } from '../../harness/docker';
 import { tinyCampaign } from '../../harness/campaign';
@@ -27,7 +29,7 @@ const sandboxes = async () =>
   (await docker.listContainers({ all: true, filters: { label: ['pivotrl.sandbox=1', `pivotrl.owner=${OWNER}`] } })).length;
 
 test('a short campaign runs every stage and reports what the demo reports', { timeout: 15 * 60_000 }, async () => {
-  const tiny = tinyCampaign({ address: temporal.address, queue: 'e2e', steps: 2 });
+  const tiny = tinyCampaign({ address: temporal.address, queue: 'e2e', steps: 2, heldoutTurns: 10 });
   const { config } = tiny;
   const lines: string[] = [];
   const { workflowId, result } = await runCampaign(config, { id: 'e2e-campaign', embeddedWorkers: true, log: (l) => lines.push(l) });
@@ -49,6 +51,46 @@ test('a short campaign runs every stage and reports what the demo reports', { ti
   assert.ok(profiles.every((p) => p.rewards.length === config.profile.k));
   assert.equal(result.pivots?.summary.pivots, profiles.filter((p) => classify(p, config.profile.lambdaDiff) === 'pivot').length);
 
+  // Held-out per-turn accuracy: the same 10 expert states before and after, their items computed from the stored
+  // sandbox verdicts, and the summary from the items.
+  const before = result.before.perTurn;
+  const after = result.after.perTurn;
+  assert.ok(before && after, 'both evaluations scored held-out states');
+  assert.equal(before.states, 10);
+  assert.equal(before.k, config.evaluate.turnSamples);
+  const stateTurns = await getJsonl(store, keys.heldoutStates.turns, (v) => Turn.parse(v));
+  const heldoutTemplates = new Set((await getJsonl(store, keys.heldout, (v) => HeldoutTask.parse(v))).map((h) => h.task.template));
+  assert.deepEqual(new Set(stateTurns.map((t) => t.task.template)), heldoutTemplates, 'every held-out template has states');
+  for (const [label, summary] of [
+    ['base', before],
+    [`step-${config.train.steps}`, after],
+  ] as const) {
+    const k = keys.evaluation(label).states;
+    assert.equal(summary.items, k.items);
+    const items = await getJsonl(store, k.items, (v) => TurnEvalItem.parse(v));
+    assert.deepEqual(
+      items.map((i) => i.id),
+      stateTurns.map((t) => t.id),
+    );
+    const greedy = await getJsonl(store, k.greedyVerdicts, (v) => Verdict.parse(v));
+    const sampled = await getJsonl(store, k.sampledVerdicts, (v) => Verdict.parse(v));
+    assert.equal(greedy.length, 10);
+    assert.equal(sampled.length, 10 * summary.k);
+    for (const item of items) {
+      assert.equal(item.greedy, greedy.find((v) => v.turnId === item.id)?.reward ?? 0);
+      assert.deepEqual(
+        item.sampled,
+        sampled
+          .filter((v) => v.turnId === item.id)
+          .sort((a, b) => a.index - b.index)
+          .map((v) => v.reward ?? 0),
+      );
+    }
+    const masked = [...greedy, ...sampled].filter((v) => v.reward === null).length;
+    assert.deepEqual(summary, summariseTurnEval(items, summary.k, k.items, masked));
+  }
+  assert.ok(result.rolloutTurns.evaluation >= 2 * 10 * (1 + config.evaluate.turnSamples));
+
   // Exactly one checkpoint per update step (plus the imported pi0 as step 0).
   const checkpoints = new Set((await store.list(`${keys.root}/checkpoints/`)).map((k) => k.split('/')[3]));
   assert.deepEqual([...checkpoints].sort(), ['step-000000', 'step-000001', 'step-000002']);
@@ -56,7 +98,16 @@ test('a short campaign runs every stage and reports what the demo reports', { ti
 
   // The summary a user reads, and the campaign found by its search attributes.
   const summary = lines.join('\n');
-  for (const label of ['candidate turns', 'pivots', 'rollout turns', 'in-domain', 'out-of-domain', 'workflow id', 'Temporal UI']) {
+  for (const label of [
+    'candidate turns',
+    'pivots',
+    'rollout turns',
+    'in-domain',
+    'out-of-domain',
+    'per-turn greedy',
+    'workflow id',
+    'Temporal UI',
+  ]) {
     assert.match(summary, new RegExp(label));
   }
   const query = `PivotCampaign = "${workflowId}" AND PivotStage = "done" AND PivotIteration = 2`;

@@ -27,7 +27,7 @@ export function mockConfig(opts: { steps: number; queue: string; address: string
       maxGradNorm: 1,
       weightDecay: 0,
     },
-    evaluate: { heldoutTasks: 2, oodItems: 2, every: 0 },
+    evaluate: { heldoutTasks: 2, oodItems: 2, every: 0, heldoutTurns: 0, turnSamples: 4 },
     verify: { concurrency: 1, actionTimeoutMs: 1000, wordOverlap: 0.6 },
     temporal: {
       address: opts.address,
@@ -82,6 +82,23 @@ export function mockActivities(calls: string[], opts: { gate?: Promise<void>; sh
       { episodes: 2, successes: 1, successRate: 0.5, actions: 2, byTemplate: {} }
     ),
     scoreOod: async () => (record('cpu', 'scoreOod'), { items: 2, correct: 2, accuracy: 1, byKind: {} }),
+    selectHeldoutStates: async (input: { heldoutTurns: number; out: { turns: string; prompts: string } }) => (
+      record('cpu', 'selectHeldoutStates'),
+      { ...input.out, states: input.heldoutTurns }
+    ),
+    scoreHeldoutStates: async (input: { turnSamples: number; out: string }) => {
+      record('cpu', 'scoreHeldoutStates');
+      const rates = { n: 4, greedy: 0.5, sampled: 0.25 };
+      return {
+        states: 4,
+        k: input.turnSamples,
+        greedy: 0.5,
+        sampled: 0.25,
+        items: input.out,
+        byTemplate: { t: rates },
+        byPosition: { 0: rates },
+      };
+    },
   } as unknown as CpuActivities;
   const gpu = {
     generate: async (input: { out: string; sampling: { n: number } }) => {

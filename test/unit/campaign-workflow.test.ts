@@ -54,6 +54,31 @@ test('stages run in order; generation and updates only on the GPU queue; search 
   assert.equal(result.pivots?.summary.pivots, 2);
 });
 
+test('with evaluate.heldoutTurns, every evaluation also scores held-out expert states, greedy and K sampled', async () => {
+  const calls: string[] = [];
+  const base = config(1, 'turns');
+  const withTurns = { ...base, evaluate: { ...base.evaluate, heldoutTurns: 4, turnSamples: 5 } };
+  const result = await withWorkers('turns', mocks(calls), async () =>
+    temporal.env.client.workflow.execute(pivotCampaign, {
+      taskQueue: 'turns-cpu',
+      workflowId: 'wf-turns',
+      args: [{ campaignId: 'wf-turns', config: withTurns }],
+    }),
+  );
+  const evalCalls = ['cpu:startEpisodes', 'gpu:generate', 'cpu:stepEpisodes', 'cpu:scoreEpisodes', 'gpu:generate', 'cpu:scoreOod'];
+  const stateCalls = ['cpu:selectHeldoutStates', 'gpu:generate', 'cpu:verify', 'gpu:generate', 'cpu:verify', 'cpu:scoreHeldoutStates'];
+  assert.deepEqual(calls.slice(1, 1 + evalCalls.length + stateCalls.length), [...evalCalls, ...stateCalls]);
+  assert.deepEqual(calls.slice(-stateCalls.length), stateCalls);
+  for (const e of [result.before, result.after]) {
+    assert.equal(e?.perTurn?.k, 5);
+    assert.equal(e?.perTurn?.greedy, 0.5);
+  }
+  assert.match(result.before?.perTurn?.items ?? '', /eval\/base\/states\.items\.jsonl$/);
+  // Each evaluation's rollout turns: one round of episode actions, then 1 greedy + 5 sampled actions per state (the
+  // mock generates 4 samples per n); OOD answers are not rollout turns.
+  assert.equal(result.rolloutTurns.evaluation, 2 * (4 + 4 * 1 + 4 * 5));
+});
+
 test('a bad hyper-parameter is refused at once; pause holds the next step; stop ends at a step boundary', async () => {
   const calls: string[] = [];
   let release!: () => void;
