@@ -5,16 +5,28 @@ import { join } from 'node:path';
 import { Client, Connection } from '@temporalio/client';
 import { assertInputsExist } from '../pipeline/config-file';
 import { mapLimit } from '../core/concurrency';
+import { firstIssue } from '../core/zod-errors';
+import { openStore } from '../store';
+import type { Claim } from '../experiment/claims';
+import { baseHashOf, collectRunItems } from '../experiment/collect';
+import { RunItems } from '../experiment/items';
 import type { ExperimentPlan, PlannedRun } from '../experiment/plan';
 import type { RunResult } from '../experiment/metrics';
 import { buildReport } from '../experiment/report';
+import type { Tables } from '../experiment/tables';
 import { followCampaign, startEmbeddedWorkers } from './campaigns';
 
 export interface ResultsFile {
   name: string;
   command: string;
   seconds: number;
+  /** Each run with its effective config, pi0's hash and the per-item rows of its evaluations. */
   runs: RunResult[];
+  /** sha256 of pi0 when every run started from the same one (null: they did not; see tables.shared). */
+  pi0Hash?: string | null;
+  /** Written with the report, recomputed from `runs` by --report-only: the report's numbers are these. */
+  claims?: Claim[];
+  tables?: Tables;
 }
 
 const settingsOf = (r: PlannedRun): RunResult['settings'] => ({
@@ -30,15 +42,30 @@ const settingsOf = (r: PlannedRun): RunResult['settings'] => ({
 /** Writes report.md, the plots and results.json into `out`; returns the report's path. */
 export function writeReport(out: string, results: ResultsFile): string {
   const report = buildReport(results.runs, results);
+  const hashes = report.tables.shared.pi0Hashes;
+  const written: ResultsFile = {
+    ...results,
+    pi0Hash: hashes.length === 1 ? hashes[0] : null,
+    claims: report.claims,
+    tables: report.tables,
+  };
   mkdirSync(out, { recursive: true });
-  writeFileSync(join(out, 'results.json'), JSON.stringify(results, null, 2) + '\n');
+  writeFileSync(join(out, 'results.json'), JSON.stringify(written, null, 2) + '\n');
   for (const [name, svg] of Object.entries(report.plots)) writeFileSync(join(out, name), svg);
   writeFileSync(join(out, 'report.md'), report.markdown);
   return join(out, 'report.md');
 }
 
+/** Rewrites the report (claims and tables included) from results.json alone; bad per-item rows are named. */
 export function reportFromResults(out: string): string {
-  return writeReport(out, JSON.parse(readFileSync(join(out, 'results.json'), 'utf8')) as ResultsFile);
+  const path = join(out, 'results.json');
+  const results = JSON.parse(readFileSync(path, 'utf8')) as ResultsFile;
+  if (!Array.isArray(results.runs) || results.runs.length === 0) throw new Error(`${path}: runs: no runs`);
+  results.runs.forEach((r, i) => {
+    const items = r.items === undefined ? null : RunItems.safeParse(r.items);
+    if (items && !items.success) throw new Error(`${path}: runs.${i}.items.${firstIssue(items.error)}`);
+  });
+  return writeReport(out, results);
 }
 
 /** Runs the campaigns (`parallel` at once), then writes the report. Fails, naming them, when campaigns fail. */
@@ -64,7 +91,21 @@ export async function runExperiment(
       try {
         const result = await followCampaign(temporal, r.config, workflowId, (line) => log(`[${r.method} s${r.seed}] ${line.trim()}`));
         log(`[${r.method} s${r.seed}] done: in-domain ${result.after?.inDomain.successRate}, OOD ${result.after?.ood.accuracy}`);
-        return { method: r.method, label: r.label, role: r.role, seed: r.seed, workflowId, settings: settingsOf(r), result };
+        const store = openStore(r.config.store);
+        const items = await collectRunItems(store, result, workflowId);
+        const baseHash = await baseHashOf(store, result);
+        return {
+          method: r.method,
+          label: r.label,
+          role: r.role,
+          seed: r.seed,
+          workflowId,
+          settings: settingsOf(r),
+          result,
+          config: r.config,
+          baseHash,
+          items,
+        };
       } catch (err) {
         failures.push(`${r.method} seed ${r.seed} (${workflowId}): ${(err as Error).message}`);
         return null;

@@ -41,7 +41,8 @@ function percentiles(replicates: Float64Array): { lo: number; hi: number } {
 
 function replicatesOf(o: BootOptions): number {
   const n = o.replicates ?? MIN_REPLICATES;
-  if (!Number.isInteger(n) || n < MIN_REPLICATES) throw new Error(`bootstrap: replicates must be an integer >= ${MIN_REPLICATES}, got ${n}`);
+  if (!Number.isInteger(n) || n < MIN_REPLICATES)
+    throw new Error(`bootstrap: replicates must be an integer >= ${MIN_REPLICATES}, got ${n}`);
   return n;
 }
 
@@ -49,7 +50,8 @@ function checkMatrix(m: SeedItemMatrix, name: string, items?: number): void {
   if (m.length === 0 || m[0].length === 0) throw new Error(`bootstrap: ${name} has no seeds or no items`);
   const width = items ?? m[0].length;
   m.forEach((row, s) => {
-    if (row.length !== width) throw new Error(`bootstrap: ${name} seed row ${s} has ${row.length} items, expected ${width} (the same items everywhere)`);
+    if (row.length !== width)
+      throw new Error(`bootstrap: ${name} seed row ${s} has ${row.length} items, expected ${width} (the same items everywhere)`);
     if (row.some((v) => !Number.isFinite(v))) throw new Error(`bootstrap: ${name} seed row ${s} has a value that is not a finite number`);
   });
 }
@@ -115,7 +117,8 @@ export const bootstrapMean = (a: SeedItemMatrix, o: BootOptions = {}) => bootstr
 export function bootstrapChange(after: SeedItemMatrix, before: SeedItemMatrix, o: BootOptions = {}): BootInterval {
   checkMatrix(after, 'after');
   checkMatrix(before, 'before', after[0].length);
-  if (before.length !== after.length) throw new Error(`bootstrap: paired seeds need as many seeds before (${before.length}) as after (${after.length})`);
+  if (before.length !== after.length)
+    throw new Error(`bootstrap: paired seeds need as many seeds before (${before.length}) as after (${after.length})`);
   return bootstrapMean(
     after.map((row, s) => row.map((v, i) => v - before[s][i])),
     o,
@@ -136,3 +139,6 @@ export function bootstrapSeeds(groups: number[][], statistic: (groups: number[][
   for (let r = 0; r < replicates; r++) reps[r] = statistic(groups.map((g) => draw(rng, g.length).map((i) => g[i])));
   return { estimate: statistic(groups), ...percentiles(reps), seeds: Math.min(...groups.map((g) => g.length)), items: 1, replicates };
 }
+
+/** An interval of rates (0..1) in percent, or of their differences in points. */
+export const inPoints = (i: BootInterval): BootInterval => ({ ...i, estimate: 100 * i.estimate, lo: 100 * i.lo, hi: 100 * i.hi });

@@ -1,5 +1,7 @@
 // The experiment's metrics, from the campaigns' results: per method, means with 95% intervals over seeds.
+import type { CampaignConfig } from '../core/config';
 import type { CampaignProgress } from '../pipeline/campaign-state';
+import type { RunItems } from './items';
 import type { Role } from './plan';
 import { ci95, type Interval } from './stats';
 
@@ -11,6 +13,12 @@ export interface RunResult {
   workflowId: string;
   settings: { method: string; selection: string; verifier: string; steps: number; batch: number; group: number; k: number };
   result: CampaignProgress;
+  /** The run's effective campaign config (absent in results recorded before it was kept, as are the next two). */
+  config?: CampaignConfig;
+  /** sha256 of the base policy pi0 the run started from (policy/checkpoint.ts checkpointHash). */
+  baseHash?: string;
+  /** Per-item rows of its evaluations, so that every interval can be recomputed from results.json. */
+  items?: RunItems;
 }
 
 export interface CurvePointStats {
@@ -42,7 +50,7 @@ export interface MethodMetrics {
   curve: CurvePointStats[];
 }
 
-const totalTurns = (t: { profiling: number; training: number }) => t.profiling + t.training;
+export const totalTurns = (t: { profiling: number; training: number }) => t.profiling + t.training;
 
 /** A run's learning curve: pi0 at 0 turns, the evaluations between steps, the final evaluation. */
 export function curveOf(r: CampaignProgress): { turns: number; inDomain: number }[] {

@@ -1,8 +1,10 @@
-// The experiment report: Markdown with the table, the paper's claims judged on our numbers, and SVG plots.
-// Everything here is computed from the campaigns' results (results.json): no figure is typed in.
-import type { CampaignProgress } from '../pipeline/campaign-state';
-import { methodMetrics, pairedDelta, reachOf, type MethodMetrics, type Reach, type RunResult } from './metrics';
+// The experiment report: Markdown with the claims table, the per-turn, per-template, per-class and OOD tables, and SVG
+// plots. Everything here is computed from the campaigns' results (results.json): no figure is typed in.
+import type { BootInterval } from './bootstrap';
+import { judgeClaims, PRECISION, type Claim } from './claims';
+import { methodMetrics, reachOf, type MethodMetrics, type Reach, type RunResult } from './metrics';
 import type { Interval } from './stats';
+import { buildTables, type Moved, type Tables } from './tables';
 import { renderChart, type Series } from './svg';
 
 export interface ReportFiles {
@@ -11,6 +13,9 @@ export interface ReportFiles {
   plots: Record<string, string>;
   metrics: MethodMetrics[];
   reach: Record<string, Reach> | null;
+  /** What results.json keeps of the report: the report's numbers are these. */
+  claims: Claim[];
+  tables: Tables;
 }
 
 /** Rates live in [0, 1]: a t interval reaching past them is cut there. */
@@ -25,89 +30,159 @@ export const fmtDelta = (i: Interval) => (i.n > 1 ? `${pts(i.mean)} pts [${pts(i
 const fmtCount = (i: Interval) =>
   i.n > 1 ? `${Math.round(i.mean)} [${Math.max(0, Math.round(i.lo))}, ${Math.round(i.hi)}]` : `${Math.round(i.mean)}`;
 
-/** A verdict on an interval of differences: above `margin` supported, below it contradicted, else not shown. */
-function verdict(i: Interval, margin = 0): 'supported' | 'contradicted' | 'not shown' {
-  if (i.n < 2 || !Number.isFinite(i.lo)) return 'not shown';
-  if (i.lo > margin) return 'supported';
-  if (i.hi < margin) return 'contradicted';
-  return 'not shown';
-}
-
 const groupRuns = (runs: RunResult[]) => {
   const by = new Map<string, RunResult[]>();
   for (const r of runs) by.set(r.method, [...(by.get(r.method) ?? []), r]);
   return by;
 };
 
-function claims(runs: RunResult[], metrics: MethodMetrics[], reach: Record<string, Reach> | null): string[] {
-  const by = groupRuns(runs);
-  const byRole = (role: string) => metrics.find((m) => m.role === role);
-  const piv = byRole('pivotrl');
-  const sft = byRole('sft');
-  const e2e = byRole('e2e-rl');
-  const lines: string[] = ["## The paper's claims on our numbers", ''];
-  const inDomain = (r: CampaignProgress) => r.after!.inDomain.successRate;
-  if (piv && sft) {
-    const d = pairedDelta(by.get(piv.method)!, by.get(sft.method)!, inDomain);
-    lines.push(
-      `1. **In-domain accuracy above SFT on the same data** — ${verdict(d)}. ${piv.label} ${fmtRate(piv.inDomain.after)} vs ` +
-        `${sft.label} ${fmtRate(sft.inDomain.after)} on held-out tasks; difference per seed ${fmtDelta(d)} (n=${d.n}). ` +
-        `Against pi0: ${piv.label} ${fmtDelta(piv.inDomain.delta)}, ${sft.label} ${fmtDelta(sft.inDomain.delta)}.`,
-    );
-  } else lines.push('1. **In-domain accuracy above SFT** — not tested: the experiment lacks PivotRL or SFT.');
-  if (piv) {
-    const d = piv.ood.delta;
-    // "Kept within about a point of the base model": the interval of the change must lie above -1 point.
-    const v = verdict(d, -0.01);
-    const vs = sft ? ` For comparison ${sft.label}: ${fmtDelta(sft.ood.delta)} (worst kind ${fmtDelta(sft.ood.worstDelta)}).` : '';
-    lines.push(
-      `2. **No out-of-domain forgetting (within about 1 point of pi0)** — ${v}. ${piv.label}: OOD change ${fmtDelta(d)} ` +
-        `against pi0 (${fmtRate(piv.ood.before)} -> ${fmtRate(piv.ood.after)}), worst item kind ${fmtDelta(piv.ood.worstDelta)}.${vs}`,
-    );
-  }
-  if (piv && e2e && reach) {
-    const r = reach[piv.method];
-    const gain = e2e.inDomain.delta;
-    const e2eTurns = e2e.rolloutTurns.total.mean;
-    let v: string;
-    if (!(gain.mean > 0))
-      v = `not testable: ${e2e.label} did not improve on pi0 (change ${fmtDelta(gain)}), so its final accuracy is no bar to reach`;
-    else if (r.reached < r.of) v = `not supported: ${piv.label} reached it in ${r.reached} of ${r.of} seeds`;
-    else {
-      const ratio = e2eTurns / Math.max(1, r.turns!.mean);
-      v = `${ratio >= 4 ? 'supported' : ratio > 1 ? 'partly supported (fewer turns, but not 4x)' : 'not supported'}: ${e2e.label} spent ${ratio.toFixed(2)}x the rollout turns`;
-    }
-    const turns = r.turns ? `${fmtCount(r.turns)} rollout turns (profiling included)` : 'never';
-    lines.push(
-      `3. **End-to-end RL accuracy with about 4x fewer rollout turns** — ${v}. ${e2e.label} ends at ${fmtRate(e2e.inDomain.after)} ` +
-        `after ${fmtCount(e2e.rolloutTurns.total)} rollout turns; ${piv.label} reached ${pct(r.target)} in ${r.reached}/${r.of} seeds, after ${turns}.`,
-    );
-  }
-  const ablations = metrics.filter((m) => m.role === 'ablation');
-  if (piv && ablations.length) {
-    const parts = ablations.map((a) => {
-      const d = pairedDelta(by.get(piv.method)!, by.get(a.method)!, inDomain);
-      return `${a.label} ${fmtRate(a.inDomain.after)}, ${piv.label} minus it ${fmtDelta(d)} (${verdict(d)})`;
-    });
-    lines.push(`4. **Ablations (random turns, strict rewards) lose accuracy** — ${parts.join('; ')}.`);
-  }
-  const base = metrics[0].inDomain.before.mean;
-  const tasks = runs[0].result.before!.inDomain.episodes;
-  const binomial = 1.96 * Math.sqrt((base * (1 - base)) / Math.max(1, tasks));
-  lines.push(
+const plain = (x: number) => (Number.isFinite(x) ? x.toFixed(1) : '—');
+const signed = (x: number) => (Number.isFinite(x) ? `${x >= 0 ? '+' : ''}${x.toFixed(1)}` : '—');
+/** "+2.1 [-1.0, +5.2]": a change in points with its bootstrap interval (unsigned for a rate in percent). */
+export const fmtBoot = (i: BootInterval | null, sign = true) => {
+  const f = sign ? signed : plain;
+  return i ? `${f(i.estimate)} [${f(i.lo)}, ${f(i.hi)}]` : '—';
+};
+const row = (cells: string[]) => `| ${cells.join(' | ')} |`;
+const head = (cells: string[]) => [row(cells), `|${cells.map(() => ' --- ').join('|')}|`];
+
+export function claimsTable(claims: Claim[]): string[] {
+  const fmt = (x: number, unit: Claim['unit']) => (unit === 'x' ? `${x.toFixed(2)}x` : signed(x));
+  return [
+    ...head(['claim', 'verdict', 'estimate', '95% interval', 'n', "paper's effect"]),
+    ...claims.map((c) =>
+      row([
+        c.claim,
+        `**${c.verdict}**${c.reason ? ` (${c.reason})` : ''}`,
+        c.estimate === null ? '—' : fmt(c.estimate, c.unit),
+        c.ci ? `[${fmt(c.ci[0], c.unit)}, ${fmt(c.ci[1], c.unit)}]` : '—',
+        String(c.n),
+        c.paperEffect === null ? 'a loss (no size given)' : fmt(c.paperEffect, c.unit),
+      ]),
+    ),
     '',
-    'Verdicts: "supported" when the 95% interval lies above the margin (0, or -1 point for forgetting), "contradicted" when it ' +
-      'lies below, "not shown" when it contains it. The intervals are over seeds (training randomness) on one fixed held-out ' +
-      `set; they leave out that set's own sampling error, which for ${tasks} tasks at pi0's rate is about ±${(100 * binomial).toFixed(1)} ` +
-      'points (binomial, 95%): a difference smaller than that may not hold on other tasks.',
-  );
-  return lines;
+    "Estimates and intervals in percentage points (the rollout claim: E2E RL's rollout turns over PivotRL's turns to reach its " +
+      "final per-turn accuracy). Verdicts: **contradicted** when the interval lies wholly below the paper's effect (a smaller " +
+      "effect than the paper's is a result), **supported** when it excludes no effect in the claimed direction, **no difference " +
+      `resolved** only when it contains no effect and its half-width already meets the precision the claim needs (${PRECISION.inDomain} ` +
+      `points for per-turn accuracy, ${PRECISION.ood} for the OOD change), otherwise **inconclusive** with the half-width.`,
+  ];
+}
+
+function perTurnTable(t: Tables, metrics: MethodMetrics[]): string[] {
+  const rows = t.perTurn.filter((m) => m.rows);
+  if (!rows.length) return ['No per-turn data: the evaluations of these runs did not score held-out states.'];
+  return [
+    ...head([
+      'method',
+      'states x K',
+      'sampled accuracy %',
+      'change vs pi0 (points)',
+      'greedy accuracy %',
+      'greedy change',
+      'multi-turn success (beside)',
+    ]),
+    ...rows.map((m) => {
+      const p = m.rows!;
+      const success = metrics.find((x) => x.method === m.method)!.inDomain.after;
+      return row([
+        m.label,
+        `${p.states} x ${p.k}`,
+        fmtBoot(p.sampled, false),
+        fmtBoot(p.sampledChange),
+        fmtBoot(p.greedy, false),
+        fmtBoot(p.greedyChange),
+        fmtRate(success),
+      ]);
+    }),
+  ];
+}
+
+/** One row per group (template or turn position), one column per method: "pi0 -> after (change [interval])". */
+function movedTable(what: string, by: Tables['byTemplate']): string[] {
+  const methods = by.filter((m) => m.rows.length);
+  if (!methods.length) return [];
+  const keys = [...new Set(methods.flatMap((m) => m.rows.map((g) => g.key)))];
+  const cell = (g: Moved | undefined) =>
+    g
+      ? `${g.pi0.toFixed(1)} -> ${g.after.toFixed(1)} (${fmtBoot(g.change)})${g.change.lo > 0 ? ' up' : g.change.hi < 0 ? ' down' : ''}`
+      : '—';
+  return [
+    ...head([`${what} (states)`, ...methods.map((m) => m.label)]),
+    ...keys.map((k) =>
+      row([
+        `${k} (${methods[0].rows.find((g) => g.key === k)?.items ?? '—'})`,
+        ...methods.map((m) => cell(m.rows.find((g) => g.key === k))),
+      ]),
+    ),
+  ];
+}
+
+function classTable(t: Tables): string[] {
+  const methods = t.pi0Classes.filter((m) => m.rows);
+  if (!methods.length) return [];
+  const classes = ['pivot', 'all-0', 'all-1'] as const;
+  return [
+    ...head(['method', ...classes.map((c) => `${c}: states, pi0 -> after %`)]),
+    ...methods.map((m) =>
+      row([m.label, ...classes.map((c) => `${m.rows![c].states.toFixed(0)}, ${plain(m.rows![c].pi0)} -> ${plain(m.rows![c].after)}`)]),
+    ),
+  ];
+}
+
+function oodTable(t: Tables): string[] {
+  const methods = t.ood.filter((m) => m.rows.accuracy || m.rows.meanNll);
+  if (!methods.length) return ['No per-item OOD data.'];
+  return [
+    ...head(['method', 'items', 'OOD accuracy %', 'change vs pi0 (points)', 'NLL per token: pi0 -> after', 'per-item NLL change']),
+    ...methods.map((m) => {
+      const o = m.rows;
+      const nll = o.meanNll ? `${o.meanNll.before.toFixed(3)} -> ${o.meanNll.after.toFixed(3)}` : '—';
+      const nllChange = o.nllChange
+        ? `${(o.nllChange.estimate / 100).toFixed(3)} [${(o.nllChange.lo / 100).toFixed(3)}, ${(o.nllChange.hi / 100).toFixed(3)}]`
+        : '—';
+      return row([m.label, String(o.items), fmtBoot(o.accuracy, false), fmtBoot(o.change), nll, nllChange]);
+    }),
+  ];
+}
+
+function lossTable(t: Tables): string[] {
+  const methods = t.losses.filter((m) => m.rows.length);
+  if (!methods.length) return ['The runs recorded no losses per step.'];
+  const steps = [...new Set(methods.flatMap((m) => m.rows.map((s) => s.step)))].sort((a, b) => a - b);
+  const cell = (s: Tables['losses'][number]['rows'][number] | undefined) =>
+    !s ? '' : [s.loss, s.valLoss].map((v) => (v === null ? '—' : v.toFixed(4))).join(' / ');
+  return [
+    ...head(['step', ...methods.map((m) => `${m.label}: loss / validation loss`)]),
+    ...steps.map((step) => row([String(step), ...methods.map((m) => cell(m.rows.find((s) => s.step === step)))])),
+  ];
+}
+
+function sharedLines(t: Tables, runs: number): string[] {
+  const s = t.shared;
+  const hash = !s.pi0Hashes.length
+    ? "pi0's hash was not recorded (results from before it was kept)."
+    : s.pi0Hashes.length === 1
+      ? `Every run started from the same pi0, sha256 \`${s.pi0Hashes[0]}\`.`
+      : `The runs started from ${s.pi0Hashes.length} different base checkpoints (${s.pi0Hashes.join(', ')}): their comparisons are not paired on pi0.`;
+  const evaluation =
+    s.pi0EvaluationIdentical === null
+      ? ''
+      : s.pi0EvaluationIdentical
+        ? ` pi0's evaluation gave the same per-item rows in all ${runs} runs (evaluated once, or reproduced exactly).`
+        : " pi0's evaluation differs between runs (sampled rewards drawn per run); each change is against the run's own.";
+  const profile = !s.profiledRuns
+    ? ''
+    : s.distinctProfiles === 1
+      ? ` pi0 was profiled once and the profile shared by the ${s.profiledRuns} runs that select turns by it.`
+      : ` The ${s.profiledRuns} runs that profiled used ${s.distinctProfiles} different profiles.`;
+  return [hash + evaluation + profile];
 }
 
 function table(metrics: MethodMetrics[], reach: Record<string, Reach> | null): string[] {
   const head = [
     'method',
-    'in-domain (held-out)',
+    'multi-turn success (held-out tasks)',
     'change vs pi0',
     'OOD change vs pi0',
     'OOD worst kind',
@@ -245,6 +320,8 @@ export function buildReport(runs: RunResult[], meta: { name: string; command: st
   const metrics = [...by.values()].map(methodMetrics);
   const e2e = metrics.find((m) => m.role === 'e2e-rl');
   const reach = e2e ? Object.fromEntries([...by].map(([id, rs]) => [id, reachOf(rs, e2e.inDomain.after.mean)])) : null;
+  const claims = judgeClaims(runs);
+  const tables = buildTables(runs);
   const seeds = [...new Set(runs.map((r) => r.seed))];
   const s = runs[0].settings;
   const heldout = runs[0].result.before?.inDomain.episodes ?? 0;
@@ -252,12 +329,44 @@ export function buildReport(runs: RunResult[], meta: { name: string; command: st
     `# ${meta.name}: PivotRL against SFT and end-to-end RL, with ablations`,
     '',
     `Regenerated by \`${meta.command}\` (${(meta.seconds / 60).toFixed(1)} min wall); every figure below comes from \`results.json\` ` +
-      `beside this file (the campaigns' workflow results). ${metrics.length} methods x ${seeds.length} seeds (${seeds.join(', ')}), ` +
-      `same data and base model pi0; ${s.steps} steps each. Intervals are 95% (Student t, n-1 df) over seeds.`,
+      `beside this file (the campaigns' workflow results and their per-item rows). ${metrics.length} methods x ${seeds.length} seeds ` +
+      `(${seeds.join(', ')}), same data and base model pi0; ${s.steps} steps each. Per-turn and OOD figures and the claims have 95% ` +
+      'percentile bootstrap intervals over seeds and items together (the same items for every method, 2000 replicates); multi-turn ' +
+      'success and rollout turns have Student t intervals over seeds.',
     '',
-    ...claims(runs, metrics, reach),
+    "## The paper's claims",
     '',
-    '## Results',
+    ...claimsTable(claims),
+    '',
+    '## Held-out per-turn accuracy at expert states (primary in-domain metric)',
+    '',
+    ...perTurnTable(tables, metrics),
+    '',
+    '## Which templates moved (sampled per-turn accuracy %, change in points; "up"/"down": the interval excludes 0)',
+    '',
+    ...movedTable('template', tables.byTemplate),
+    '',
+    '### By turn position',
+    '',
+    ...movedTable('turn position', tables.byPosition),
+    '',
+    "## By pi0's class of the state (pi0's K samples at the start: pivot = mixed rewards)",
+    '',
+    ...classTable(tables),
+    '',
+    '## Out of domain: accuracy and drift from pi0',
+    '',
+    ...oodTable(tables),
+    '',
+    '## Losses per step (mean over seeds)',
+    '',
+    ...lossTable(tables),
+    '',
+    '## What the runs shared',
+    '',
+    ...sharedLines(tables, runs.length),
+    '',
+    '## Multi-turn success and rollout turns',
     '',
     ...table(metrics, reach),
     '',
@@ -305,5 +414,5 @@ export function buildReport(runs: RunResult[], meta: { name: string; command: st
     '![mean reward per candidate](mu-histogram.svg)',
     '',
   ].join('\n');
-  return { markdown: md, plots: plots(metrics), metrics, reach };
+  return { markdown: md, plots: plots(metrics), metrics, reach, claims, tables };
 }

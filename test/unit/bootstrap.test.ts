@@ -49,7 +49,10 @@ test('bootstrap: pairing the items beats resampling them independently when the 
   const b = a.map((row) => row.map((v) => (rng.next() < 0.1 ? 1 - v : v)));
   const paired = bootstrapDifference(a, b, { seed: 'p' });
   const unpaired = bootstrapDifference(a, b, { seed: 'p', unpairedItems: true });
-  assert.ok(paired.hi - paired.lo < (unpaired.hi - unpaired.lo) / 3, `paired ${paired.hi - paired.lo}, unpaired ${unpaired.hi - unpaired.lo}`);
+  assert.ok(
+    paired.hi - paired.lo < (unpaired.hi - unpaired.lo) / 3,
+    `paired ${paired.hi - paired.lo}, unpaired ${unpaired.hi - unpaired.lo}`,
+  );
   assert.equal(paired.estimate, unpaired.estimate);
 });
 

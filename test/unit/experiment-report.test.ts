@@ -1,14 +1,19 @@
-// The experiment's statistics, config expansion and report on synthetic campaign results.
+// The experiment's statistics, config expansion, claims and report on synthetic campaign results.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ci95, tQuantile975 } from '../../experiment/stats';
 import { deepMerge, planExperiment } from '../../experiment/plan';
 import { methodMetrics, turnsToReach, worstOodDelta, type RunResult } from '../../experiment/metrics';
-import { buildReport, fmtDelta, fmtRate } from '../../experiment/report';
+import { buildReport, fmtBoot, fmtDelta, fmtRate } from '../../experiment/report';
+import { bootstrapDifference, inPoints } from '../../experiment/bootstrap';
+import { judge, PAPER, PRECISION } from '../../experiment/claims';
+import { sampledRate } from '../../experiment/items';
+import { Rng, seedOf } from '../../core/rng';
+import { reportFromResults, writeReport, type ResultsFile } from '../../cli/experiment';
 import { niceTicks, renderChart } from '../../experiment/svg';
 import type { CampaignProgress, StepRecord } from '../../pipeline/campaign-state';
 import type { Role } from '../../experiment/plan';
@@ -35,6 +40,7 @@ const campaign = {
   train: {},
   evaluate: {},
 };
+const fmtSigned = (x: number) => `${x >= 0 ? '+' : ''}${x.toFixed(1)}`;
 const near = (a: number | undefined, b: number) => assert.ok(a !== undefined && Math.abs(a - b) < 1e-12, `${a} != ${b}`);
 
 test('an experiment expands into one validated campaign config per method and seed; bad fields are named', () => {
@@ -179,13 +185,9 @@ test('metrics per method: shares, rollout turns, OOD worst case, turns to reach 
   assert.equal(methodMetrics(runs.filter((r) => r.method === 'sft')).perStep.length, 0, 'SFT has no rewards per step');
 });
 
-test('the report judges each claim from the numbers, and every plot is an SVG with its series', () => {
+test('every plot is an SVG with its series; results without per-item rows still render, their claims not testable', () => {
   const report = buildReport(runs, { name: 'synthetic', command: 'test', seconds: 60 });
   const md = report.markdown;
-  assert.match(md, /In-domain accuracy above SFT on the same data\*\* — supported/);
-  assert.match(md, /No out-of-domain forgetting \(within about 1 point of pi0\)\*\* — supported/);
-  // E2E RL total 1000 turns / PivotRL 200 to reach = 5x.
-  assert.match(md, /about 4x fewer rollout turns\*\* — supported: E2E RL spent 5\.00x the rollout turns/);
   const sft = methodMetrics(runs.filter((r) => r.method === 'sft'));
   assert.ok(md.includes(`| SFT | ${fmtRate(sft.inDomain.after)} | ${fmtDelta(sft.inDomain.delta)} | ${fmtDelta(sft.ood.delta)} |`));
   assert.equal(report.reach?.piv.reached, 3);
@@ -197,14 +199,143 @@ test('the report judges each claim from the numbers, and every plot is an SVG wi
     assert.ok(svg.includes('PivotRL'), `${name} has the PivotRL series`);
     assert.ok(!/NaN/.test(svg), `${name} has no NaN coordinates`);
   }
-
-  // The same data with SFT ahead: the first claim is contradicted, not passed.
-  const swapped = runs.map((r) =>
-    r.method === 'sft'
-      ? { ...r, result: result({ before: 0.2, after: 0.9, oodBefore: 0.9, oodAfter: 0.9, profiling: 0, training: 0 }) }
-      : r,
+  assert.deepEqual(
+    report.claims.map((c) => [c.verdict, c.reason]),
+    [
+      ['not testable', 'no per-turn data'],
+      ['not testable', 'no per-item OOD data'],
+      ['not testable', 'no per-turn data on the learning curves'],
+    ],
   );
-  assert.match(buildReport(swapped, { name: 's', command: 't', seconds: 1 }).markdown, /above SFT on the same data\*\* — contradicted/);
+  assert.match(md, /No per-turn data: the evaluations of these runs did not score held-out states/);
+});
+
+test('the verdict rule: contradicted below the paper, supported beyond no effect, no difference only when narrow enough', () => {
+  const inDomain = { supportedAbove: 0, contradictedBelow: PAPER.inDomainOverSft, precision: PRECISION.inDomain };
+  assert.deepEqual(judge({ lo: 5, hi: 10 }, inDomain), { verdict: 'supported' });
+  assert.deepEqual(judge({ lo: 0.5, hi: 12 }, inDomain), { verdict: 'supported' });
+  assert.match(judge({ lo: 1, hi: 3 }, inDomain).reason!, /below \+4\.2; it does exclude \+0\.0: the direction holds, the size does not/);
+  assert.equal(judge({ lo: -6, hi: -1 }, inDomain).verdict, 'contradicted');
+  assert.deepEqual(judge({ lo: -1, hi: 5 }, inDomain), { verdict: 'no difference resolved', reason: 'half-width 3.0 <= 4' });
+  assert.deepEqual(judge({ lo: -6, hi: 7 }, inDomain), { verdict: 'inconclusive', reason: 'interval too wide: half-width 6.5 > 4' });
+  const ood = { supportedAbove: PAPER.oodMargin, contradictedBelow: PAPER.oodMargin, precision: PRECISION.ood };
+  assert.equal(judge({ lo: -0.8, hi: 0.5 }, ood).verdict, 'supported');
+  assert.equal(judge({ lo: -4, hi: -1.5 }, ood).verdict, 'contradicted');
+  assert.equal(judge({ lo: -2.5, hi: 0.5 }, ood).verdict, 'no difference resolved');
+  assert.equal(judge({ lo: -5, hi: 0.5 }, ood).verdict, 'inconclusive');
+  const ratio = { supportedAbove: 1, contradictedBelow: 4, precision: null };
+  assert.deepEqual(judge({ lo: 0.8, hi: 5 }, ratio), { verdict: 'inconclusive', reason: 'the interval contains both +1.0 and +4.0' });
+});
+
+// Per-item rows: 40 held-out states (10 tasks x positions 0-3, 4 templates), K = 4, and 30 OOD items. pi0's rows are the
+// same in every run (evaluated once); each method's after rows are drawn at its own rate, per seed.
+const K = 4;
+const states = Array.from({ length: 40 }, (_, i) => ({
+  id: `task${i % 10}#${Math.floor(i / 10)}`,
+  template: `tpl${i % 4}`,
+  position: Math.floor(i / 10),
+}));
+const coin = (rng: Rng, rate: number) => (rng.next() < rate ? 1 : 0) as 0 | 1;
+const turnRows = (rate: number, name: string) => {
+  const rng = new Rng(seedOf(name));
+  return states.map((s) => ({
+    ...s,
+    domain: 'terminal',
+    greedy: coin(rng, rate),
+    sampled: Array.from({ length: K }, () => coin(rng, rate)),
+  }));
+};
+const oodRows = (rate: number, name: string) => {
+  const rng = new Rng(seedOf(name));
+  return Array.from({ length: 30 }, (_, i) => ({ id: `ood${i}`, kind: i % 2 ? 'arith' : 'words', correct: coin(rng, rate) }));
+};
+const drift = (nll: number) => Array.from({ length: 30 }, (_, i) => ({ id: `ood${i}`, kind: 'k', tokens: 10, nll: nll * 10 + (i % 3) }));
+const pi0Items = { turns: turnRows(0.3, 'pi0'), ood: oodRows(0.7, 'pi0-ood'), drift: drift(1), meanNll: 1.1 };
+const RATES: Record<string, { turns: number; ood: number; nll: number }> = {
+  piv: { turns: 0.8, ood: 0.7, nll: 1 },
+  sft: { turns: 0.4, ood: 0.3, nll: 3 },
+  e2e: { turns: 0.6, ood: 0.7, nll: 1.2 },
+};
+const withItems = (rs: RunResult[], rates = RATES): RunResult[] =>
+  rs.map((r) => {
+    const rate = rates[r.method];
+    const after = {
+      turns: turnRows(rate.turns, `${r.method}-${r.seed}`),
+      ood: rate.ood === 0.7 ? pi0Items.ood : oodRows(rate.ood, `${r.method}-${r.seed}-ood`),
+      drift: drift(rate.nll),
+      meanNll: rate.nll + 0.1,
+    };
+    const losses = r.result.history.map((h) => ({ ...h, loss: 1 / h.step }));
+    return {
+      ...r,
+      baseHash: 'abc123',
+      result: { ...r.result, history: losses },
+      items: { before: pi0Items, after, curve: (r.result.curve ?? []).map((p) => ({ step: p.step, ...after })) },
+    };
+  });
+
+test('claims on per-item rows: verdicts by the rule, intervals from the bootstrap, the report and results.json agree', () => {
+  const rich = withItems(runs);
+  const report = buildReport(rich, { name: 'items', command: 'test', seconds: 60 });
+  const [inDomain, ood, rollout] = report.claims;
+  assert.equal(inDomain.verdict, 'supported');
+  assert.equal(inDomain.n, 40);
+  // The interval is the bootstrap's on the seed x state matrices of sampled accuracy.
+  const matrix = (m: string) =>
+    rich.filter((r) => r.method === m).map((r) => [...r.items!.after!.turns!].sort((a, b) => a.id.localeCompare(b.id)).map(sampledRate));
+  const boot = inPoints(bootstrapDifference(matrix('piv'), matrix('sft'), { seed: 'pivotrl-sft' }));
+  assert.deepEqual([inDomain.estimate, ...inDomain.ci!], [boot.estimate, boot.lo, boot.hi]);
+  assert.ok(boot.hi > boot.lo, 'never zero width when items vary');
+  // PivotRL's OOD answers are pi0's: a change of exactly 0 (the documented zero-width case), within a point.
+  assert.deepEqual([ood.verdict, ood.estimate, ...ood.ci!], ['supported', 0, 0, 0]);
+  assert.match(ood.reason!, /SFT's change: -\d+\.\d \[.*\] points \(paper: about -10\)/);
+  // E2E RL: 1000 rollout turns; PivotRL reaches E2E RL's final accuracy at its mid-run evaluation (200 turns).
+  assert.equal(rollout.verdict, 'supported');
+  assert.equal(rollout.estimate, 5);
+  assert.match(rollout.reason!, /reached in 3 of 3 PivotRL seeds/);
+
+  // The same rows with SFT ahead: the first claim is contradicted, stated as a result.
+  const swapped = buildReport(withItems(runs, { ...RATES, piv: RATES.sft, sft: RATES.piv }), { name: 's', command: 't', seconds: 1 });
+  assert.equal(swapped.claims[0].verdict, 'contradicted');
+  assert.match(swapped.markdown, /\*\*contradicted\*\* \(the interval lies below \+4\.2\)/);
+
+  // results.json holds what the report shows, and --report-only rewrites the same report from it alone.
+  const dir = mkdtempSync(join(tmpdir(), 'pivotrl-report-'));
+  writeReport(dir, { name: 'items', command: 'test', seconds: 60, runs: rich });
+  const saved = JSON.parse(readFileSync(join(dir, 'results.json'), 'utf8')) as ResultsFile;
+  const md = readFileSync(join(dir, 'report.md'), 'utf8');
+  assert.equal(saved.pi0Hash, 'abc123');
+  assert.deepEqual(saved.claims, report.claims);
+  for (const c of saved.claims!) {
+    assert.ok(md.includes(`| ${c.claim} | **${c.verdict}**`), c.claim);
+    if (c.ci && c.unit === 'points')
+      assert.ok(md.includes(`[${fmtSigned(c.ci[0])}, ${fmtSigned(c.ci[1])}]`), `${c.claim} interval in the report`);
+  }
+  const piv = saved.tables!.byTemplate.find((m) => m.method === 'piv')!.rows;
+  assert.deepEqual(
+    piv.map((g) => [g.key, g.items]),
+    [
+      ['tpl0', 10],
+      ['tpl1', 10],
+      ['tpl2', 10],
+      ['tpl3', 10],
+    ],
+  );
+  assert.ok(md.includes(`${piv[0].pi0.toFixed(1)} -> ${piv[0].after.toFixed(1)} (${fmtBoot(piv[0].change)}) up`));
+  const classes = saved.tables!.pi0Classes.find((m) => m.method === 'piv')!.rows!;
+  assert.equal(classes.pivot.states + classes['all-0'].states + classes['all-1'].states, 40);
+  assert.match(md, /Every run started from the same pi0, sha256 `abc123`\. pi0's evaluation gave the same per-item rows in all 9 runs/);
+  assert.match(md, /pi0 was profiled once and the profile shared by the 3 runs/);
+  assert.match(md, /\| 1 \| 1\.0000 \/ — \|/, 'loss per step');
+  const perTurn = saved.tables!.perTurn.find((m) => m.method === 'sft')!.rows!;
+  assert.ok(md.includes(`| SFT | 40 x 4 | ${fmtBoot(perTurn.sampled, false)} | ${fmtBoot(perTurn.sampledChange)} |`));
+  assert.equal(reportFromResults(dir), join(dir, 'report.md'));
+  assert.equal(readFileSync(join(dir, 'report.md'), 'utf8'), md, '--report-only gives the same report');
+
+  // A bad per-item row is named by its place in results.json.
+  saved.runs[4].items!.after!.turns![0].sampled = [2 as 0];
+  writeFileSync(join(dir, 'results.json'), JSON.stringify(saved));
+  assert.throws(() => reportFromResults(dir), /results\.json: runs\.4\.items\.after\.turns\.0\.sampled\.0: /);
 });
 
 test('chart helpers: round ticks; an empty chart still renders', () => {

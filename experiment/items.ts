@@ -1,0 +1,83 @@
+// The per-item rows of a run's evaluations as results.json embeds them, and the seed x item matrices read from them.
+import { z } from 'zod';
+import type { SeedItemMatrix } from './bootstrap';
+import type { RunResult } from './metrics';
+
+const Reward = z.union([z.literal(0), z.literal(1)]);
+
+/** A held-out state's greedy and K sampled rewards (pipeline/turn-eval.ts TurnEvalItem). */
+export const TurnItemRow = z.object({
+  id: z.string(),
+  domain: z.string(),
+  template: z.string(),
+  position: z.number().int().nonnegative(),
+  greedy: Reward,
+  sampled: z.array(Reward).min(1),
+});
+export type TurnItemRow = z.infer<typeof TurnItemRow>;
+
+/** The greedy answer to an out-of-domain item, right or wrong. */
+export const OodItemRow = z.object({ id: z.string(), kind: z.string(), correct: Reward });
+
+/** Negative log-likelihood (summed over its tokens) of an OOD item's reference answer. */
+export const DriftItemRow = z.object({ id: z.string(), kind: z.string(), tokens: z.number().int().positive(), nll: z.number() });
+
+export const EvalItems = z.object({
+  turns: z.array(TurnItemRow).optional(),
+  ood: z.array(OodItemRow).optional(),
+  drift: z.array(DriftItemRow).optional(),
+  /** Mean NLL per token of the reference answers (Evaluation.oodDrift.meanNll). */
+  meanNll: z.number().optional(),
+});
+export type EvalItems = z.infer<typeof EvalItems>;
+
+export const RunItems = z.object({
+  before: EvalItems.optional(),
+  after: EvalItems.optional(),
+  /** The evaluations between steps, by step (the points of the learning curve). */
+  curve: z.array(EvalItems.extend({ step: z.number().int().nonnegative() })).optional(),
+});
+export type RunItems = z.infer<typeof RunItems>;
+
+/** Where an evaluation (or a curve point) stored its per-item rows: its optional perTurn, oodItems and oodDrift. */
+export interface ItemKeys {
+  perTurn?: { items: string };
+  oodItems?: string;
+  oodDrift?: { meanNll: number; items: string };
+}
+/** Evaluations recorded before these fields existed have none of them. */
+export const itemKeysOf = (e: object): ItemKeys => e as ItemKeys;
+
+export const sampledRate = (r: TurnItemRow) => r.sampled.reduce((a: number, v) => a + v, 0) / r.sampled.length;
+export const greedyRate = (r: TurnItemRow) => r.greedy;
+
+/** id -> value of some rows; null when there are none. */
+export const valuesOf = <R extends { id: string }>(rows: R[] | undefined, value: (r: R) => number): Map<string, number> | null =>
+  rows?.length ? new Map(rows.map((r) => [r.id, value(r)])) : null;
+
+/**
+ * Groups of runs (one group per method or phase) as seed x item matrices over the items every run has, in id order;
+ * null when some run has no rows.
+ */
+export function alignedMatrices(groups: (Map<string, number> | null)[][]): { ids: string[]; matrices: SeedItemMatrix[] } | null {
+  const maps = groups.flat();
+  if (maps.length === 0 || maps.some((m) => m === null)) return null;
+  const ids = [...maps[0]!.keys()].filter((id) => maps.every((m) => m!.has(id))).sort();
+  if (ids.length === 0) return null;
+  return { ids, matrices: groups.map((g) => g.map((m) => ids.map((id) => m!.get(id)!))) };
+}
+
+export type Phase = 'before' | 'after';
+export type RowValues = (r: RunResult) => Map<string, number> | null;
+
+/** A run's held-out states (those `keep` accepts) in one evaluation, as id -> value. */
+export const turnValues =
+  (phase: Phase, value: (r: TurnItemRow) => number = sampledRate, keep: (r: TurnItemRow) => boolean = () => true): RowValues =>
+  (r) =>
+    valuesOf(r.items?.[phase]?.turns?.filter(keep), value);
+
+/** A run's OOD items in one evaluation: id -> 1 when answered right. */
+export const oodValues =
+  (phase: Phase): RowValues =>
+  (r) =>
+    valuesOf(r.items?.[phase]?.ood, (x) => x.correct);
