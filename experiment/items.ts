@@ -1,7 +1,6 @@
 // The per-item rows of a run's evaluations as results.json embeds them, and the seed x item matrices read from them.
 import { z } from 'zod';
 import type { SeedItemMatrix } from './bootstrap';
-import type { RunResult } from './metrics';
 
 const Reward = z.union([z.literal(0), z.literal(1)]);
 
@@ -68,7 +67,8 @@ export function alignedMatrices(groups: (Map<string, number> | null)[][]): { ids
 }
 
 export type Phase = 'before' | 'after';
-export type RowValues = (r: RunResult) => Map<string, number> | null;
+/** A run's (anything with per-item rows) id -> value map of some rows; null when it has none. */
+export type RowValues = (r: { items?: RunItems }) => Map<string, number> | null;
 
 /** A run's held-out states (those `keep` accepts) in one evaluation, as id -> value. */
 export const turnValues =

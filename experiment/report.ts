@@ -43,6 +43,8 @@ export const fmtBoot = (i: BootInterval | null, sign = true) => {
   const f = sign ? signed : plain;
   return i ? `${f(i.estimate)} [${f(i.lo)}, ${f(i.hi)}]` : '—';
 };
+/** A Markdown section: its heading, a blank line, its lines, a blank line. */
+const section = (title: string, lines: string[]) => [title, '', ...lines, ''];
 const row = (cells: string[]) => `| ${cells.join(' | ')} |`;
 const head = (cells: string[]) => [row(cells), `|${cells.map(() => ' --- ').join('|')}|`];
 
@@ -334,38 +336,17 @@ export function buildReport(runs: RunResult[], meta: { name: string; command: st
       'percentile bootstrap intervals over seeds and items together (the same items for every method, 2000 replicates); multi-turn ' +
       'success and rollout turns have Student t intervals over seeds.',
     '',
-    "## The paper's claims",
-    '',
-    ...claimsTable(claims),
-    '',
-    '## Held-out per-turn accuracy at expert states (primary in-domain metric)',
-    '',
-    ...perTurnTable(tables, metrics),
-    '',
-    '## Which templates moved (sampled per-turn accuracy %, change in points; "up"/"down": the interval excludes 0)',
-    '',
-    ...movedTable('template', tables.byTemplate),
-    '',
-    '### By turn position',
-    '',
-    ...movedTable('turn position', tables.byPosition),
-    '',
-    "## By pi0's class of the state (pi0's K samples at the start: pivot = mixed rewards)",
-    '',
-    ...classTable(tables),
-    '',
-    '## Out of domain: accuracy and drift from pi0',
-    '',
-    ...oodTable(tables),
-    '',
-    '## Losses per step (mean over seeds)',
-    '',
-    ...lossTable(tables),
-    '',
-    '## What the runs shared',
-    '',
-    ...sharedLines(tables, runs.length),
-    '',
+    ...section("## The paper's claims", claimsTable(claims)),
+    ...section('## Held-out per-turn accuracy at expert states (primary in-domain metric)', perTurnTable(tables, metrics)),
+    ...section(
+      '## Which templates moved (sampled per-turn accuracy %, change in points; "up"/"down": the interval excludes 0)',
+      movedTable('template', tables.byTemplate),
+    ),
+    ...section('### By turn position', movedTable('turn position', tables.byPosition)),
+    ...section("## By pi0's class of the state (pi0's K samples at the start: pivot = mixed rewards)", classTable(tables)),
+    ...section('## Out of domain: accuracy and drift from pi0', oodTable(tables)),
+    ...section('## Losses per step (mean over seeds)', lossTable(tables)),
+    ...section('## What the runs shared', sharedLines(tables, runs.length)),
     '## Multi-turn success and rollout turns',
     '',
     ...table(metrics, reach),

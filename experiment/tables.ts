@@ -105,7 +105,10 @@ function pi0Classes(rs: RunResult[]): Record<Pi0Class, { states: number; pi0: nu
 /** OOD accuracy and drift from pi0 (NLL per token of the reference answers). */
 function ood(rs: RunResult[]) {
   const acc = oodValues;
-  const nll = (p: Phase) => (r: RunResult) => valuesOf(r.items?.[p]?.drift, (x) => x.nll / x.tokens);
+  const nll =
+    (p: Phase): RowValues =>
+    (r) =>
+      valuesOf(r.items?.[p]?.drift, (x) => x.nll / x.tokens);
   const after = alignedMatrices([rs.map(acc('after'))]);
   const meanNll = (p: Phase) => rs.map((r) => r.items?.[p]?.meanNll);
   const [nb, na] = [meanNll('before'), meanNll('after')];
