@@ -1,19 +1,13 @@
 // The per-item rows of a run's evaluations as results.json embeds them, and the seed x item matrices read from them.
 import { z } from 'zod';
+import { TurnEvalItem } from '../pipeline/turn-eval';
 import type { SeedItemMatrix } from './bootstrap';
 
 const Reward = z.union([z.literal(0), z.literal(1)]);
 
-/** A held-out state's greedy and K sampled rewards (pipeline/turn-eval.ts TurnEvalItem). */
-export const TurnItemRow = z.object({
-  id: z.string(),
-  domain: z.string(),
-  template: z.string(),
-  position: z.number().int().nonnegative(),
-  greedy: Reward,
-  sampled: z.array(Reward).min(1),
-});
-export type TurnItemRow = z.infer<typeof TurnItemRow>;
+/** A held-out state's greedy and K sampled rewards. */
+export const TurnItemRow = TurnEvalItem;
+export type TurnItemRow = TurnEvalItem;
 
 /** The greedy answer to an out-of-domain item, right or wrong. */
 export const OodItemRow = z.object({ id: z.string(), kind: z.string(), correct: Reward });

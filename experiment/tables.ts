@@ -123,11 +123,18 @@ function ood(rs: RunResult[]) {
   };
 }
 
+/** A run's training and validation losses by step: SFT's full record when kept, else what its history holds. */
+function lossesOf(r: RunResult): { step: number; loss?: number; valLoss?: number }[] {
+  const sft = r.result.sft;
+  if (!sft) return r.result.history;
+  return [...sft.losses, ...sft.valCurve];
+}
+
 /** Training loss per step (mean over seeds), and SFT's validation loss, where the runs recorded them. */
 function losses(rs: RunResult[]): { step: number; loss: number | null; valLoss: number | null }[] {
   const steps = new Map<number, { loss: number[]; valLoss: number[] }>();
   for (const r of rs) {
-    for (const h of r.result.history as { step: number; loss?: number; valLoss?: number }[]) {
+    for (const h of lossesOf(r)) {
       const s = steps.get(h.step) ?? { loss: [], valLoss: [] };
       if (h.loss !== undefined) s.loss.push(h.loss);
       if (h.valLoss !== undefined) s.valLoss.push(h.valLoss);

@@ -75,6 +75,17 @@ test('a small experiment writes a report whose numbers are the campaigns results
     assert.equal(r.history.length, 1);
   }
   for (const r of byMethod('pivotrl')) assert.equal(r.rolloutTurns.profiling, tiny.candidates * tiny.config.profile.k);
-  assert.match(md, /In-domain accuracy above SFT/);
-  assert.match(md, /End-to-end RL accuracy/);
+  // Provenance: pi0's hash, every run's config and pi0 hash, and the claims array the report's claims table shows.
+  assert.match(stored.pi0Hash ?? '', /^[0-9a-f]{64}$/);
+  for (const r of stored.runs) {
+    assert.equal(r.baseHash, stored.pi0Hash);
+    assert.equal(r.config?.name, `exp-it-${r.method}-s${r.seed}`);
+  }
+  assert.equal(stored.claims?.length, 3);
+  for (const c of stored.claims!) assert.ok(md.includes(`| ${c.claim} | **${c.verdict}**`), `${c.claim}: ${c.verdict} in the report`);
+  // Where the evaluations scored held-out states, their rows are in results.json, one per state.
+  for (const r of stored.runs) {
+    const perTurn = r.result.after?.perTurn;
+    if (perTurn) assert.equal(r.items?.after?.turns?.length, perTurn.states, `${r.workflowId}: per-turn rows`);
+  }
 });

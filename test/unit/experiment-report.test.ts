@@ -240,7 +240,7 @@ const turnRows = (rate: number, name: string) => {
   const rng = new Rng(seedOf(name));
   return states.map((s) => ({
     ...s,
-    domain: 'terminal',
+    domain: 'terminal' as const,
     greedy: coin(rng, rate),
     sampled: Array.from({ length: K }, () => coin(rng, rate)),
   }));
@@ -266,10 +266,18 @@ const withItems = (rs: RunResult[], rates = RATES): RunResult[] =>
       meanNll: rate.nll + 0.1,
     };
     const losses = r.result.history.map((h) => ({ ...h, loss: 1 / h.step }));
+    // SFT keeps every step's loss and its validation curve in its own record (history keeps the recent steps only).
+    const sft = {
+      losses: [1, 2, 3].map((step) => ({ step, loss: 2 / step })),
+      valCurve: [
+        { step: 0, valLoss: 3 },
+        { step: 3, valLoss: 1.5 },
+      ],
+    };
     return {
       ...r,
       baseHash: 'abc123',
-      result: { ...r.result, history: losses },
+      result: { ...r.result, history: losses, ...(r.role === 'sft' && { sft: sft as CampaignProgress['sft'] }) },
       items: { before: pi0Items, after, curve: (r.result.curve ?? []).map((p) => ({ step: p.step, ...after })) },
     };
   });
@@ -326,7 +334,9 @@ test('claims on per-item rows: verdicts by the rule, intervals from the bootstra
   assert.equal(classes.pivot.states + classes['all-0'].states + classes['all-1'].states, 40);
   assert.match(md, /Every run started from the same pi0, sha256 `abc123`\. pi0's evaluation gave the same per-item rows in all 9 runs/);
   assert.match(md, /pi0 was profiled once and the profile shared by the 3 runs/);
-  assert.match(md, /\| 1 \| 1\.0000 \/ — \|/, 'loss per step');
+  assert.match(md, /\| 0 \| — \/ 3\.0000 \| {2}\| {2}\|/, "SFT's validation loss of pi0");
+  assert.match(md, /\| 3 \| 0\.6667 \/ 1\.5000 \|/, "SFT's loss curve beyond its history");
+  assert.match(md, /\| 1 \| 2\.0000 \/ — \| 1\.0000 \/ — \| 1\.0000 \/ — \|/, 'loss per step');
   const perTurn = saved.tables!.perTurn.find((m) => m.method === 'sft')!.rows!;
   assert.ok(md.includes(`| SFT | 40 x 4 | ${fmtBoot(perTurn.sampled, false)} | ${fmtBoot(perTurn.sampledChange)} |`));
   assert.equal(reportFromResults(dir), join(dir, 'report.md'));
