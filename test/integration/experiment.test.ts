@@ -14,7 +14,7 @@ import { tinyCampaign } from '../../harness/campaign';
 const temporal = useTestTemporal();
 
 test('a small experiment writes a report whose numbers are the campaigns results', { timeout: 15 * 60_000 }, async () => {
-  const tiny = tinyCampaign({ address: temporal.address, queue: 'experiment', steps: 1 });
+  const tiny = tinyCampaign({ address: temporal.address, queue: 'experiment', steps: 1, heldoutTurns: 4 });
   const { name: _name, seed: _seed, ...campaign } = tiny.config;
   const plan = planExperiment(
     {
@@ -83,9 +83,10 @@ test('a small experiment writes a report whose numbers are the campaigns results
   }
   assert.equal(stored.claims?.length, 3);
   for (const c of stored.claims!) assert.ok(md.includes(`| ${c.claim} | **${c.verdict}**`), `${c.claim}: ${c.verdict} in the report`);
-  // Where the evaluations scored held-out states, their rows are in results.json, one per state.
+  // The evaluations scored held-out states: their rows are in results.json, one per state.
   for (const r of stored.runs) {
     const perTurn = r.result.after?.perTurn;
-    if (perTurn) assert.equal(r.items?.after?.turns?.length, perTurn.states, `${r.workflowId}: per-turn rows`);
+    assert.ok(perTurn, `${r.workflowId}: per-turn evaluation`);
+    assert.equal(r.items?.after?.turns?.length, perTurn.states, `${r.workflowId}: per-turn rows`);
   }
 });
