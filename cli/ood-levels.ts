@@ -1,5 +1,5 @@
 // Measures a checkpoint's greedy accuracy per OOD kind at candidate difficulty levels, through the evaluation's own
-// generate and score stages, to choose the `pivotrl generate --ood-level` at which pi0 is neither at floor nor ceiling.
+// generate, score and drift stages, to choose the `pivotrl generate --ood-level` at which pi0 is neither at floor nor ceiling.
 //   npx tsx cli/ood-levels.ts [--checkpoint models/pi0] [--levels '0;1;2;add:3,next:1'] [--n 500] [--seed 1]
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { generateSamples } from '../pipeline/generate';
 import { scoreOod } from '../pipeline/episodes';
+import { measureOodDrift } from '../pipeline/ood-drift';
 import { importCheckpointDir } from '../policy/checkpoint';
 import { openInProcessPolicyEngine } from '../policy/engine';
 import { LocalStore, putJsonl } from '../store';
@@ -38,9 +39,13 @@ export async function measureOodLevels(o: { checkpoint: string; levels: string[]
         sampling,
       });
       const score = await scoreOod(store, `l${i}/items.jsonl`, `l${i}/samples.jsonl`);
+      const drift = await measureOodDrift(store, engine, { checkpoint: CHECKPOINT, items: `l${i}/items.jsonl`, out: `l${i}/drift.jsonl` });
       const kinds = Object.entries(score.byKind).map(([k, v]) => `${k} ${(100 * v).toFixed(0)}%`);
-      log(`level ${level}: ${score.items} items, ${(100 * score.accuracy).toFixed(1)}% | ${kinds.join(' | ')}`);
-      rows.push({ level, ...score });
+      log(
+        `level ${level}: ${score.items} items, ${(100 * score.accuracy).toFixed(1)}% | ${kinds.join(' | ')} | ` +
+          `reference NLL ${drift.meanNll.toFixed(3)} nats/token`,
+      );
+      rows.push({ level, ...score, meanNll: drift.meanNll });
     }
     return rows;
   } finally {
