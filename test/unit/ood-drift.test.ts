@@ -7,28 +7,16 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import { initBackend } from '../../policy/backend';
-import { charTokenizer } from '../../policy/tokenizer';
-import { forward, initParams, logitsOf, makeModel, namedParams, paramsFrom, type Model } from '../../policy/model';
-import { Trainee, completionNll, trainStep, zeroAdam } from '../../policy/train';
+import { forward, logitsOf, type Model } from '../../policy/model';
+import { completionNll, trainStep } from '../../policy/train';
 import { openInProcessPolicyEngine } from '../../policy/engine';
-import type { ModelConfig } from '../../policy/schemas';
 import { LocalStore, getJsonl, putJsonl } from '../../store';
 import { OOD_KINDS, generateOodSuite, oodCorrect, parseOodLevels, renderOodAnswer, renderOodPrompt } from '../../tasks/ood';
 import { OodItemScore, scoreOod } from '../../pipeline/episodes';
 import { OodDriftRow, measureOodDrift } from '../../pipeline/ood-drift';
+import { TINY, disposeTrainee as dispose, tinyModel, tok } from '../support/tiny-model';
 
 await initBackend(() => {});
-const tok = charTokenizer();
-const TINY: ModelConfig = { vocab: tok.vocabSize, ctx: 64, layers: 2, width: 32, heads: 2 };
-
-function tinyModel(seed: number): Trainee {
-  const named = initParams(TINY, seed);
-  const model = makeModel(TINY, tok, paramsFrom(TINY, named));
-  tf.dispose(Object.values(named));
-  return { model, adam: zeroAdam(model), step: 0 };
-}
-const dispose = (tr: Trainee) =>
-  tf.dispose([...namedParams(tr.model.params).map(([, v]) => v), tr.model.headMask, ...tr.adam.m, ...tr.adam.v]);
 
 const ITEMS = generateOodSuite({ seed: 3, n: 10, levels: parseOodLevels('2') });
 const SEQS = ITEMS.map((item) => ({ prompt: renderOodPrompt(item), completion: renderOodAnswer(item) }));
