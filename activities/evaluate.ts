@@ -29,6 +29,8 @@ export interface ScoreEpisodesInput extends StageInput {
 export interface ScoreOodInput extends StageInput {
   items: string;
   samples: string;
+  /** Where the per-item rows go (absent in campaigns recorded before they were kept). */
+  out?: string;
 }
 
 export interface SelectHeldoutStatesInput extends StageInput {
@@ -81,7 +83,7 @@ export function createEvaluateActivities(runner: EpisodeRunner) {
       return cachedStage(store, summaryOf(input.out), () => scoreHeldoutStates(store, { ...input, k: input.turnSamples }));
     },
     async scoreOod(input: ScoreOodInput) {
-      return scoreOod(openStore(input.store), input.items, input.samples);
+      return scoreOod(openStore(input.store), input.items, input.samples, input.out);
     },
   };
 }

@@ -1,5 +1,5 @@
 // The activities of each task queue. CPU: ingest, verify, pivot selection, batches, episode execution and
-// scoring. GPU: generation and updates. Workers wire real dependencies in; tests may pass their own.
+// scoring. GPU: generation, updates and the OOD drift measure. Workers wire real dependencies in; tests may pass their own.
 import { ingestStage } from './ingest';
 import { drawBatchStage, selectPivotsStage } from './profile';
 import { createVerifyActivities } from './verify';
@@ -8,6 +8,7 @@ import { createEvaluateActivities } from './evaluate';
 import { createGenerateActivities } from './generate';
 import type { EngineFor } from '../pipeline/generate';
 import { createUpdateActivities } from './update';
+import { createOodDriftActivities } from './ood-drift';
 import { createBaselineCpuActivities, createBaselineGpuActivities } from './baselines';
 import type { EpisodeRunner } from '../tasks/episode-runner';
 
@@ -31,6 +32,7 @@ export function createGpuActivities(engineFor: EngineFor) {
   return {
     ...createGenerateActivities(engineFor),
     ...createUpdateActivities(engineFor),
+    ...createOodDriftActivities(engineFor),
     ...createBaselineGpuActivities(engineFor),
   };
 }

@@ -93,6 +93,7 @@ function inProcessAct({ cpu, gpu }: ReturnType<typeof inProcessActivities>) {
     splitSftTurns: call(cpu.splitSftTurns),
     sftValLoss: call(gpu.sftValLoss),
     episodeUpdate: call(gpu.episodeUpdate),
+    measureOodDrift: call(gpu.measureOodDrift),
   };
   return { act, counter };
 }

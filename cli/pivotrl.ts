@@ -8,7 +8,7 @@ import { firstIssue } from '../core/zod-errors';
 import { ConfigError, assertInputsExist, loadCampaignConfig } from '../pipeline/config-file';
 import { generateTerminalSuite } from '../tasks/terminal/suite';
 import { generateSweSuite } from '../tasks/swe/suite';
-import { generateOodSuite } from '../tasks/ood';
+import { generateOodSuite, parseOodLevels } from '../tasks/ood';
 import { generateToolSuite } from '../tasks/tool/suite';
 import { ProfileSuitesOptions, formatSuitesTable, profileSuites, writeSuitesReport } from './profile-suites';
 import type { Hyper } from '../pipeline/campaign-state';
@@ -22,7 +22,7 @@ import { BadInputError } from '../pipeline/jsonl-reader';
 import { LocalStore } from '../store';
 
 const USAGE = `usage:
-  pivotrl generate --out DIR [--seed N] [--train N] [--heldout N] [--heldout-templates A,B] [--ood N]
+  pivotrl generate --out DIR [--seed N] [--train N] [--heldout N] [--heldout-templates A,B] [--ood N] [--ood-level L|KIND:L,..]
                    [--swe-train N] [--swe-heldout N] [--tool-train N] [--tool-heldout N]
   pivotrl profile-suites [--checkpoint DIR] [--seed N] [--k N] [--terminal-tasks N] [--swe-tasks N] [--tool-tasks N] [--out PATH]
   pivotrl run --config FILE [--id WORKFLOW_ID] [--embedded-workers]
@@ -48,6 +48,8 @@ function generate(args: string[]): void {
       /** Terminal templates kept out of training (held-out tasks come from them only). */
       'heldout-templates': { type: 'string', default: '' },
       ood: { type: 'string', default: '50' },
+      /** How far OOD items reach beyond pi0's pretraining suite (tasks/ood.ts); absent: level 0, that suite. */
+      'ood-level': { type: 'string' },
       'swe-train': { type: 'string', default: '54' },
       'swe-heldout': { type: 'string', default: '18' },
       'tool-train': { type: 'string', default: '60' },
@@ -57,11 +59,12 @@ function generate(args: string[]): void {
   if (!values.out) throw new ConfigError('generate: --out DIR is required');
   const seed = Number(values.seed);
   const heldoutTemplates = values['heldout-templates'].split(',').filter(Boolean);
+  const oodLevels = values['ood-level'] === undefined ? undefined : oodLevelsOption(values['ood-level']);
   const suite = generateTerminalSuite({ seed, trainTasks: Number(values.train), heldoutTasks: Number(values.heldout), heldoutTemplates });
   mkdirSync(values.out, { recursive: true });
   writeJsonl(join(values.out, 'terminal-train.jsonl'), suite.train);
   writeJsonl(join(values.out, 'terminal-heldout.jsonl'), suite.heldout);
-  writeJsonl(join(values.out, 'ood.jsonl'), generateOodSuite({ seed, n: Number(values.ood) }));
+  writeJsonl(join(values.out, 'ood.jsonl'), generateOodSuite({ seed, n: Number(values.ood), levels: oodLevels }));
   const [sweTrain, sweHeldout] = [Number(values['swe-train']), Number(values['swe-heldout'])];
   if (sweTrain > 0 || sweHeldout > 0) {
     const swe = generateSweSuite({ seed, trainTasks: sweTrain, heldoutTasks: sweHeldout });
@@ -79,6 +82,14 @@ function generate(args: string[]): void {
   console.log(
     `wrote ${suite.train.length} trajectories, ${suite.heldout.length} held-out tasks and ${values.ood} OOD items to ${values.out}`,
   );
+}
+
+function oodLevelsOption(text: string) {
+  try {
+    return parseOodLevels(text);
+  } catch (err) {
+    throw new ConfigError(`generate: --ood-level: ${(err as Error).message}`);
+  }
 }
 
 /** Profiles a checkpoint on each suite's training turns (cli/profile-suites.ts) and writes the report. */

@@ -81,6 +81,8 @@ export const CampaignConfig = z
       heldoutTurns: z.number().int().nonnegative().max(MAX_COUNT).default(0),
       /** Sampled actions per held-out state (beside one greedy), at the policy's temperature and top-p. */
       turnSamples: z.number().int().min(4).max(LIMITS.samplesPerPrompt).default(4),
+      /** Also measure drift: the NLL of the OOD reference answers under each evaluated checkpoint (local policy only). */
+      oodDrift: z.boolean().default(false),
     }),
     verify: VerifyConfig.prefault({}),
     temporal: TemporalConfig.prefault({}),
@@ -99,6 +101,13 @@ export const CampaignConfig = z
         code: 'custom',
         path: ['train', 'sft'],
         message: `configures the SFT baseline's validation split and early stopping: only for method 'sft' (method is '${c.method}')`,
+      });
+    }
+    if (c.policy.sampler.kind !== 'local' && c.evaluate.oodDrift) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['evaluate', 'oodDrift'],
+        message: `must be false when policy.sampler.kind is '${c.policy.sampler.kind}' (the NLL needs the policy's weights)`,
       });
     }
   });

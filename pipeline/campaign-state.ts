@@ -4,6 +4,7 @@ import type { CampaignConfig } from '../core/config';
 import type { LiveHyper } from '../core/hyper';
 import type { TrainMetrics } from '../policy/schemas';
 import type { EpisodeScore, OodScore } from './episodes';
+import type { OodDrift } from './ood-drift';
 import type { PivotSelection } from './profile';
 import type { PerTurnSummary } from './turn-eval';
 
@@ -109,6 +110,10 @@ export interface Evaluation {
   ood: OodScore;
   /** Held-out per-turn accuracy at expert states (when `evaluate.heldoutTurns` > 0). */
   perTurn?: PerTurnSummary;
+  /** Store key of the per-item OOD rows (OodItemScore, pipeline/episodes.ts); absent in older records. */
+  oodItems?: string;
+  /** NLL of the OOD reference answers under the checkpoint (`evaluate.oodDrift`). */
+  oodDrift?: OodDrift;
 }
 
 /** One point of a learning curve: an evaluation after `step` steps and the rollout turns spent by then. */

@@ -1,6 +1,7 @@
 // Evaluation: full multi-turn episodes on held-out tasks, the policy acting in a sandbox, success judged by
 // the task's own final check; and the out-of-domain suite, scored by exact match. Episodes advance one
 // action per round: the generation stage proposes, this module executes (replaying the episode so far).
+import { z } from 'zod';
 import { mapLimit } from '../core/concurrency';
 import { HeldoutTask, OodItem, Sample } from '../core/schemas';
 import { getJsonl, putJsonl, type ArtefactStore } from '../store';
@@ -96,21 +97,38 @@ export interface OodScore {
   byKind: Record<string, number>;
 }
 
-export async function scoreOod(store: ArtefactStore, itemsKey: string, samplesKey: string): Promise<OodScore> {
+/** One OOD item's greedy answer, judged: the per-item rows paired statistics are computed from. */
+export const OodItemScore = z.object({ id: z.string(), kind: z.string(), correct: z.union([z.literal(0), z.literal(1)]) });
+export type OodItemScore = z.infer<typeof OodItemScore>;
+
+/**
+ * Scores the greedy answers of the OOD items by exact match. With `out`, also writes one OodItemScore per item
+ * there and returns its key as `oodItems`.
+ */
+export async function scoreOod(
+  store: ArtefactStore,
+  itemsKey: string,
+  samplesKey: string,
+  out?: string,
+): Promise<OodScore & { oodItems?: string }> {
   const items = await getJsonl(store, itemsKey, (v) => OodItem.parse(v));
   const samples = await getJsonl(store, samplesKey, (v) => Sample.parse(v));
   const answer = new Map(samples.filter((s) => s.index === 0).map((s) => [s.turnId, s.text]));
+  const rows: OodItemScore[] = items.map((item) => ({
+    id: item.id,
+    kind: item.kind,
+    correct: oodCorrect(item, answer.get(item.id) ?? '') ? 1 : 0,
+  }));
   const kinds: Record<string, { n: number; ok: number }> = {};
-  let correct = 0;
-  for (const item of items) {
-    const ok = oodCorrect(item, answer.get(item.id) ?? '');
-    const k = (kinds[item.kind] ??= { n: 0, ok: 0 });
+  for (const row of rows) {
+    const k = (kinds[row.kind] ??= { n: 0, ok: 0 });
     k.n++;
-    if (ok) {
-      k.ok++;
-      correct++;
-    }
+    k.ok += row.correct;
   }
+  const correct = rows.reduce((a, r) => a + r.correct, 0);
   const byKind = Object.fromEntries(Object.entries(kinds).map(([k, v]) => [k, v.ok / v.n]));
-  return { items: items.length, correct, accuracy: items.length ? correct / items.length : 0, byKind };
+  const score = { items: items.length, correct, accuracy: items.length ? correct / items.length : 0, byKind };
+  if (out === undefined) return score;
+  await putJsonl(store, out, rows);
+  return { ...score, oodItems: out };
 }

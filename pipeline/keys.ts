@@ -57,6 +57,8 @@ export const campaignKeys = (campaignId: string) => {
         prompts: (t: number) => `${dir}/prompts-t${pad(t, 2)}.jsonl`,
         samples: (t: number) => `${dir}/samples-t${pad(t, 2)}.jsonl`,
         oodSamples: `${dir}/ood.samples.jsonl`,
+        oodItems: `${dir}/ood.items.jsonl`,
+        oodDrift: `${dir}/ood.drift.jsonl`,
         /** The policy's actions at the held-out states (greedy, and K sampled), their verdicts, and the TurnEvalItem rows. */
         states: {
           greedySamples: `${dir}/states.greedy.samples.jsonl`,

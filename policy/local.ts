@@ -19,7 +19,7 @@ import {
   TrainMetrics,
 } from './schemas';
 import { charTokenizer } from './tokenizer';
-import { Trainee, completionLogprobs, disposeAdam, trainStep, zeroAdam } from './train';
+import { Trainee, completionNll, disposeAdam, trainStep, zeroAdam } from './train';
 
 export class LocalEngine {
   private readonly store: ArtefactStore;
@@ -93,7 +93,7 @@ export class LocalEngine {
     return this.serial(async () => {
       const r = NllRequest.parse({ checkpoint, sequences });
       const tr = await this.load(r.checkpoint);
-      return completionLogprobs(tr.model, r.sequences).map((lp) => ({ nll: -lp.reduce((a, b) => a + b, 0), tokens: lp.length }));
+      return completionNll(tr.model, r.sequences);
     });
   }
 

@@ -314,6 +314,11 @@ export function completionLogprobs(m: Model, seqs: Sequence[], microTokens = 819
   return out;
 }
 
+/** Summed -log pi of each sequence's completion tokens, and their count (no gradient, batched), in input order. */
+export function completionNll(m: Model, seqs: Sequence[], microTokens = 8192): { nll: number; tokens: number }[] {
+  return completionLogprobs(m, seqs, microTokens).map((lp) => ({ nll: -lp.reduce((a, x) => a + x, 0), tokens: lp.length }));
+}
+
 /** The SFT loss of `seqs` as one differentiable scalar (a single micro-batch): gradient checks, tooling. */
 export function sftLoss(m: Model, seqs: Sequence[]): tf.Scalar {
   const { batches } = layout(m, seqs, Number.MAX_SAFE_INTEGER, false);

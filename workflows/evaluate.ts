@@ -1,7 +1,8 @@
 // Evaluation shared by every method's workflow: in-domain episodes on held-out tasks (the policy acting in the
 // sandbox, one action per round) and the out-of-domain suite, both greedy; with `evaluate.heldoutTurns`, also the
-// policy's greedy and sampled actions at held-out expert states. Without it, issues exactly the commands the PivotRL
-// campaign always issued (its recorded histories replay).
+// policy's greedy and sampled actions at held-out expert states; with `evaluate.oodDrift`, the NLL of the OOD
+// reference answers. Without them, issues exactly the commands the PivotRL campaign always issued (its recorded
+// histories replay).
 import type { CampaignConfig } from '../core/config';
 import { seedOf } from '../core/rng';
 import { campaignKeys } from '../pipeline/keys';
@@ -116,13 +117,30 @@ export function evaluator(
       out: k.oodSamples,
       sampling: sampling(1, seedOf(config.seed, label, 'ood'), 0),
     });
-    const oodScore = await act.scoreOod(`evaluate ${label}: score out-of-domain answers`, {
+    const { oodItems, ...oodScore } = await act.scoreOod(`evaluate ${label}: score out-of-domain answers`, {
       ...stage,
       items: ood.items,
       samples: oodGen.out,
+      out: k.oodItems,
     });
+    // Only when asked for: recorded histories issued no such command.
+    const oodDrift = config.evaluate.oodDrift
+      ? await act.measureOodDrift(`evaluate ${label}: NLL of the out-of-domain reference answers`, {
+          ...stage,
+          checkpoint,
+          items: ood.items,
+          out: k.oodDrift,
+        })
+      : undefined;
     const perTurn = (config.evaluate.heldoutTurns ?? 0) > 0 ? await scoreStates(label, checkpoint, heldout) : undefined;
-    return { checkpoint, inDomain, ood: oodScore, ...(perTurn && { perTurn }) };
+    return {
+      checkpoint,
+      inDomain,
+      ood: oodScore,
+      ...(oodItems && { oodItems }),
+      ...(oodDrift && { oodDrift }),
+      ...(perTurn && { perTurn }),
+    };
   };
 }
 

@@ -69,5 +69,6 @@ export function stageActivities(queues: { cpuQueue: string; gpuQueue: string }, 
     splitSftTurns: titled(cpu('bookkeeping').splitSftTurns, onCall),
     sftValLoss: titled(gpu('update').sftValLoss, onCall),
     episodeUpdate: titled(gpu('update').episodeUpdate, onCall),
+    measureOodDrift: titled(gpu('generate').measureOodDrift, onCall),
   };
 }

@@ -6,8 +6,10 @@ import { runCampaign } from '../../cli/campaigns';
 import { LocalStore, getJsonl } from '../../store';
 import { campaignKeys } from '../../pipeline/keys';
 import { CandidateProfile, classify } from '../../pivotrl/pivots';
-import { HeldoutTask, Turn, Verdict } from '../../core/schemas';
+import { HeldoutTask, OodItem, Turn, Verdict } from '../../core/schemas';
 import { TurnEvalItem, summariseTurnEval } from '../../pipeline/turn-eval';
+import { OodItemScore } from '../../pipeline/episodes';
+import { OodDriftRow } from '../../pipeline/ood-drift';
 import { startTestTemporal, type TestTemporal } from '../../harness/temporal';
 import { requireDocker } from '../../harness/docker';
 import { tinyCampaign } from '../../harness/campaign';
@@ -30,7 +32,7 @@ const sandboxes = async () =>
 
 test('a short campaign runs every stage and reports what the demo reports', { timeout: 15 * 60_000 }, async () => {
   const tiny = tinyCampaign({ address: temporal.address, queue: 'e2e', steps: 2, heldoutTurns: 10 });
-  const { config } = tiny;
+  const config = { ...tiny.config, evaluate: { ...tiny.config.evaluate, oodDrift: true } };
   const lines: string[] = [];
   const { workflowId, result } = await runCampaign(config, { id: 'e2e-campaign', embeddedWorkers: true, log: (l) => lines.push(l) });
 
@@ -90,6 +92,27 @@ test('a short campaign runs every stage and reports what the demo reports', { ti
     assert.deepEqual(summary, summariseTurnEval(items, summary.k, k.items, masked));
   }
   assert.ok(result.rolloutTurns.evaluation >= 2 * 10 * (1 + config.evaluate.turnSamples));
+
+  // Per-item OOD rows and the drift measure, for the same items (by id) before and after training.
+  const oodIds = (await getJsonl(store, keys.ood, (v) => OodItem.parse(v))).map((item) => item.id);
+  for (const e of [result.before, result.after]) {
+    const rows = await getJsonl(store, e.oodItems!, (v) => OodItemScore.parse(v));
+    assert.deepEqual(
+      rows.map((r) => r.id),
+      oodIds,
+    );
+    assert.equal(
+      rows.reduce((a, r) => a + r.correct, 0),
+      e.ood.correct,
+    );
+    const drift = await getJsonl(store, e.oodDrift!.items, (v) => OodDriftRow.parse(v));
+    assert.deepEqual(
+      drift.map((r) => r.id),
+      oodIds,
+    );
+    const perToken = drift.reduce((a, r) => a + r.nll, 0) / drift.reduce((a, r) => a + r.tokens, 0);
+    assert.ok(e.oodDrift!.meanNll > 0 && Math.abs(e.oodDrift!.meanNll - perToken) < 1e-9);
+  }
 
   // Exactly one checkpoint per update step (plus the imported pi0 as step 0).
   const checkpoints = new Set((await store.list(`${keys.root}/checkpoints/`)).map((k) => k.split('/')[3]));

@@ -27,7 +27,7 @@ export function mockConfig(opts: { steps: number; queue: string; address: string
       maxGradNorm: 1,
       weightDecay: 0,
     },
-    evaluate: { heldoutTasks: 2, oodItems: 2, every: 0, heldoutTurns: 0, turnSamples: 4 },
+    evaluate: { heldoutTasks: 2, oodItems: 2, every: 0, heldoutTurns: 0, turnSamples: 4, oodDrift: false },
     verify: { concurrency: 1, actionTimeoutMs: 1000, wordOverlap: 0.6 },
     temporal: {
       address: opts.address,
@@ -81,7 +81,10 @@ export function mockActivities(calls: string[], opts: { gate?: Promise<void>; sh
       record('cpu', 'scoreEpisodes'),
       { episodes: 2, successes: 1, successRate: 0.5, actions: 2, byTemplate: {} }
     ),
-    scoreOod: async () => (record('cpu', 'scoreOod'), { items: 2, correct: 2, accuracy: 1, byKind: {} }),
+    scoreOod: async (input: { out?: string }) => (
+      record('cpu', 'scoreOod'),
+      { items: 2, correct: 2, accuracy: 1, byKind: {}, ...(input.out && { oodItems: input.out }) }
+    ),
     selectHeldoutStates: async (input: { heldoutTurns: number; out: { turns: string; prompts: string } }) => (
       record('cpu', 'selectHeldoutStates'),
       { ...input.out, states: input.heldoutTurns }
@@ -105,6 +108,7 @@ export function mockActivities(calls: string[], opts: { gate?: Promise<void>; sh
       record('gpu', 'generate');
       return { out: input.out, samples: 4 * input.sampling.n, tokens: 10, backend: 'mock' };
     },
+    measureOodDrift: async (input: { out: string }) => (record('gpu', 'measureOodDrift'), { meanNll: 1.5, items: input.out }),
     update: async (input: { step: number; out: string }) => {
       record('gpu', 'update');
       await opts.gate;

@@ -79,6 +79,27 @@ test('with evaluate.heldoutTurns, every evaluation also scores held-out expert s
   assert.equal(result.rolloutTurns.evaluation, 2 * (4 + 4 * 1 + 4 * 5));
 });
 
+test('evaluate.oodDrift: each evaluation also measures drift on the GPU queue after OOD scoring, and keeps both keys', async () => {
+  const calls: string[] = [];
+  const base = config(1, 'drift');
+  const result = await withWorkers('drift', mocks(calls), () =>
+    temporal.env.client.workflow.execute(pivotCampaign, {
+      taskQueue: 'drift-cpu',
+      workflowId: 'wf-drift',
+      args: [{ campaignId: 'wf-drift', config: { ...base, evaluate: { ...base.evaluate, oodDrift: true } } }],
+    }),
+  );
+  const scored = calls.flatMap((c, i) => (c === 'cpu:scoreOod' ? [calls[i + 1]] : []));
+  assert.deepEqual(scored, ['gpu:measureOodDrift', 'gpu:measureOodDrift']);
+  for (const [label, e] of [
+    ['base', result.before],
+    ['step-1', result.after],
+  ] as const) {
+    assert.equal(e?.oodItems, `campaigns/wf-drift/eval/${label}/ood.items.jsonl`);
+    assert.deepEqual(e?.oodDrift, { meanNll: 1.5, items: `campaigns/wf-drift/eval/${label}/ood.drift.jsonl` });
+  }
+});
+
 test('a bad hyper-parameter is refused at once; pause holds the next step; stop ends at a step boundary', async () => {
   const calls: string[] = [];
   let release!: () => void;

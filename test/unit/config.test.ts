@@ -97,6 +97,15 @@ test('policy.sampler defaults to the local engine; a served one needs train.step
   assert.throws(() => loadCampaignConfig(noUrl), /policy\.sampler\.baseUrl/);
 });
 
+test('evaluate.oodDrift is off by default, a boolean, and refused with a served policy (no weights to score with)', () => {
+  assert.equal(loadCampaignConfig(write(minimal)).evaluate.oodDrift, false);
+  assert.equal(loadCampaignConfig(write({ ...minimal, evaluate: { oodDrift: true } })).evaluate.oodDrift, true);
+  assert.throws(() => loadCampaignConfig(write({ ...minimal, evaluate: { oodDrift: 'yes' } })), /evaluate\.oodDrift/);
+  const served = { kind: 'openai', baseUrl: 'http://127.0.0.1:8000/v1', model: 'pi0', apiKeyEnv: 'PIVOTRL_SAMPLER_TEAM_KEY' };
+  const path = write({ ...minimal, policy: { base: 'models/pi0', sampler: served }, train: { steps: 0 }, evaluate: { oodDrift: true } });
+  assert.throws(() => loadCampaignConfig(path), /evaluate\.oodDrift: must be false when policy\.sampler\.kind is 'openai'/);
+});
+
 test('a served sampler reads its key only from a PIVOTRL_SAMPLER_* variable, and sends it only over https or to loopback', () => {
   const sampler = (o: object) => ({
     ...minimal,

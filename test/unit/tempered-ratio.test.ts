@@ -3,27 +3,14 @@
 // the first minibatch is 1 for every token; the model's own log-probabilities (the old computation) are not.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import * as tf from '@tensorflow/tfjs-core';
 import { initBackend } from '../../policy/backend';
-import { charTokenizer } from '../../policy/tokenizer';
-import { initParams, makeModel, namedParams, paramsFrom } from '../../policy/model';
 import { sample } from '../../policy/sample';
-import { Trainee, completionLogprobs, trainStep, zeroAdam } from '../../policy/train';
-import { generatedText, ModelConfig } from '../../policy/schemas';
+import { Trainee, completionLogprobs, trainStep } from '../../policy/train';
+import { generatedText } from '../../policy/schemas';
+import { disposeTrainee as dispose, tinyModel } from '../support/tiny-model';
 
 await initBackend(() => {});
-const tok = charTokenizer();
-const TINY: ModelConfig = { vocab: tok.vocabSize, ctx: 64, layers: 2, width: 32, heads: 2 };
 const PROMPTS = ['G: copy notes.txt to out/\n$ ls\nnotes.txt\n$ ', 'Q: add 2 3\nA: ', '$ '];
-
-function tinyModel(seed: number): Trainee {
-  const named = initParams(TINY, seed);
-  const model = makeModel(TINY, tok, paramsFrom(TINY, named));
-  tf.dispose(Object.values(named));
-  return { model, adam: zeroAdam(model), step: 0 };
-}
-const dispose = (tr: Trainee) =>
-  tf.dispose([...namedParams(tr.model.params).map(([, v]) => v), tr.model.headMask, ...tr.adam.m, ...tr.adam.v]);
 
 /** Samples of PROMPTS at `tempering` as GRPO sequences (alternating advantages), with their stored logprobs. */
 function sampled(tr: Trainee, tempering: { temperature: number; topP: number }) {
