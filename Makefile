@@ -3,6 +3,7 @@ SHELL := bash
 TSX := npx tsx
 DEMO_DATA := data/demo
 SUITE_DATA := data/suites
+EXPERIMENT_DATA := data/experiment
 
 .PHONY: setup deps stack prod-binaries stack-prod down-prod workers data demo profile-suites test test-unit test-integration lint typecheck format pi0 down clean
 
@@ -29,7 +30,12 @@ $(SUITE_DATA)/terminal-train.jsonl: node_modules/.installed $(shell find tasks c
 $(DEMO_DATA)/terminal-train.jsonl: node_modules/.installed $(shell find tasks core -name "*.ts")
 	$(TSX) cli/pivotrl.ts generate --out $(DEMO_DATA) --seed 1 --train 96 --heldout 24 --ood 50 --swe-train 0 --swe-heldout 0 --tool-train 0 --tool-heldout 0
 
-data: $(SUITE_DATA)/terminal-train.jsonl $(DEMO_DATA)/terminal-train.jsonl
+# The experiment's data: pi0's profiled training tasks (the first 96 of seed 1), 200 held-out tasks (their expert
+# states are the per-turn metric's items) and 600 OOD items at level 2 (pi0 gets each kind partly right).
+$(EXPERIMENT_DATA)/terminal-train.jsonl: node_modules/.installed $(shell find tasks core -name "*.ts")
+	$(TSX) cli/pivotrl.ts generate --out $(EXPERIMENT_DATA) --seed 1 --train 96 --heldout 200 --ood 600 --ood-level 2 --swe-train 0 --swe-heldout 0 --tool-train 0 --tool-heldout 0
+
+data: $(SUITE_DATA)/terminal-train.jsonl $(DEMO_DATA)/terminal-train.jsonl $(EXPERIMENT_DATA)/terminal-train.jsonl
 
 demo: setup data
 	$(TSX) cli/pivotrl.ts run --config configs/demo.json --embedded-workers

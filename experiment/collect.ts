@@ -5,7 +5,7 @@ import type { CampaignProgress } from '../pipeline/campaign-state';
 import { firstIssue } from '../core/zod-errors';
 import { checkpointHash } from '../policy/checkpoint';
 import { getJsonl, type ArtefactStore } from '../store';
-import { DriftItemRow, OodItemRow, TurnItemRow, type EvalItems, itemKeysOf, type RunItems } from './items';
+import { DriftItemRow, OodItemRow, TurnItemRow, type EvalItems, type ItemKeys, type RunItems } from './items';
 
 async function rows<S extends z.ZodTypeAny>(store: ArtefactStore, key: string | undefined, schema: S, where: string) {
   if (!key) return undefined;
@@ -16,8 +16,7 @@ async function rows<S extends z.ZodTypeAny>(store: ArtefactStore, key: string | 
   });
 }
 
-async function evalItems(store: ArtefactStore, o: object | null | undefined, where: string): Promise<EvalItems | undefined> {
-  const e = o ? itemKeysOf(o) : null;
+async function evalItems(store: ArtefactStore, e: ItemKeys | null | undefined, where: string): Promise<EvalItems | undefined> {
   if (!e || (!e.perTurn && !e.oodItems && !e.oodDrift)) return undefined;
   return {
     turns: await rows(store, e.perTurn?.items, TurnItemRow, where),

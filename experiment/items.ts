@@ -1,19 +1,20 @@
 // The per-item rows of a run's evaluations as results.json embeds them, and the seed x item matrices read from them.
 import { z } from 'zod';
 import { TurnEvalItem } from '../pipeline/turn-eval';
+import { OodItemScore } from '../pipeline/episodes';
+import { OodDriftRow } from '../pipeline/ood-drift';
+import type { Evaluation } from '../pipeline/campaign-state';
 import type { SeedItemMatrix } from './bootstrap';
-
-const Reward = z.union([z.literal(0), z.literal(1)]);
 
 /** A held-out state's greedy and K sampled rewards. */
 export const TurnItemRow = TurnEvalItem;
 export type TurnItemRow = TurnEvalItem;
 
 /** The greedy answer to an out-of-domain item, right or wrong. */
-export const OodItemRow = z.object({ id: z.string(), kind: z.string(), correct: Reward });
+export const OodItemRow = OodItemScore;
 
 /** Negative log-likelihood (summed over its tokens) of an OOD item's reference answer. */
-export const DriftItemRow = z.object({ id: z.string(), kind: z.string(), tokens: z.number().int().positive(), nll: z.number() });
+export const DriftItemRow = OodDriftRow;
 
 export const EvalItems = z.object({
   turns: z.array(TurnItemRow).optional(),
@@ -32,14 +33,11 @@ export const RunItems = z.object({
 });
 export type RunItems = z.infer<typeof RunItems>;
 
-/** Where an evaluation (or a curve point) stored its per-item rows: its optional perTurn, oodItems and oodDrift. */
-export interface ItemKeys {
-  perTurn?: { items: string };
-  oodItems?: string;
-  oodDrift?: { meanNll: number; items: string };
-}
-/** Evaluations recorded before these fields existed have none of them. */
-export const itemKeysOf = (e: object): ItemKeys => e as ItemKeys;
+/**
+ * Where an evaluation (or a curve point) stored its per-item rows: its optional perTurn, oodItems and oodDrift
+ * (evaluations recorded before these fields existed have none of them).
+ */
+export type ItemKeys = Partial<Pick<Evaluation, 'perTurn' | 'oodItems' | 'oodDrift'>>;
 
 export const sampledRate = (r: TurnItemRow) => r.sampled.reduce((a: number, v) => a + v, 0) / r.sampled.length;
 export const greedyRate = (r: TurnItemRow) => r.greedy;
