@@ -10,6 +10,7 @@ import type { EngineFor } from '../pipeline/generate';
 import { createUpdateActivities } from './update';
 import { createOodDriftActivities } from './ood-drift';
 import { createBaselineCpuActivities, createBaselineGpuActivities } from './baselines';
+import { completedResult } from './experiment';
 import type { EpisodeRunner } from '../tasks/episode-runner';
 
 export interface CpuDeps {
@@ -25,6 +26,7 @@ export function createCpuActivities(deps: CpuDeps) {
     ...createVerifyActivities(deps.makeVerifier),
     ...createEvaluateActivities(deps.episodes),
     ...createBaselineCpuActivities(deps.episodes),
+    completedResult,
   };
 }
 

@@ -7,6 +7,8 @@ import type { StageInput } from './types';
 export interface SelectPivotsInput extends StageInput {
   /** Profiled shards 0..shards-1 of the campaign (their keys follow from the index). */
   shards: number;
+  /** The campaign whose ingested shards were profiled, when not this one (an experiment's shared pi0 work). */
+  shardsOf?: string;
   lambdaDiff: number;
   out: { profiles: string; pivots: string };
 }
@@ -21,7 +23,8 @@ export interface DrawBatchInput extends StageInput {
 export async function selectPivotsStage(input: SelectPivotsInput): Promise<PivotSelection> {
   const store = openStore(input.store);
   const keys = campaignKeys(input.campaignId);
-  const shards = Array.from({ length: input.shards }, (_, i) => ({ turns: keys.shardTurns(i), verdicts: keys.profileVerdicts(i) }));
+  const data = campaignKeys(input.shardsOf ?? input.campaignId);
+  const shards = Array.from({ length: input.shards }, (_, i) => ({ turns: data.shardTurns(i), verdicts: keys.profileVerdicts(i) }));
   return cachedStage(store, summaryOf(input.out.pivots), () => selectPivots(store, shards, input.lambdaDiff, input.out));
 }
 

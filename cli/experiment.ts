@@ -1,10 +1,9 @@
-// `pivotrl experiment`: every method x seed of an experiment as a campaign on Temporal, then the report
-// (report.md, SVG plots, results.json) computed from the campaigns' results.
+// `pivotrl experiment`: every method x seed of an experiment as a child campaign of one parent workflow on Temporal,
+// then the report (report.md, SVG plots, results.json) computed from the campaigns' results.
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Client, Connection } from '@temporalio/client';
 import { assertInputsExist } from '../pipeline/config-file';
-import { mapLimit } from '../core/concurrency';
 import { firstIssue } from '../core/zod-errors';
 import { openStore } from '../store';
 import type { Claim } from '../experiment/claims';
@@ -14,12 +13,16 @@ import type { ExperimentPlan, PlannedRun } from '../experiment/plan';
 import type { RunResult } from '../experiment/metrics';
 import { buildReport } from '../experiment/report';
 import type { Tables } from '../experiment/tables';
-import { followCampaign, startEmbeddedWorkers } from './campaigns';
+import type { ExperimentResult } from '../workflows/experiment';
+import { startEmbeddedWorkers } from './campaigns';
+import { followExperiment, secondsOf, startExperiment } from './experiment-parent';
 
 export interface ResultsFile {
   name: string;
   command: string;
   seconds: number;
+  /** pi0's work, done once for every campaign (absent in results recorded before it was shared). */
+  pi0?: ExperimentResult['pi0'];
   /** Each run with its effective config, pi0's hash and the per-item rows of its evaluations. */
   runs: RunResult[];
   /** sha256 of pi0 when every run started from the same one (null: they did not; see tables.shared). */
@@ -68,59 +71,47 @@ export function reportFromResults(out: string): string {
   return writeReport(out, results);
 }
 
-/** Runs the campaigns (`parallel` at once), then writes the report. Fails, naming them, when campaigns fail. */
+/**
+ * Runs the experiment as one parent workflow (workflows/experiment.ts) and follows it, or reattaches to it when it
+ * already runs (see `startExperiment`), then writes the report. Fails, naming them, when campaigns fail. `signal`
+ * stops this process's part (following, embedded workers); the experiment runs on, and the next call reattaches.
+ */
 export async function runExperiment(
   plan: ExperimentPlan,
-  opts: { where: string; command: string; embeddedWorkers?: boolean; log?: (line: string) => void },
+  opts: { where: string; command: string; embeddedWorkers?: boolean; log?: (line: string) => void; signal?: AbortSignal },
 ): Promise<{ report: string; results: ResultsFile }> {
   const log = opts.log ?? console.log;
   for (const r of plan.runs) assertInputsExist(r.config, `${opts.where}: ${r.method} seed ${r.seed}`);
   const first = plan.runs[0].config;
-  const started = Date.now();
-  const stamp = new Date().toISOString().replace(/[:.]/g, '-');
   const connection = await Connection.connect({ address: first.temporal.address });
   const temporal = new Client({ connection, namespace: first.temporal.namespace });
   const stopWorkers = opts.embeddedWorkers ? await startEmbeddedWorkers(first) : null;
-  // Seed-major order, so that at any time the finished campaigns cover every method about evenly.
-  const order = [...plan.runs].sort((a, b) => plan.experiment.seeds.indexOf(a.seed) - plan.experiment.seeds.indexOf(b.seed));
-  const failures: string[] = [];
-  let outcomes: (RunResult | null)[];
+  let outcome: ExperimentResult;
+  let seconds: number;
   try {
-    outcomes = await mapLimit(order, plan.experiment.parallel, async (r) => {
-      const workflowId = `${r.config.name}-${stamp}`;
-      try {
-        const result = await followCampaign(temporal, r.config, workflowId, (line) => log(`[${r.method} s${r.seed}] ${line.trim()}`));
-        log(`[${r.method} s${r.seed}] done: in-domain ${result.after?.inDomain.successRate}, OOD ${result.after?.ood.accuracy}`);
-        const store = openStore(r.config.store);
-        const items = await collectRunItems(store, result, workflowId);
-        const baseHash = await baseHashOf(store, result);
-        return {
-          method: r.method,
-          label: r.label,
-          role: r.role,
-          seed: r.seed,
-          workflowId,
-          settings: settingsOf(r),
-          result,
-          config: r.config,
-          baseHash,
-          items,
-        };
-      } catch (err) {
-        failures.push(`${r.method} seed ${r.seed} (${workflowId}): ${(err as Error).message}`);
-        return null;
-      }
-    });
+    const handle = await startExperiment(temporal, plan, log);
+    outcome = await followExperiment(temporal, handle, log, opts.signal);
+    seconds = await secondsOf(handle);
   } finally {
     await stopWorkers?.();
     await connection.close();
   }
-  if (failures.length) throw new Error(`experiment ${plan.experiment.name}: ${failures.length} campaign(s) failed\n${failures.join('\n')}`);
+  const planned = new Map(plan.runs.map((r) => [`${r.method} s${r.seed}`, r]));
   const results: ResultsFile = {
     name: plan.experiment.name,
     command: opts.command,
-    seconds: Math.round((Date.now() - started) / 1000),
-    runs: outcomes.filter((r): r is RunResult => r !== null),
+    seconds,
+    pi0: outcome.pi0,
+    runs: await Promise.all(
+      outcome.runs.map(async ({ method, seed, workflowId, result }): Promise<RunResult> => {
+        const r = planned.get(`${method} s${seed}`)!;
+        const store = openStore(r.config.store);
+        const items = await collectRunItems(store, result, workflowId);
+        const baseHash = await baseHashOf(store, result);
+        const settings = settingsOf(r);
+        return { method, label: r.label, role: r.role, seed, workflowId, settings, result, config: r.config, baseHash, items };
+      }),
+    ),
   };
   return { report: writeReport(plan.out, results), results };
 }

@@ -13,6 +13,26 @@ export interface CampaignInput {
   config: CampaignConfig;
   /** Set when the campaign continues as new: where the previous run left off. */
   resume?: CampaignState;
+  /** pi0's work done once for the experiment this campaign belongs to: the campaign skips its own. */
+  shared?: SharedPi0;
+}
+
+/**
+ * What an experiment's pi0 workflow (workflows/pi0.ts) did once for every campaign sharing its data and evaluation
+ * settings: ingest (under the `owner` campaign's keys), pi0's evaluation and, for PivotRL, the profile at this
+ * campaign's profile config. A campaign given it starts at its first update step.
+ */
+export interface SharedPi0 {
+  /** The campaign id whose store keys hold the ingested shards, held-out tasks and OOD items. */
+  owner: string;
+  data: NonNullable<CampaignState['data']>;
+  candidates: number;
+  badRecords: number;
+  /** pi0's evaluation (the `before` of every campaign) and the rollout turns it spent. */
+  before: Evaluation;
+  evaluationTurns: number;
+  /** pi0's profile at this campaign's K, verifier and lambdaDiff (PivotRL selecting pivots only). */
+  profile?: { pivots: PivotSelection; rolloutTurns: number; backend: string | null };
 }
 
 /** What a campaign carries from one run to the next: its progress record, keys and counts; never data. */

@@ -8,11 +8,20 @@
 import { ApplicationFailure, patched } from '@temporalio/workflow';
 import type { CampaignConfig } from '../core/config';
 import type { VerifyResult } from '../activities/types';
-import type { CampaignInput, CampaignPhase, CampaignProgress, CampaignResult, CampaignState, Hyper } from '../pipeline/campaign-state';
+import type {
+  CampaignInput,
+  CampaignPhase,
+  CampaignProgress,
+  CampaignResult,
+  CampaignState,
+  Hyper,
+  SharedPi0,
+} from '../pipeline/campaign-state';
+import { campaignKeys } from '../pipeline/keys';
 import { seedOf } from '../core/rng';
 import type { stageActivities } from './stages';
-import { methodRun } from './context';
-import { verifyInputOf, type evaluator } from './evaluate';
+import { adoptShared, methodRun } from './context';
+import { samplingOf, verifyInputOf, type evaluator } from './evaluate';
 
 export {
   DEFAULT_STEPS_PER_RUN,
@@ -34,54 +43,49 @@ export const PATCHES = {
 
 export async function pivotCampaign(input: CampaignInput): Promise<CampaignResult> {
   const { campaignId, config } = input;
-  const { keys, state, progress, act, stage, sampling, report, enter, readyFor, evaluate, continueAsNewIfDue, endStep } = methodRun(
-    input,
-    () => patched(PATCHES.continueAsNew),
-  );
+  const { keys, state, progress, act, stage, dataStage, shared, sampling, report, enter, readyFor, evaluate, continueAsNewIfDue, endStep } =
+    methodRun(input, () => patched(PATCHES.continueAsNew));
 
   const verifyInput = verifyInputOf(config, stage);
 
   let data = state.data;
   if (!data) {
-    data = await ingestAndEvaluateBase(act, config, campaignId, state, enter, evaluate);
+    data = await ingestAndEvaluateBase(act, config, campaignId, state, enter, evaluate, shared);
     enter('profile');
   }
   // The random-turns ablation trains on turns drawn uniformly from every candidate: no profiling.
   const random = config.profile.selection === 'random';
+  const profiledOnce = !random ? shared?.profile : undefined;
 
   // 3. Offline profiling: K samples per candidate from the frozen pi0, verified; keep the pivots.
   const shards = data.shards;
-  for (let i = state.profiled; i < shards && !random; i++) {
-    const gen = await act.generate(`profile shard ${i + 1}/${shards}: ${config.profile.k} samples per turn from pi0`, {
-      ...stage,
+  for (let i = state.profiled; i < shards && !random && !profiledOnce; i++) {
+    const gen = await profileShard(act, config, {
+      stage,
+      shard: i,
+      shards,
       checkpoint: data.baseCheckpoint,
-      prompts: keys.shardPrompts(i),
-      out: keys.profileSamples(i),
-      sampling: sampling(config.profile.k, seedOf(config.seed, 'profile', i), progress.hyper.temperature),
+      data: campaignKeys(dataStage.campaignId),
+      temperature: progress.hyper.temperature,
     });
     progress.backend = gen.backend;
     progress.rolloutTurns.profiling += gen.samples;
-    await act.verify(
-      `profile shard ${i + 1}/${shards}: verify ${gen.samples} samples (${config.verifier})`,
-      verifyInput(keys.shardTurns(i), gen.out, keys.profileVerdicts(i)),
-    );
     state.profiled = i + 1;
     report();
     if (i + 1 < shards) await continueAsNewIfDue();
   }
+  if (profiledOnce && !progress.pivots) {
+    progress.backend = profiledOnce.backend;
+    progress.rolloutTurns.profiling = profiledOnce.rolloutTurns;
+  }
   if (!progress.pivots) {
     progress.pivots = random
       ? await act.selectTurns(`select turns: all ${progress.candidates} candidates, drawn uniformly`, {
-          ...stage,
+          ...dataStage,
           shards,
           out: keys.pivots,
         })
-      : await act.selectPivots(`select pivots: var > 0 and mean < ${config.profile.lambdaDiff}`, {
-          ...stage,
-          shards,
-          lambdaDiff: config.profile.lambdaDiff,
-          out: { profiles: keys.profiles, pivots: keys.pivots },
-        });
+      : (profiledOnce?.pivots ?? (await selectPivotsOf(act, config, { stage, shardsOf: dataStage.campaignId, shards })));
     report();
 
     enter('update');
@@ -89,6 +93,7 @@ export async function pivotCampaign(input: CampaignInput): Promise<CampaignResul
       throw ApplicationFailure.nonRetryable('profiling found no pivots: every candidate was all-0 or all-1; nothing to train on');
     }
   }
+  const pivotsKey = profiledOnce?.pivots.pivots ?? keys.pivots;
 
   // 4. GRPO on pivots only: B states, G single-turn samples each, verify, one optimiser step.
   const B = config.train.batchPivots;
@@ -99,7 +104,7 @@ export async function pivotCampaign(input: CampaignInput): Promise<CampaignResul
     const k = keys.step(step);
     const batch = await act.drawBatch(`step ${step}: draw ${B} ${random ? 'random turns' : 'pivots'}`, {
       ...stage,
-      pivots: keys.pivots,
+      pivots: pivotsKey,
       count: B,
       seed: seedOf(config.seed, 'batch', step),
       out: { turns: k.turns, prompts: k.prompts },
@@ -136,6 +141,48 @@ export async function pivotCampaign(input: CampaignInput): Promise<CampaignResul
   return finish(progress, state, enter, evaluate, checkpoint, data);
 }
 
+type StageInput = { store: CampaignConfig['store']; campaignId: string };
+type Keys = ReturnType<typeof campaignKeys>;
+
+/** 3. One profiling shard of `data`'s ingest: K samples per candidate turn from pi0, verified, under `stage`'s keys. */
+export async function profileShard(
+  act: ReturnType<typeof stageActivities>,
+  config: CampaignConfig,
+  o: { stage: StageInput; shard: number; shards: number; checkpoint: string; data: Keys; temperature: number },
+) {
+  const { shard: i, shards } = o;
+  const keys = campaignKeys(o.stage.campaignId);
+  const gen = await act.generate(`profile shard ${i + 1}/${shards}: ${config.profile.k} samples per turn from pi0`, {
+    ...o.stage,
+    checkpoint: o.checkpoint,
+    prompts: o.data.shardPrompts(i),
+    out: keys.profileSamples(i),
+    sampling: samplingOf(config)(config.profile.k, seedOf(config.seed, 'profile', i), o.temperature),
+  });
+  await act.verify(
+    `profile shard ${i + 1}/${shards}: verify ${gen.samples} samples (${config.verifier})`,
+    verifyInputOf(config, o.stage)(o.data.shardTurns(i), gen.out, keys.profileVerdicts(i)),
+  );
+  return gen;
+}
+
+/** The pivots among the profiled turns of `shardsOf`'s shards (profiles under `stage`'s keys). */
+export function selectPivotsOf(
+  act: ReturnType<typeof stageActivities>,
+  config: CampaignConfig,
+  o: { stage: StageInput; shardsOf: string; shards: number },
+) {
+  const keys = campaignKeys(o.stage.campaignId);
+  const shardsOf = o.shardsOf === o.stage.campaignId ? {} : { shardsOf: o.shardsOf };
+  return act.selectPivots(`select pivots: var > 0 and mean < ${config.profile.lambdaDiff}`, {
+    ...o.stage,
+    ...shardsOf,
+    shards: o.shards,
+    lambdaDiff: config.profile.lambdaDiff,
+    out: { profiles: keys.profiles, pivots: keys.pivots },
+  });
+}
+
 type Enter = (phase: CampaignPhase) => void;
 type Evaluate = ReturnType<typeof evaluator>;
 type CampaignData = NonNullable<CampaignState['data']>;
@@ -151,7 +198,10 @@ export const grpoHyper = (config: CampaignConfig, hyper: Hyper) => ({
   topP: config.policy.topP,
 });
 
-/** 1. Ingest: trajectories -> candidate turns in shards; pi0 imported as checkpoint 0. 2. pi0's accuracy. */
+/**
+ * 1. Ingest: trajectories -> candidate turns in shards; pi0 imported as checkpoint 0. 2. pi0's accuracy. Both come
+ * from the experiment's pi0 workflow when `shared` is given.
+ */
 export async function ingestAndEvaluateBase(
   act: ReturnType<typeof stageActivities>,
   config: CampaignConfig,
@@ -159,7 +209,9 @@ export async function ingestAndEvaluateBase(
   state: CampaignState,
   enter: Enter,
   evaluate: Evaluate,
+  shared?: SharedPi0,
 ): Promise<CampaignData> {
+  if (shared) return adoptShared(state, shared);
   const progress = state.progress;
   enter('ingest');
   const ingest = await act.ingest(`ingest ${config.data.trajectories.length} trajectory file(s), shards of ${config.data.shardSize}`, {

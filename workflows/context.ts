@@ -5,7 +5,7 @@ import { setCurrentDetails } from '@temporalio/workflow';
 import type { CampaignConfig } from '../core/config';
 import type { UpdateResult } from '../activities/update';
 import { campaignKeys } from '../pipeline/keys';
-import type { CampaignInput, CampaignProgress, CampaignState, CurvePoint, StepRecord } from '../pipeline/campaign-state';
+import type { CampaignInput, CampaignProgress, CampaignState, CurvePoint, SharedPi0, StepRecord } from '../pipeline/campaign-state';
 import { campaignControls, continuation, pushStep } from './controls';
 import { renderDetails } from './details';
 import { curveDue, evaluator, samplingOf } from './evaluate';
@@ -43,7 +43,8 @@ export function startState(campaignId: string, config: CampaignConfig): Campaign
  * Sets up a method's workflow run, once its config passed the schema; on a resumed run (continued as new) reports
  * the search attributes and details again, as the new history has none. `allowContinueAsNew`: see `continuation`.
  */
-export function methodRun({ campaignId, config, resume }: CampaignInput, allowContinueAsNew?: () => boolean) {
+export function methodRun(input: CampaignInput, allowContinueAsNew?: () => boolean) {
+  const { campaignId, config, resume, shared } = input;
   assertValidConfig(config, `campaign ${campaignId}`);
   const keys = campaignKeys(campaignId);
   const state = resume ?? startState(campaignId, config);
@@ -53,9 +54,11 @@ export function methodRun({ campaignId, config, resume }: CampaignInput, allowCo
     setCurrentDetails(renderDetails(progress, config));
   });
   const stage = { store: config.store, campaignId };
+  /** The stage input of activities that read the ingested shards: the shared pi0 work's campaign holds them, if any. */
+  const dataStage = { store: config.store, campaignId: shared?.owner ?? campaignId };
   const { report, enter, readyFor } = campaignControls(campaignId, config, state);
   const evaluate = evaluator(act, config, campaignId, progress.rolloutTurns);
-  const continueAsNewIfDue = continuation(campaignId, config, state, allowContinueAsNew);
+  const continueAsNewIfDue = continuation(input, state, allowContinueAsNew);
   if (resume) report();
 
   /**
@@ -92,6 +95,8 @@ export function methodRun({ campaignId, config, resume }: CampaignInput, allowCo
     progress,
     act,
     stage,
+    dataStage,
+    shared,
     sampling: samplingOf(config),
     report,
     enter,
@@ -100,6 +105,17 @@ export function methodRun({ campaignId, config, resume }: CampaignInput, allowCo
     continueAsNewIfDue,
     endStep,
   };
+}
+
+/** Takes the experiment's shared pi0 work as this campaign's ingest and pi0 evaluation; issues no command. */
+export function adoptShared(state: CampaignState, shared: SharedPi0): CampaignData {
+  const progress = state.progress;
+  progress.candidates = shared.candidates;
+  progress.badRecords = shared.badRecords;
+  progress.before = shared.before;
+  progress.rolloutTurns.evaluation += shared.evaluationTurns;
+  state.checkpoint = shared.data.baseCheckpoint;
+  return (state.data = shared.data);
 }
 
 /** An evaluation between steps, as a point of the learning curve. */

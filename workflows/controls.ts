@@ -113,10 +113,11 @@ export function pushStep(progress: CampaignProgress, record: StepRecord): void {
 /**
  * Continue-as-new for a method's workflow: once this run has done `temporal.stepsPerRun` steps, or Temporal suggests
  * it (history too long), and no stop was asked for, the workflow continues as new carrying `state` (its progress
- * record, with the recent step records, keys and counts), so each run's event history stays bounded. `allowed` is
+ * record, with the recent step records, keys and counts) and its shared pi0 work, so each run's event history stays bounded. `allowed` is
  * checked first on every call (PivotRL's `patched` guard for campaigns started before it continued as new).
  */
-export function continuation(campaignId: string, config: CampaignConfig, state: CampaignState, allowed: () => boolean = () => true) {
+export function continuation(input: CampaignInput, state: CampaignState, allowed: () => boolean = () => true) {
+  const { campaignId, config, shared } = input;
   const progress = state.progress;
   const stepsPerRun = config.temporal.stepsPerRun ?? DEFAULT_STEPS_PER_RUN;
   const stepsAtStart = progress.step;
@@ -127,6 +128,6 @@ export function continuation(campaignId: string, config: CampaignConfig, state: 
     await condition(allHandlersFinished); // finish in-flight updates in this run
     progress.run = (progress.run ?? 1) + 1;
     progress.now = `continued as new (run ${progress.run})`;
-    await continueAsNew<(input: CampaignInput) => Promise<CampaignResult>>({ campaignId, config, resume: state });
+    await continueAsNew<(input: CampaignInput) => Promise<CampaignResult>>({ campaignId, config, resume: state, shared });
   };
 }

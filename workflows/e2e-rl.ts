@@ -11,10 +11,10 @@ import { playEpisodes } from './evaluate';
 
 export async function e2eRlCampaign(input: CampaignInput): Promise<CampaignResult> {
   const { campaignId, config } = input;
-  const { keys, state, progress, act, stage, sampling, enter, readyFor, evaluate, endStep } = methodRun(input);
+  const { keys, state, progress, act, stage, dataStage, shared, sampling, enter, readyFor, evaluate, endStep } = methodRun(input);
   let data = state.data;
   if (!data) {
-    data = await ingestAndEvaluateBase(act, config, campaignId, state, enter, evaluate);
+    data = await ingestAndEvaluateBase(act, config, campaignId, state, enter, evaluate, shared);
     enter('update');
   }
   const B = config.train.batchPivots;
@@ -24,7 +24,7 @@ export async function e2eRlCampaign(input: CampaignInput): Promise<CampaignResul
     if (!(await readyFor(step))) break;
     const k = keys.e2eStep(step);
     let round = await act.startTrainingEpisodes(`step ${step}: start ${G} episodes on each of ${B} training tasks`, {
-      ...stage,
+      ...dataStage,
       shards: data.shards,
       tasks: B,
       group: G,

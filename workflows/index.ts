@@ -2,3 +2,5 @@
 export { pivotCampaign } from './campaign';
 export { sftCampaign } from './sft';
 export { e2eRlCampaign } from './e2e-rl';
+export { pi0Workflow } from './pi0';
+export { experimentWorkflow } from './experiment';

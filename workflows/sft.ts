@@ -20,13 +20,13 @@ type SftSettings = NonNullable<CampaignConfig['train']['sft']>;
 export async function sftCampaign(input: CampaignInput): Promise<CampaignResult> {
   const { campaignId, config } = input;
   const run = methodRun(input);
-  const { keys, state, progress, act, stage, enter, readyFor, evaluate, endStep } = run;
+  const { keys, state, progress, act, stage, dataStage, shared, enter, readyFor, evaluate, endStep } = run;
   const selection = config.train.sft;
   let data = state.data;
   if (!data) {
-    data = await ingestAndEvaluateBase(act, config, campaignId, state, enter, evaluate);
+    data = await ingestAndEvaluateBase(act, config, campaignId, state, enter, evaluate, shared);
     enter('update');
-    await act.selectTurns(`training turns: all ${progress.candidates} candidates`, { ...stage, shards: data.shards, out: keys.pivots });
+    await act.selectTurns(`training turns: all ${progress.candidates} candidates`, { ...dataStage, shards: data.shards, out: keys.pivots });
   }
   if (selection && !progress.sft) {
     progress.sft = await chooseLearningRate(run, config, selection, data.baseCheckpoint);

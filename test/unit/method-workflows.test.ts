@@ -1,5 +1,6 @@
 // The SFT and end-to-end RL workflows, the random-turns ablation and periodic evaluation, on a real dev server
-// with the activities mocked (unit level): the commands each issues, its rollout-turn counts and learning curve.
+// with the activities mocked (unit level): the commands each issues, its rollout-turn counts and learning curve;
+// and the experiment's parent workflow over them (pi0's work shared, failures named, a restart reruns only those).
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { CampaignConfig } from '../../core/config';
@@ -7,6 +8,9 @@ import { pivotCampaign } from '../../workflows/campaign';
 import { sftCampaign } from '../../workflows/sft';
 import { e2eRlCampaign } from '../../workflows/e2e-rl';
 import { workflowFor } from '../../workflows/methods';
+import { experimentWorkflow } from '../../workflows/experiment';
+import { ApplicationFailure } from '@temporalio/common';
+import { WorkflowFailedError } from '@temporalio/client';
 import { startTestTemporal, type TestTemporal } from '../../harness/temporal';
 import { mockConfig, mockMethodActivities as mocks, withMockWorkers } from '../support/mock-campaign';
 
@@ -171,4 +175,95 @@ test('the workflow of each method', () => {
   assert.equal(workflowFor(c), pivotCampaign);
   assert.equal(workflowFor({ ...c, method: 'sft' }), sftCampaign);
   assert.equal(workflowFor({ ...c, method: 'e2e-rl' }), e2eRlCampaign);
+});
+
+test('experiment: pi0 ingested and evaluated once, profiled once per profile config; the campaigns start at their updates', async () => {
+  const calls: string[] = [];
+  const base = mockConfig({ steps: 1, queue: 'exp', address: temporal.address });
+  const runs = [1, 2].flatMap((seed) => [
+    { method: 'sft', seed, config: { ...base, seed, method: 'sft' as const } },
+    { method: 'pivotrl', seed, config: { ...base, seed } },
+    { method: 'strict', seed, config: { ...base, seed, verifier: 'strict' as const } },
+  ]);
+  const result = await withMockWorkers(temporal.env.nativeConnection, 'exp', mocks(calls), () =>
+    temporal.env.client.workflow.execute(experimentWorkflow, {
+      taskQueue: 'exp-cpu',
+      workflowId: 'wf-exp',
+      args: [{ name: 'exp', parallel: 2, runs }],
+    }),
+  );
+  const count = (name: string) => calls.filter((c) => c === name).length;
+  assert.equal(count('cpu:ingest'), 1);
+  assert.equal(count('cpu:startEpisodes'), 1 + runs.length, 'pi0 once, then each campaign after training');
+  assert.equal(count('cpu:selectPivots'), 2, 'one profile for the functional verifier, one for the strict');
+  assert.equal(count('gpu:update'), 4);
+  assert.equal(count('gpu:sftUpdate'), 2);
+  assert.deepEqual(
+    result.runs.map((r) => r.workflowId),
+    ['wf-exp-sft-s1', 'wf-exp-pivotrl-s1', 'wf-exp-strict-s1', 'wf-exp-sft-s2', 'wf-exp-pivotrl-s2', 'wf-exp-strict-s2'],
+  );
+  for (const r of result.runs) {
+    assert.equal(r.result.stage, 'done');
+    assert.deepEqual(r.result.before, result.runs[0].result.before, 'every campaign has the one pi0 evaluation');
+  }
+  const pivotrl = result.runs.find((r) => r.workflowId === 'wf-exp-pivotrl-s2')!.result;
+  assert.equal(pivotrl.rolloutTurns.profiling, 16, 'the shared profile counts as the campaign would have spent it');
+  assert.equal(pivotrl.pivots?.summary.pivots, 2);
+  assert.equal(result.pi0.evaluations, 1);
+  assert.deepEqual(
+    result.pi0.profiles.map((p) => [p.id, p.verifier, p.seed, p.usedBy]),
+    [
+      ['pivotrl', 'functional', 1, ['wf-exp-pivotrl-s1', 'wf-exp-pivotrl-s2']],
+      ['strict', 'strict', 1, ['wf-exp-strict-s1', 'wf-exp-strict-s2']],
+    ],
+  );
+  assert.equal(result.pi0.sharedBy.length, runs.length);
+});
+
+test('experiment: a failed campaign is named after the others finish; started again, only it runs again', async () => {
+  const calls: string[] = [];
+  const base = mockConfig({ steps: 1, queue: 'expfail', address: temporal.address });
+  const runs = [1, 2].flatMap((seed) => [
+    { method: 'sft', seed, config: { ...base, seed, method: 'sft' as const } },
+    { method: 'pivotrl', seed, config: { ...base, seed } },
+  ]);
+  let broken = true;
+  const acts = mocks(calls);
+  const update = acts.gpu.update;
+  Object.assign(acts.gpu, {
+    update: async (input: Parameters<typeof update>[0]) => {
+      if (broken && input.campaignId.endsWith('pivotrl-s1')) throw ApplicationFailure.nonRetryable('the GPU caught fire');
+      return update(input);
+    },
+  });
+  // The real activity reads the result through the worker's client; the mock through the test's.
+  Object.assign(acts.cpu, {
+    completedResult: async (input: { workflowId: string }) => (
+      calls.push('cpu:completedResult'),
+      temporal.env.client.workflow.getHandle(input.workflowId).result()
+    ),
+  });
+  const start = () =>
+    temporal.env.client.workflow.execute(experimentWorkflow, {
+      taskQueue: 'expfail-cpu',
+      workflowId: 'wf-expfail',
+      args: [{ name: 'expfail', parallel: 1, runs }],
+      workflowIdReusePolicy: 'ALLOW_DUPLICATE_FAILED_ONLY',
+    });
+  await withMockWorkers(temporal.env.nativeConnection, 'expfail', acts, async () => {
+    await assert.rejects(start(), (err: WorkflowFailedError) => {
+      assert.match(String(err.cause?.message), /expfail: 1 campaign\(s\) failed\npivotrl seed 1 \(wf-expfail-pivotrl-s1\): the GPU caught fire/);
+      return true;
+    });
+    assert.equal(calls.filter((c) => c === 'gpu:sftUpdate').length, 2, 'the other campaigns finished');
+    broken = false;
+    calls.length = 0;
+    const result = await start();
+    assert.equal(result.runs.length, 4);
+    assert.deepEqual(
+      calls.filter((c) => ['cpu:ingest', 'cpu:completedResult', 'gpu:sftUpdate', 'gpu:update'].includes(c)),
+      ['cpu:completedResult', 'cpu:completedResult', 'gpu:update', 'cpu:completedResult', 'cpu:completedResult'],
+      'pi0 and the completed campaigns are read back; only the failed one runs again',
+    );
+  });
 });

@@ -1,0 +1,115 @@
+// The experiment's parent workflow from the CLI: its id (the experiment's name and a hash of its effective plan),
+// starting it or reattaching to it, and following it to its result.
+import { createHash } from 'node:crypto';
+import { WorkflowExecutionAlreadyStartedError, WorkflowFailedError, type Client, type WorkflowHandle } from '@temporalio/client';
+import type { ExperimentPlan } from '../experiment/plan';
+import { progressQuery } from '../workflows/campaign';
+import { experimentProgressQuery, experimentWorkflow, type ExperimentResult } from '../workflows/experiment';
+import { PivotCampaign, PivotIteration, PivotStage } from '../workflows/search-attributes';
+import { workflowUrl } from './campaigns';
+import { formatProgressLine } from './format';
+
+/** The runs as the parent workflow gets them: what the hash covers (a changed config is a new experiment). */
+const runsOf = (plan: ExperimentPlan) => plan.runs.map((r) => ({ method: r.method, seed: r.seed, config: r.config }));
+
+/** `<name>-<12 hex digits of the plan's hash>`: the same config reattaches to the same experiment. */
+export const experimentWorkflowId = (plan: ExperimentPlan) =>
+  `${plan.experiment.name}-${createHash('sha256').update(JSON.stringify(runsOf(plan))).digest('hex').slice(0, 12)}`;
+
+/**
+ * Starts the experiment, or uses the one under its id: a running one is followed, a completed one gives its result
+ * without rerunning, a failed (or terminated) one starts again, and its completed campaigns are not rerun.
+ */
+export async function startExperiment(temporal: Client, plan: ExperimentPlan, log: (line: string) => void) {
+  const workflowId = experimentWorkflowId(plan);
+  const config = plan.runs[0].config;
+  const prior = await temporal.workflow
+    .getHandle(workflowId)
+    .describe()
+    .then(
+      (d) => d.status.name,
+      () => null,
+    );
+  const what =
+    prior === null
+      ? 'starting'
+      : prior === 'RUNNING'
+        ? 'reattaching to the running'
+        : prior === 'COMPLETED'
+          ? 'taking the result of the completed'
+          : `starting again (its completed campaigns are kept) the ${prior.toLowerCase()}`;
+  log(`${what} experiment ${workflowId}`);
+  log(`  Temporal UI: ${workflowUrl(config.temporal.namespace, workflowId)}`);
+  try {
+    return await temporal.workflow.start(experimentWorkflow, {
+      taskQueue: config.temporal.cpuQueue,
+      workflowId,
+      args: [{ name: plan.experiment.name, parallel: plan.experiment.parallel, runs: runsOf(plan) }],
+      workflowIdReusePolicy: 'ALLOW_DUPLICATE_FAILED_ONLY',
+      workflowIdConflictPolicy: 'USE_EXISTING',
+      typedSearchAttributes: [
+        { key: PivotCampaign, value: workflowId },
+        { key: PivotStage, value: 'pi0' },
+        { key: PivotIteration, value: 0 },
+      ],
+      staticSummary: `Experiment ${plan.experiment.name}: ${plan.experiment.methods.length} methods x ${plan.experiment.seeds.length} seeds`,
+      memo: { experiment: plan.experiment.name, methods: plan.experiment.methods.map((m) => m.id), seeds: plan.experiment.seeds },
+    });
+  } catch (err) {
+    if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw err;
+    return temporal.workflow.getHandle<typeof experimentWorkflow>(workflowId);
+  }
+}
+
+/**
+ * Follows the experiment to its result, logging each campaign's progress as it changes. `signal` stops following
+ * (the experiment runs on); the experiment's own failure is thrown with its message (the failed campaigns, named).
+ */
+export async function followExperiment(
+  temporal: Client,
+  handle: WorkflowHandle<typeof experimentWorkflow>,
+  log: (line: string) => void,
+  signal?: AbortSignal,
+): Promise<ExperimentResult> {
+  const last = new Map<string, string>();
+  const say = (who: string, line: string) => {
+    if (last.get(who) !== line) log(`[${who}] ${line}`);
+    last.set(who, line);
+  };
+  const pollOnce = async () => {
+    const status = await handle.query(experimentProgressQuery);
+    say('pi0', status.pi0);
+    for (const c of status.children) {
+      const who = `${c.method} s${c.seed}`;
+      const line = c.state === 'running' ? await temporal.workflow.getHandle(c.workflowId).query(progressQuery).then(formatProgressLine) : c.state;
+      say(who, line);
+    }
+  };
+  let polling: Promise<void> = Promise.resolve();
+  const poll = setInterval(() => {
+    // A workflow task not yet run, or a child not yet started, answers nothing: the next poll will tell.
+    polling = pollOnce().catch(() => {});
+  }, 2000);
+  const result = handle.result();
+  result.catch(() => {}); // when following stops first, nobody awaits it
+  const stopped = new Promise<never>((_, reject) => {
+    if (signal?.aborted) reject(new Error('experiment: stopped following'));
+    signal?.addEventListener('abort', () => reject(new Error('experiment: stopped following')), { once: true });
+  });
+  try {
+    return await Promise.race([result, stopped]);
+  } catch (err) {
+    if (err instanceof WorkflowFailedError && err.cause) throw new Error(err.cause.message);
+    throw err;
+  } finally {
+    clearInterval(poll);
+    // A query still in flight must finish before the caller closes the connection under it.
+    await polling;
+  }
+}
+
+/** How long the experiment ran, from its start to its close (across every CLI process that followed it). */
+export async function secondsOf(handle: WorkflowHandle): Promise<number> {
+  const d = await handle.describe();
+  return Math.round(((d.closeTime ?? new Date()).getTime() - d.startTime.getTime()) / 1000);
+}
