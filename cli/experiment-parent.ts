@@ -14,7 +14,10 @@ const runsOf = (plan: ExperimentPlan) => plan.runs.map((r) => ({ method: r.metho
 
 /** `<name>-<12 hex digits of the plan's hash>`: the same config reattaches to the same experiment. */
 export const experimentWorkflowId = (plan: ExperimentPlan) =>
-  `${plan.experiment.name}-${createHash('sha256').update(JSON.stringify(runsOf(plan))).digest('hex').slice(0, 12)}`;
+  `${plan.experiment.name}-${createHash('sha256')
+    .update(JSON.stringify(runsOf(plan)))
+    .digest('hex')
+    .slice(0, 12)}`;
 
 /**
  * Starts the experiment, or uses the one under its id: a running one is followed, a completed one gives its result
@@ -81,7 +84,8 @@ export async function followExperiment(
     say('pi0', status.pi0);
     for (const c of status.children) {
       const who = `${c.method} s${c.seed}`;
-      const line = c.state === 'running' ? await temporal.workflow.getHandle(c.workflowId).query(progressQuery).then(formatProgressLine) : c.state;
+      const line =
+        c.state === 'running' ? await temporal.workflow.getHandle(c.workflowId).query(progressQuery).then(formatProgressLine) : c.state;
       say(who, line);
     }
   };

@@ -8,15 +8,7 @@
 import { ApplicationFailure, patched } from '@temporalio/workflow';
 import type { CampaignConfig } from '../core/config';
 import type { VerifyResult } from '../activities/types';
-import type {
-  CampaignInput,
-  CampaignPhase,
-  CampaignProgress,
-  CampaignResult,
-  CampaignState,
-  Hyper,
-  SharedPi0,
-} from '../pipeline/campaign-state';
+import type { CampaignInput, CampaignPhase, CampaignProgress, CampaignResult, CampaignState, Hyper } from '../pipeline/campaign-state';
 import { campaignKeys } from '../pipeline/keys';
 import { seedOf } from '../core/rng';
 import type { stageActivities } from './stages';
@@ -209,7 +201,7 @@ export async function ingestAndEvaluateBase(
   state: CampaignState,
   enter: Enter,
   evaluate: Evaluate,
-  shared?: SharedPi0,
+  shared?: CampaignInput['shared'],
 ): Promise<CampaignData> {
   if (shared) return adoptShared(state, shared);
   const progress = state.progress;

@@ -1,5 +1,6 @@
 // A very small experiment end to end: real Temporal, real Docker, real tensors. SFT, end-to-end RL and PivotRL,
-// 2 seeds, 1 step each; the report's files exist and their numbers are the campaigns' results.
+// 2 seeds, 1 step each, as one parent workflow; the CLI side is stopped mid-run and run again, which reattaches to
+// the same experiment; pi0's work is done once; the report's files exist and their numbers are the campaigns' results.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync, readFileSync } from 'node:fs';
@@ -8,6 +9,8 @@ import { planExperiment } from '../../experiment/plan';
 import { fmtDelta, fmtRate } from '../../experiment/report';
 import { ci95 } from '../../experiment/stats';
 import { runExperiment, type ResultsFile } from '../../cli/experiment';
+import { experimentWorkflowId } from '../../cli/experiment-parent';
+import { experimentProgressQuery } from '../../workflows/experiment';
 import { useTestTemporal } from '../../harness/temporal';
 import { tinyCampaign } from '../../harness/campaign';
 
@@ -32,7 +35,42 @@ test('a small experiment writes a report whose numbers are the campaigns results
     'test experiment',
     tiny.dir,
   );
-  const { report, results } = await runExperiment(plan, { where: 'test', command: 'test', embeddedWorkers: true, log: () => {} });
+  const opts = { where: 'test', command: 'test', embeddedWorkers: true, log: () => {} };
+
+  // The CLI side (its client and embedded workers) goes away once a first campaign is done, then comes back.
+  const stop = new AbortController();
+  const first = runExperiment(plan, { ...opts, signal: stop.signal });
+  const parent = temporal.env.client.workflow.getHandle(experimentWorkflowId(plan));
+  const doneCampaigns = async () => {
+    try {
+      return (await parent.query(experimentProgressQuery)).children.filter((c) => c.state === 'done').length;
+    } catch {
+      return 0; // not started yet
+    }
+  };
+  let done = 0;
+  while ((done = await doneCampaigns()) === 0) await new Promise((r) => setTimeout(r, 1000));
+  stop.abort();
+  await assert.rejects(first, /stopped following/);
+  assert.ok(done < 6, 'stopped mid-run');
+  const { runId } = await parent.describe();
+  const { report, results } = await runExperiment(plan, opts);
+  assert.equal((await parent.describe()).runId, runId, 'the second call reattached to the same experiment');
+  const executions = async (workflowId: string) => {
+    let n = 0;
+    for await (const _ of temporal.env.client.workflow.list({ query: `WorkflowId = '${workflowId}'` })) n++;
+    return n;
+  };
+  for (const r of results.runs) assert.equal(await executions(r.workflowId), 1, `${r.workflowId} ran once`);
+  assert.equal(await executions(results.pi0!.workflowId), 1);
+  // pi0 evaluated once, profiled once (PivotRL's one profile config), for every campaign.
+  assert.equal(results.pi0!.evaluations, 1);
+  assert.deepEqual(
+    results.pi0!.profiles.map((p) => [p.id, p.usedBy.length]),
+    [['pivotrl', 2]],
+  );
+  assert.equal(results.pi0!.sharedBy.length, 6);
+  for (const r of results.runs) assert.deepEqual(r.result.before, results.runs[0].result.before);
 
   const out = join(tiny.dir, 'report');
   assert.equal(report, join(out, 'report.md'));
@@ -48,6 +86,7 @@ test('a small experiment writes a report whose numbers are the campaigns results
     assert.ok(existsSync(join(out, f)), `${f} written`);
   const stored = JSON.parse(readFileSync(join(out, 'results.json'), 'utf8')) as ResultsFile;
   assert.equal(stored.runs.length, 6);
+  assert.deepEqual(stored.pi0, results.pi0);
   const md = readFileSync(report, 'utf8');
   for (const id of ['sft', 'e2e', 'pivotrl']) {
     const runs = stored.runs.filter((r) => r.method === id);

@@ -177,14 +177,17 @@ test('the workflow of each method', () => {
   assert.equal(workflowFor({ ...c, method: 'e2e-rl' }), e2eRlCampaign);
 });
 
+/** Seeds 1 and 2 of each method, a method being its change to the mock config. */
+const experimentRuns = (queue: string, methods: Record<string, Partial<CampaignConfig>>) => {
+  const base = mockConfig({ steps: 1, queue, address: temporal.address });
+  return [1, 2].flatMap((seed) =>
+    Object.entries(methods).map(([method, change]) => ({ method, seed, config: { ...base, ...change, seed } })),
+  );
+};
+
 test('experiment: pi0 ingested and evaluated once, profiled once per profile config; the campaigns start at their updates', async () => {
   const calls: string[] = [];
-  const base = mockConfig({ steps: 1, queue: 'exp', address: temporal.address });
-  const runs = [1, 2].flatMap((seed) => [
-    { method: 'sft', seed, config: { ...base, seed, method: 'sft' as const } },
-    { method: 'pivotrl', seed, config: { ...base, seed } },
-    { method: 'strict', seed, config: { ...base, seed, verifier: 'strict' as const } },
-  ]);
+  const runs = experimentRuns('exp', { sft: { method: 'sft' }, pivotrl: {}, strict: { verifier: 'strict' } });
   const result = await withMockWorkers(temporal.env.nativeConnection, 'exp', mocks(calls), () =>
     temporal.env.client.workflow.execute(experimentWorkflow, {
       taskQueue: 'exp-cpu',
@@ -222,11 +225,7 @@ test('experiment: pi0 ingested and evaluated once, profiled once per profile con
 
 test('experiment: a failed campaign is named after the others finish; started again, only it runs again', async () => {
   const calls: string[] = [];
-  const base = mockConfig({ steps: 1, queue: 'expfail', address: temporal.address });
-  const runs = [1, 2].flatMap((seed) => [
-    { method: 'sft', seed, config: { ...base, seed, method: 'sft' as const } },
-    { method: 'pivotrl', seed, config: { ...base, seed } },
-  ]);
+  const runs = experimentRuns('expfail', { sft: { method: 'sft' }, pivotrl: {} });
   let broken = true;
   const acts = mocks(calls);
   const update = acts.gpu.update;
@@ -252,7 +251,10 @@ test('experiment: a failed campaign is named after the others finish; started ag
     });
   await withMockWorkers(temporal.env.nativeConnection, 'expfail', acts, async () => {
     await assert.rejects(start(), (err: WorkflowFailedError) => {
-      assert.match(String(err.cause?.message), /expfail: 1 campaign\(s\) failed\npivotrl seed 1 \(wf-expfail-pivotrl-s1\): the GPU caught fire/);
+      assert.match(
+        String(err.cause?.message),
+        /expfail: 1 campaign\(s\) failed\npivotrl seed 1 \(wf-expfail-pivotrl-s1\): the GPU caught fire/,
+      );
       return true;
     });
     assert.equal(calls.filter((c) => c === 'gpu:sftUpdate').length, 2, 'the other campaigns finished');
