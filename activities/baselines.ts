@@ -12,10 +12,9 @@ import { grpoUpdateOnEpisodes, sftUpdateOnTurns, type EpisodeUpdateOptions, type
 import type { StageInput } from './types';
 import type { UpdateResult } from './update';
 import { withHeartbeats } from './heartbeat';
-import { GrpoHyper, SftHyper } from '../core/hyper';
+import { GrpoHyper, SftHyper, SftTrainConfig } from '../core/hyper';
 import { EpisodeConcurrency, TrainingEpisodeCounts, assertSettings } from './settings';
 import { splitByTrajectory, validationLoss, type SftSplit, type ValidationLoss } from '../pipeline/sft';
-import { SftTrainConfig } from '../core/hyper';
 
 const shardTurnKeys = (campaignId: string, shards: number) =>
   Array.from({ length: shards }, (_, i) => campaignKeys(campaignId).shardTurns(i));

@@ -11,7 +11,8 @@ import { measureOodDrift } from '../pipeline/ood-drift';
 import { importCheckpointDir } from '../policy/checkpoint';
 import { openInProcessPolicyEngine } from '../policy/engine';
 import { LocalStore, putJsonl } from '../store';
-import { generateOodSuite, parseOodLevels, renderOodPrompt } from '../tasks/ood';
+import { generateOodSuite, parseOodLevels } from '../tasks/ood';
+import { oodPromptRowOf } from '../pipeline/records';
 
 const CHECKPOINT = 'checkpoint';
 
@@ -26,11 +27,7 @@ export async function measureOodLevels(o: { checkpoint: string; levels: string[]
     for (const [i, level] of o.levels.entries()) {
       const items = generateOodSuite({ seed: o.seed, n: o.n, levels: parseOodLevels(level) });
       await putJsonl(store, `l${i}/items.jsonl`, items);
-      await putJsonl(
-        store,
-        `l${i}/prompts.jsonl`,
-        items.map((item) => ({ id: item.id, prompt: renderOodPrompt(item) })),
-      );
+      await putJsonl(store, `l${i}/prompts.jsonl`, items.map(oodPromptRowOf));
       const sampling = { n: 1, temperature: 0, topP: 1, seed: o.seed };
       await generateSamples(store, engine, {
         checkpoint: CHECKPOINT,

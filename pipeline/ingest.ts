@@ -10,13 +10,12 @@ import { RecordError } from '../formats/record-error';
 import { sourceFormat, sourcePath, type TrajectoryFormat, type TrajectorySource } from '../formats/source';
 import type { ArtefactStore } from '../store';
 import { putJsonl } from '../store';
-import { renderOodPrompt } from '../tasks/ood';
 import { MAX_JSON_DEPTH, nestsDeeperThan } from './json-depth';
 import { BadInputError, headOf, readJsonLines, type ReadLine } from './jsonl-reader';
 import { campaignKeys } from './keys';
 import { describeZodError } from '../core/zod-errors';
 import { Quarantine, type BadRecord } from './quarantine';
-import { promptRowOf, type PromptRow } from './records';
+import { oodPromptRowOf, promptRowOf } from './records';
 
 export { BadInputError } from './jsonl-reader';
 
@@ -230,11 +229,7 @@ export async function ingest(store: ArtefactStore, opts: IngestOptions, onProgre
   const ood = await readRecords(OodItem, opts.ood, opts.oodLimit, maxLineBytes, quarantine);
   await putJsonl(store, keys.heldout, heldout);
   await putJsonl(store, keys.ood, ood);
-  await putJsonl(
-    store,
-    keys.oodPrompts,
-    ood.map((item): PromptRow => ({ id: item.id, prompt: renderOodPrompt(item) })),
-  );
+  await putJsonl(store, keys.oodPrompts, ood.map(oodPromptRowOf));
   const bad = await quarantine.close();
 
   if (turns === 0) {

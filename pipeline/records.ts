@@ -1,8 +1,9 @@
 // Records the pipeline writes between stages (beyond core/schemas).
 import { z } from 'zod';
-import { HeldoutTask, Step, type Turn } from '../core/schemas';
+import { HeldoutTask, Step, type OodItem, type Turn } from '../core/schemas';
 import { putJsonl, type ArtefactStore } from '../store';
 import { ACTION_TOKENS, promptOf } from '../tasks/domains';
+import { renderOodPrompt } from '../tasks/ood';
 
 /**
  * A prompt for the generation stage: domain-agnostic text keyed by the id its samples will carry, and the
@@ -17,6 +18,9 @@ export const promptRowOf = (id: string, ref: HeldoutTask, history: Step[]): Prom
   prompt: promptOf(ref, history),
   maxTokens: ACTION_TOKENS[ref.domain],
 });
+
+/** The prompt row of an out-of-domain item (no generation limit: the sampler's default). */
+export const oodPromptRowOf = (item: OodItem): PromptRow => ({ id: item.id, prompt: renderOodPrompt(item) });
 
 /** Writes turns and the prompt rows of their states (the generate stage's input), under the same ids. */
 export async function putTurnsWithPrompts(store: ArtefactStore, turns: Turn[], out: { turns: string; prompts: string }): Promise<void> {

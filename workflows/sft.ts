@@ -78,9 +78,7 @@ async function chooseLearningRate(run: Run, config: CampaignConfig, selection: S
     seed: seedOf(config.seed, 'sft-split'),
     out: { train: keys.sft.trainTurns, val: keys.sft.valTurns },
   });
-  const valLoss = (what: string, checkpoint: string, label: string) =>
-    act.sftValLoss(`${what}: validation loss`, { ...stage, checkpoint, turns: keys.sft.valTurns, out: keys.sft.valLoss(label) });
-  const base0 = await valLoss('pi0', base, 'base');
+  const base0 = await valLossOf(run, 'pi0', base, 'base');
   const lrs = selection.lrs ?? [config.train.lr];
   const lrSweep: SftRecord['lrSweep'] = [];
   if (lrs.length > 1) {
@@ -106,7 +104,7 @@ async function chooseLearningRate(run: Run, config: CampaignConfig, selection: S
         });
         checkpoint = probe.checkpoint;
       }
-      lrSweep.push({ lr, valLoss: (await valLoss(`lr probe ${lr}`, checkpoint, `probe-lr${String(i).padStart(2, '0')}`)).loss });
+      lrSweep.push({ lr, valLoss: (await valLossOf(run, `lr probe ${lr}`, checkpoint, `probe-lr${String(i).padStart(2, '0')}`)).loss });
     }
   }
   return {
@@ -124,6 +122,15 @@ async function chooseLearningRate(run: Run, config: CampaignConfig, selection: S
   };
 }
 
+/** The validation loss of `checkpoint`, stored under the label (cached: a retried or replayed call reads it back). */
+const valLossOf = (run: Run, what: string, checkpoint: string, label: string) =>
+  run.act.sftValLoss(`${what}: validation loss`, {
+    ...run.stage,
+    checkpoint,
+    turns: run.keys.sft.valTurns,
+    out: run.keys.sft.valLoss(label),
+  });
+
 /** Records the step's training loss; every `evalEvery` steps and at the last, its validation loss (early stopping). */
 async function validateStep(
   run: Run,
@@ -132,17 +139,10 @@ async function validateStep(
   update: { checkpoint: string; hash: string; metrics: { loss: number } },
   steps: number,
 ): Promise<number | undefined> {
-  const { keys, act, stage, progress } = run;
-  const record = progress.sft!;
+  const record = run.progress.sft!;
   record.losses.push({ step, loss: update.metrics.loss });
   if (step % selection.evalEvery !== 0 && step !== steps) return undefined;
-  const label = keys.checkpoint(step).split('/').at(-1)!;
-  const v = await act.sftValLoss(`step ${step}: validation loss`, {
-    ...stage,
-    checkpoint: update.checkpoint,
-    turns: keys.sft.valTurns,
-    out: keys.sft.valLoss(label),
-  });
+  const v = await valLossOf(run, `step ${step}`, update.checkpoint, run.keys.checkpoint(step).split('/').at(-1)!);
   recordValidation(record, { step, valLoss: v.loss, checkpoint: update.checkpoint, hash: update.hash }, selection.patience);
   return v.loss;
 }
