@@ -75,6 +75,11 @@ export const CampaignConfig = z
       /** Also evaluate every this many steps (0: only before and after), for learning curves by rollout turns. */
       every: z.number().int().nonnegative().max(MAX_COUNT).default(0),
       /**
+       * Whether the evaluations between steps also play the multi-turn episodes (the first and last always do). false
+       * keeps the learning curve to per-turn accuracy and OOD, which cost a fraction of the episodes.
+       */
+      curveEpisodes: z.boolean().default(true),
+      /**
        * Held-out expert states scored per evaluation (0: none), spread over every template and turn position of the
        * held-out tasks' expert trajectories (pipeline/turn-eval.ts): the primary in-domain metric.
        */

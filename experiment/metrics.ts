@@ -24,8 +24,15 @@ export interface RunResult {
 export interface CurvePointStats {
   /** Rollout turns spent by then (profiling + training), mean over seeds. */
   turns: number;
-  inDomain: Interval;
+  /** In the method's curve metric (`MethodMetrics.curveMetric`). */
+  accuracy: Interval;
 }
+
+/**
+ * The in-domain metric of learning curves: per-turn accuracy at held-out expert states (mean of the K sampled
+ * actions' rewards) when every evaluation of the run has it, else multi-turn success on held-out tasks.
+ */
+export type CurveMetric = 'per-turn' | 'multi-turn';
 
 export interface MethodMetrics {
   method: string;
@@ -47,24 +54,35 @@ export interface MethodMetrics {
   rolloutTurns: { profiling: Interval; training: Interval; total: Interval };
   inDomain: { before: Interval; after: Interval; delta: Interval };
   ood: { before: Interval; after: Interval; delta: Interval; worstDelta: Interval };
+  curveMetric: CurveMetric;
   curve: CurvePointStats[];
 }
 
 export const totalTurns = (t: { profiling: number; training: number }) => t.profiling + t.training;
 
-/** A run's learning curve: pi0 at 0 turns, the evaluations between steps, the final evaluation. */
-export function curveOf(r: CampaignProgress): { turns: number; inDomain: number }[] {
+export function curveMetricOf(r: CampaignProgress): CurveMetric {
+  const points = [r.before, ...(r.curve ?? []), r.after];
+  return points.every((p) => p?.perTurn) ? 'per-turn' : 'multi-turn';
+}
+
+/** A run's learning curve in `metric`: pi0 at 0 turns, the evaluations between steps, the final evaluation. */
+export function curveOf(r: CampaignProgress, metric = curveMetricOf(r)): { turns: number; accuracy: number }[] {
   if (!r.before || !r.after) throw new Error(`campaign ${r.campaignId} has no before/after evaluation (stage ${r.stage})`);
+  const at = (p: { perTurn?: { sampled: number }; inDomain?: number | { successRate: number } }, step: string) => {
+    const value = metric === 'per-turn' ? p.perTurn?.sampled : typeof p.inDomain === 'number' ? p.inDomain : p.inDomain?.successRate;
+    if (value === undefined) throw new Error(`campaign ${r.campaignId}: the evaluation at ${step} has no ${metric} accuracy`);
+    return value;
+  };
   return [
-    { turns: 0, inDomain: r.before.inDomain.successRate },
-    ...(r.curve ?? []).map((p) => ({ turns: totalTurns(p.rolloutTurns), inDomain: p.inDomain })),
-    { turns: totalTurns(r.rolloutTurns), inDomain: r.after.inDomain.successRate },
+    { turns: 0, accuracy: at(r.before, 'pi0') },
+    ...(r.curve ?? []).map((p) => ({ turns: totalTurns(p.rolloutTurns), accuracy: at(p, `step ${p.step}`) })),
+    { turns: totalTurns(r.rolloutTurns), accuracy: at(r.after, 'the end') },
   ];
 }
 
-/** Rollout turns a run had spent when its in-domain success first reached `target` (null: never). */
-export function turnsToReach(r: CampaignProgress, target: number): number | null {
-  return curveOf(r).find((p) => p.inDomain >= target - 1e-9)?.turns ?? null;
+/** Rollout turns a run had spent when its curve (in `metric`) first reached `target` (null: never). */
+export function turnsToReach(r: CampaignProgress, target: number, metric = curveMetricOf(r)): number | null {
+  return curveOf(r, metric).find((p) => p.accuracy >= target - 1e-9)?.turns ?? null;
 }
 
 /** The largest out-of-domain drop over item kinds (negative: worse than pi0). */
@@ -75,7 +93,11 @@ export function worstOodDelta(r: CampaignProgress): number {
   return deltas.length ? Math.min(...deltas) : r.after!.ood.accuracy - r.before!.ood.accuracy;
 }
 
-export function methodMetrics(runs: RunResult[]): MethodMetrics {
+/** The curve metric every run can be drawn in (per-turn when all have it). */
+export const commonCurveMetric = (runs: RunResult[]): CurveMetric =>
+  runs.every((r) => curveMetricOf(r.result) === 'per-turn') ? 'per-turn' : 'multi-turn';
+
+export function methodMetrics(runs: RunResult[], metric?: CurveMetric): MethodMetrics {
   if (runs.length === 0) throw new Error('methodMetrics: no runs');
   const [first] = runs;
   const rs = runs.map((r) => r.result);
@@ -92,7 +114,8 @@ export function methodMetrics(runs: RunResult[]): MethodMetrics {
       zeroVarianceGroups: ci95(at.map((h) => h.zeroVarianceGroups)),
     };
   });
-  const curves = rs.map(curveOf);
+  const curveMetric = metric ?? commonCurveMetric(runs);
+  const curves = rs.map((r) => curveOf(r, curveMetric));
   const points = Math.min(...curves.map((c) => c.length));
   return {
     method: first.method,
@@ -127,9 +150,10 @@ export function methodMetrics(runs: RunResult[]): MethodMetrics {
       delta: over((r) => r.after!.ood.accuracy - r.before!.ood.accuracy),
       worstDelta: over(worstOodDelta),
     },
+    curveMetric,
     curve: Array.from({ length: points }, (_, i) => ({
       turns: curves.reduce((a, c) => a + c[i].turns, 0) / curves.length,
-      inDomain: ci95(curves.map((c) => c[i].inDomain)),
+      accuracy: ci95(curves.map((c) => c[i].accuracy)),
     })),
   };
 }
@@ -149,7 +173,7 @@ export interface Reach {
   turns: Interval | null;
 }
 
-export function reachOf(runs: RunResult[], target: number): Reach {
-  const turns = runs.map((r) => turnsToReach(r.result, target)).filter((t): t is number => t !== null);
+export function reachOf(runs: RunResult[], target: number, metric: CurveMetric): Reach {
+  const turns = runs.map((r) => turnsToReach(r.result, target, metric)).filter((t): t is number => t !== null);
   return { target, reached: turns.length, of: runs.length, turns: turns.length ? ci95(turns) : null };
 }

@@ -2,7 +2,7 @@
 // plots. Everything here is computed from the campaigns' results (results.json): no figure is typed in.
 import type { BootInterval } from './bootstrap';
 import { judgeClaims, PRECISION, type Claim } from './claims';
-import { methodMetrics, reachOf, type MethodMetrics, type Reach, type RunResult } from './metrics';
+import { commonCurveMetric, methodMetrics, reachOf, type CurveMetric, type MethodMetrics, type Reach, type RunResult } from './metrics';
 import type { Interval } from './stats';
 import { buildTables, type Moved, type Tables } from './tables';
 import { renderChart, type Series } from './svg';
@@ -256,22 +256,31 @@ function stepTable(metrics: MethodMetrics[]): string[] {
   return [`| ${head.join(' | ')} |`, `|${head.map(() => ' --- ').join('|')}|`, ...rows.map((r) => `| ${r.join(' | ')} |`)];
 }
 
+const CURVE_TITLE: Record<CurveMetric, { title: string; y: string }> = {
+  'per-turn': { title: 'Held-out per-turn accuracy (sampled) by rollout turns (mean over seeds, 95% CI)', y: 'per-turn accuracy' },
+  'multi-turn': { title: 'In-domain success on held-out tasks by rollout turns (mean over seeds, 95% CI)', y: 'in-domain success' },
+};
+
+/** A method's final value on its learning curve. */
+const curveEnd = (m: MethodMetrics) => m.curve[m.curve.length - 1].accuracy;
+
 function plots(metrics: MethodMetrics[]): Record<string, string> {
   const rl = metrics.filter((m) => m.perStep.length);
   const bySeries = (f: (m: MethodMetrics) => Series) => metrics.map(f);
+  const curveTitle = CURVE_TITLE[metrics[0].curveMetric];
   return {
     'learning-curves.svg': renderChart({
-      title: 'In-domain success on held-out tasks by rollout turns (mean over seeds, 95% CI)',
+      title: curveTitle.title,
       xLabel: 'rollout turns spent (profiling + training)',
-      yLabel: 'in-domain success',
+      yLabel: curveTitle.y,
       yRange: [0, 1],
       series: bySeries((m) => ({
         name: m.role === 'sft' ? `${m.label} (no rollouts: final)` : m.label,
         dashed: m.role === 'sft',
         points:
           m.role === 'sft'
-            ? [0, Math.max(1, ...metrics.map((x) => x.rolloutTurns.total.mean))].map((x) => ({ x, y: m.inDomain.after.mean }))
-            : m.curve.map((p) => ({ x: p.turns, y: p.inDomain.mean, lo: clamp01(p.inDomain.lo), hi: clamp01(p.inDomain.hi) })),
+            ? [0, Math.max(1, ...metrics.map((x) => x.rolloutTurns.total.mean))].map((x) => ({ x, y: curveEnd(m).mean }))
+            : m.curve.map((p) => ({ x: p.turns, y: p.accuracy.mean, lo: clamp01(p.accuracy.lo), hi: clamp01(p.accuracy.hi) })),
       })),
     }),
     'reward-variance.svg': renderChart({
@@ -319,9 +328,10 @@ function plots(metrics: MethodMetrics[]): Record<string, string> {
 
 export function buildReport(runs: RunResult[], meta: { name: string; command: string; seconds: number }): ReportFiles {
   const by = groupRuns(runs);
-  const metrics = [...by.values()].map(methodMetrics);
+  const curveMetric = commonCurveMetric(runs);
+  const metrics = [...by.values()].map((rs) => methodMetrics(rs, curveMetric));
   const e2e = metrics.find((m) => m.role === 'e2e-rl');
-  const reach = e2e ? Object.fromEntries([...by].map(([id, rs]) => [id, reachOf(rs, e2e.inDomain.after.mean)])) : null;
+  const reach = e2e ? Object.fromEntries([...by].map(([id, rs]) => [id, reachOf(rs, curveEnd(e2e).mean, curveMetric)])) : null;
   const claims = judgeClaims(runs);
   const tables = buildTables(runs);
   const seeds = [...new Set(runs.map((r) => r.seed))];
@@ -353,7 +363,7 @@ export function buildReport(runs: RunResult[], meta: { name: string; command: st
     '',
     'Rollout turns = policy actions sampled for profiling or training (evaluation excluded). ' +
       (e2e
-        ? `"Turns to reach": first evaluation at or above ${e2e.label}'s final mean (${pct(e2e.inDomain.after.mean)}); pi0 itself counts at 0 turns.`
+        ? `"Turns to reach": first evaluation whose ${curveMetric} accuracy is at or above ${e2e.label}'s final mean (${pct(curveEnd(e2e).mean)}); pi0 itself counts at 0 turns.`
         : ''),
     '',
     '| method | settings | pi0 in-domain | pi0 OOD | seeds (workflow ids in results.json) |',

@@ -140,7 +140,8 @@ export interface Evaluation {
 export interface CurvePoint {
   step: number;
   rolloutTurns: { profiling: number; training: number };
-  inDomain: number;
+  /** Multi-turn success; absent when the curve's evaluations skip the episodes (`evaluate.curveEpisodes: false`). */
+  inDomain?: number;
   ood: number;
   /** The evaluation's held-out per-turn result (when `evaluate.heldoutTurns` > 0). */
   perTurn?: PerTurnSummary;

@@ -27,6 +27,11 @@ export interface VerifyOptions extends VerifySettings {
   samples: string;
   /** Where the Verdict records go. */
   out: string;
+  /**
+   * Other sample sets of the same turns, verified in the same pass (each turn's state is opened once for all of its
+   * samples); each one's verdicts go to its own `out`. The summary is of `samples` alone.
+   */
+  also?: { samples: string; out: string }[];
 }
 
 export interface VerifySummary {
@@ -52,14 +57,13 @@ export async function verifySamples(
   let parts = 0;
   const result = await cachedStage(store, summaryOf(input.out), async () => {
     const turns = await getJsonl(store, input.turns, (v) => Turn.parse(v));
-    const samples = await getJsonl(store, input.samples, (v) => Sample.parse(v));
-    const byTurn = new Map<string, Sample[]>();
-    for (const s of samples) byTurn.set(s.turnId, [...(byTurn.get(s.turnId) ?? []), s]);
+    const sets = [{ samples: input.samples, out: input.out }, ...(input.also ?? [])];
+    const merged = mergeSampleSets(await Promise.all(sets.map((set) => getJsonl(store, set.samples, (v) => Sample.parse(v)))));
     // The verifier gets the whole input: its concurrency, action timeout and word-overlap threshold.
     const verifier = makeVerifier(input.verifier, input);
     const verified = await runInParts(store, {
       prefix: partsOf(input.out),
-      items: turns.map((turn) => ({ turn, samples: byTurn.get(turn.id) ?? [] })),
+      items: turns.map((turn) => ({ turn, samples: merged.byTurn.get(turn.id) ?? [] })),
       size: VERIFY_PART_TURNS,
       resumeFrom: run.resumeFrom ?? 0,
       parse: (v) => Verdict.parse(v),
@@ -68,10 +72,41 @@ export async function verifySamples(
     });
     if (verified.reused > 0)
       run.log?.(`verify ${input.out}: ${verified.reused} of ${verified.parts} parts read back from an earlier attempt`);
-    await putJsonl(store, input.out, verified.rows);
+    const bySet = merged.split(verified.rows);
+    for (const [i, set] of sets.entries()) if (i > 0) await putJsonl(store, set.out, bySet[i]);
+    await putJsonl(store, input.out, bySet[0]);
     parts = verified.parts;
-    return { out: input.out, ...summariseVerdicts(verified.rows), resumedParts: verified.reused };
+    return { out: input.out, ...summariseVerdicts(bySet[0]), resumedParts: verified.reused };
   });
   await dropParts(store, partsOf(input.out), parts);
   return result;
+}
+
+/**
+ * Several sample sets of the same turns as one: per turn, the samples of every set in order, renumbered 0..n-1;
+ * `split` gives each set its verdicts back with the original sample indices.
+ */
+export function mergeSampleSets(sets: Sample[][]): { byTurn: Map<string, Sample[]>; split(verdicts: Verdict[]): Verdict[][] } {
+  const byTurn = new Map<string, Sample[]>();
+  const origin = new Map<string, { set: number; index: number }>();
+  sets.forEach((samples, set) => {
+    for (const s of samples) {
+      const merged = byTurn.get(s.turnId) ?? [];
+      origin.set(JSON.stringify([s.turnId, merged.length]), { set, index: s.index });
+      merged.push({ ...s, index: merged.length });
+      byTurn.set(s.turnId, merged);
+    }
+  });
+  return {
+    byTurn,
+    split(verdicts) {
+      const out: Verdict[][] = sets.map(() => []);
+      for (const v of verdicts) {
+        const o = origin.get(JSON.stringify([v.turnId, v.index]));
+        if (!o) throw new Error(`verdict for turn ${v.turnId} sample ${v.index} matches no sample`);
+        out[o.set].push({ ...v, index: o.index });
+      }
+      return out;
+    },
+  };
 }

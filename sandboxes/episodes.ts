@@ -1,7 +1,8 @@
 // Evaluation episodes of every domain: runs a held-out task's actions from its initial state, then its check.
 import type { HeldoutTask } from '../core/schemas';
 import type { EpisodeRunner } from '../tasks/episode-runner';
-import { TerminalEpisodeRunner } from './terminal';
+import { TerminalEpisodeRunner, type ReplayResult } from './terminal';
+import type { Memo } from '../core/memo';
 import { SweEpisodeRunner } from './swe';
 import { toolEpisodeRunner } from '../tasks/tool/episode';
 import type { DockerClient } from './engine';
@@ -11,7 +12,7 @@ export class DomainEpisodeRunner implements EpisodeRunner {
   private readonly swe: SweEpisodeRunner;
 
   /** `image`: the terminal sandbox image; `sweImage`: the SWE one (default pivotrl/swe:latest). */
-  constructor(opts: { docker: DockerClient; image: string; sweImage?: string }) {
+  constructor(opts: { docker: DockerClient; image: string; sweImage?: string; memo?: Memo<ReplayResult> }) {
     this.terminal = new TerminalEpisodeRunner(opts);
     this.swe = new SweEpisodeRunner({ docker: opts.docker, image: opts.sweImage });
   }

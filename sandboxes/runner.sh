@@ -24,6 +24,8 @@ rm -f "$S/.status" && mkfifo -m 0600 "$S/.status" && exec 4<>"$S/.status" || exi
 MEMF=/sys/fs/cgroup/memory/memory.oom_control; [[ -r $MEMF ]] || MEMF=/sys/fs/cgroup/memory.events
 PIDF=/sys/fs/cgroup/pids/pids.events; [[ -r $PIDF ]] || PIDF=/sys/fs/cgroup/pids.events
 WMODE=755
+# 1 while /work, /tmp and /dev/shm hold exactly the snapshot (taken or restored since the last action or put).
+CLEAN=0
 counters() {
   local k v; OOMK=0; PIDM=0
   if [[ -r $MEMF ]]; then while read -r k v; do [[ $k == oom_kill ]] && OOMK=$v; done < "$MEMF"; fi
@@ -75,7 +77,9 @@ while IFS=' ' read -r op id tmo flags len; do
   case $op in
     exec)
       ok=1
-      if [[ $flags == *r* ]]; then do_restore || ok=0; fi
+      # Restoring is a no-op when nothing ran since the snapshot was taken or restored (and no IPC object is left).
+      if [[ $flags == *r* ]] && ! { (( CLEAN )) && ! ipc_dirty; }; then do_restore || ok=0; fi
+      CLEAN=0
       if (( ok )); then
         IFS= read -r -d '' A < "$S/payload"
         counters; o0=$OOMK; p0=$PIDM
@@ -124,15 +128,18 @@ while IFS=' ' read -r op id tmo flags len; do
         answer fail 0 "$S/err"
       fi ;;
     put)
+      CLEAN=0
       if "${AGENT[@]}" tar -C /work -xpf - < "$S/payload" 2>>"$S/err"; then answer ok 0 "$S/err"; else answer fail 0 "$S/err"; fi ;;
     snap)
-      if do_snap && do_manifest; then answer ok 0 "$S/m" "$S/h" "$S/err"; else answer fail 0 "$S/err"; fi ;;
+      CLEAN=0
+      if do_snap && do_manifest; then CLEAN=1; answer ok 0 "$S/m" "$S/h" "$S/err"; else answer fail 0 "$S/err"; fi ;;
     restore)
-      if do_restore; then answer ok 0 "$S/err"; else answer fail 0 "$S/err"; fi ;;
+      CLEAN=0
+      if do_restore; then CLEAN=1; answer ok 0 "$S/err"; else answer fail 0 "$S/err"; fi ;;
     manifest)
       if do_manifest; then answer ok 0 "$S/m" "$S/h" "$S/err"; else answer fail 0 "$S/err"; fi ;;
     reset)
-      reap; rm -f "$S/snap.tar"; WMODE=755; wipe
+      CLEAN=0; reap; rm -f "$S/snap.tar"; WMODE=755; wipe
       if ipc_dirty; then "${AGENT[@]}" ipcrm -a 2>/dev/null; fi
       answer ok 0 "$S/err" ;;
     ping)

@@ -4,6 +4,7 @@
 // snapshotted once, and every action at that turn runs from the restored snapshot. The effect of an action is
 // its exit status, its output and the changes it made under /work (path, kind, mode, content hash).
 import type { TaskFile, TerminalTask } from '../core/schemas';
+import { Memo } from '../core/memo';
 import { isSandboxInfraError } from './engine';
 import { DEFAULT_ACTION_TIMEOUT_MS } from './limits';
 import type { EntryKind, ManifestEntry } from './manifest';
@@ -191,6 +192,11 @@ export async function replayEpisode(task: TerminalTask, actions: string[], opts:
 export interface TerminalEpisodeRunnerOptions extends Omit<TerminalSandboxOptions, 'sandbox'> {
   /** Idle sandboxes are removed after this long (default 60 s). */
   idleMs?: number;
+  /**
+   * Replays already run (same task, actions, image, limits): evaluations of many checkpoints on the same held-out
+   * tasks often share an episode's first actions. Replays in which anything timed out are never memoised.
+   */
+  memo?: Memo<ReplayResult>;
 }
 
 /**
@@ -223,8 +229,14 @@ export class TerminalEpisodeRunner {
     this.pool = new SandboxPool({ ...opts, idleMs: opts.idleMs ?? 60_000 });
   }
 
-  replay(task: TerminalTask, actions: string[]): Promise<ReplayResult> {
-    return onPooledSandbox(this.pool, (sandbox) => replayEpisode(task, actions, { ...this.opts, sandbox }));
+  async replay(task: TerminalTask, actions: string[]): Promise<ReplayResult> {
+    const { memo, image, limits, actionTimeoutMs, checkTimeoutMs } = this.opts;
+    const key = memo && Memo.keyOf([image ?? null, limits ?? null, actionTimeoutMs ?? null, checkTimeoutMs ?? null, task, actions]);
+    const known = key === undefined ? undefined : memo?.get(key);
+    if (known) return known;
+    const result = await onPooledSandbox(this.pool, (sandbox) => replayEpisode(task, actions, { ...this.opts, sandbox }));
+    if (key !== undefined && !result.check.timedOut && !result.outputs.some((o) => o.timedOut)) memo?.set(key, result);
+    return result;
   }
 
   async close(): Promise<void> {

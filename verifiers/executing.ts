@@ -9,7 +9,12 @@
 // action once on a fresh sandbox (state re-opened, expert effect re-taken); a second failure gives reward null
 // with reason 'infrastructure' (masked by the trainer, never 0). If the image is missing or the engine is down
 // when the batch starts, verifyBatch throws instead: that is a deployment problem, not a masked sample.
+//
+// With a memo (VerifierDeps.memo, one per worker process), a verdict already measured for the same state, expert
+// action, sample, image and limits is reused without a sandbox; a turn whose samples are all known opens none.
+// Verdicts that depended on the wall clock (an action that timed out) or on the infrastructure are never memoised.
 import { throwIfAborted } from '../core/abort';
+import { Memo } from '../core/memo';
 import { connectEngine, ensureImage, isSandboxInfraError, toInfraError, withEngineTimeout, type DockerClient } from '../sandboxes/engine';
 import type { Sample, Turn, Verdict, VerifierKind } from '../core/schemas';
 import { DEFAULT_ACTION_TIMEOUT_MS } from '../sandboxes/limits';
@@ -43,6 +48,8 @@ export interface ExecutingVerifierStats {
   actionMs: number;
   /** Samples answered from the per-turn cache or by identity with the expert action. */
   samplesReused: number;
+  /** Distinct actions answered from the memo (no sandbox run). */
+  memoHits: number;
   infraRetries: number;
   masked: number;
   sandboxesCreated: number;
@@ -55,12 +62,15 @@ const emptyStats = (): ExecutingVerifierStats => ({
   actionsRun: 0,
   actionMs: 0,
   samplesReused: 0,
+  memoHits: 0,
   infraRetries: 0,
   masked: 0,
   sandboxesCreated: 0,
 });
 
-type Outcome = Pick<Verdict, 'reward' | 'reason' | 'detail'>;
+/** A verdict without its turn and sample index: what the memo keeps. */
+export type VerdictOutcome = Pick<Verdict, 'reward' | 'reason' | 'detail'>;
+type Outcome = VerdictOutcome;
 
 export class ExecutingVerifier<E extends Effect> implements Verifier {
   readonly kind: VerifierKind = 'functional';
@@ -144,6 +154,27 @@ export class ExecutingVerifier<E extends Effect> implements Verifier {
       else if (!outcomes.has(a) && !toRun.includes(a)) toRun.push(a);
     }
     this.stats.samplesReused += samples.length - toRun.length;
+    const memo = this.deps.memo;
+    const keyOf = (action: string) =>
+      Memo.keyOf([
+        this.image,
+        this.actionTimeoutMs,
+        this.deps.limits ?? null,
+        turn.domain,
+        turn.task,
+        turn.history.map((h) => h.action),
+        expertAction,
+        action,
+      ]);
+    if (memo) {
+      for (const action of [...toRun]) {
+        const known = memo.get(keyOf(action));
+        if (!known) continue;
+        outcomes.set(action, known);
+        toRun.splice(toRun.indexOf(action), 1);
+        this.stats.memoHits++;
+      }
+    }
 
     if (toRun.length > 0) {
       let sandbox: Sandbox | null = null;
@@ -186,6 +217,7 @@ export class ExecutingVerifier<E extends Effect> implements Verifier {
               // The reference itself did not finish here (e.g. an expert action that needs more time): say so.
               const expertFailure = failureOf(current.expert);
               if (expertFailure && !outcome.reward) outcome.detail = `expert action: ${expertFailure.detail}; ${outcome.detail}`;
+              if (memo && !effect.timedOut && !current.expert.timedOut) memo.set(keyOf(action), outcome);
             } catch (err) {
               throwIfAborted(signal);
               if (!isSandboxInfraError(err)) throw err;

@@ -2,6 +2,7 @@
 import type { DockerClient } from '../sandboxes/engine';
 import type { Sample, Turn, Verdict, VerifierKind } from '../core/schemas';
 import type { SandboxLimits } from '../sandboxes/limits';
+import type { Memo } from '../core/memo';
 
 export interface VerifyItem {
   turn: Turn;
@@ -37,6 +38,8 @@ export interface VerifierDeps {
   limits?: Partial<SandboxLimits>;
   /** pivotrl.owner label of the sandboxes (default: host name). */
   owner?: string;
+  /** Verdicts already measured, shared by the verifiers of a worker process (verifiers/executing.ts). */
+  memo?: Memo<Pick<Verdict, 'reward' | 'reason' | 'detail'>>;
   /** Tool use: word-overlap threshold (F1 of content words) for replies and free-text arguments (default 0.6). */
   wordOverlap?: number;
 }

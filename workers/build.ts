@@ -8,6 +8,9 @@ import { createVerifier } from '../verifiers';
 import { reapSandboxes, sandboxHost, sandboxOwner } from '../sandboxes/reaper';
 import { DEFAULT_IMAGE } from '../sandboxes/sandbox';
 import { DomainEpisodeRunner } from '../sandboxes/episodes';
+import { Memo } from '../core/memo';
+import type { ReplayResult } from '../sandboxes/terminal';
+import type { VerdictOutcome } from '../verifiers/executing';
 import { openPolicyEngine, assertAcceleratorOrAllowed, type PolicyEngine } from '../policy/engine';
 import type { StoreConfig } from '../store';
 import { StoreEndpointError, storeAsWorkerReachesIt } from '../store/worker-endpoint';
@@ -73,7 +76,9 @@ export async function createCpuWorker(opts: CpuWorkerOptions): Promise<OwnedWork
   if (removed > 0) console.log(`[cpu-worker] removed ${removed} leftover sandbox container(s)`);
   const image = opts.sandboxImage ?? DEFAULT_IMAGE;
   const sweImage = opts.sweSandboxImage;
-  const episodes = new DomainEpisodeRunner({ docker, image, sweImage });
+  // Measured verdicts and episode replays, reused by every activity of this worker (core/memo.ts).
+  const verdicts = new Memo<VerdictOutcome>();
+  const episodes = new DomainEpisodeRunner({ docker, image, sweImage, memo: new Memo<ReplayResult>(20_000) });
   const worker = await Worker.create({
     connection: opts.connection,
     namespace: opts.namespace,
@@ -82,7 +87,7 @@ export async function createCpuWorker(opts: CpuWorkerOptions): Promise<OwnedWork
     workflowsPath: WORKFLOWS_PATH,
     activities: reachingStore(
       createCpuActivities({
-        makeVerifier: (kind, o) => createVerifier(kind, { docker, image, sweImage, ...o }),
+        makeVerifier: (kind, o) => createVerifier(kind, { docker, image, sweImage, memo: verdicts, ...o }),
         episodes,
       }),
     ),

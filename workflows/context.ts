@@ -8,7 +8,7 @@ import { campaignKeys } from '../pipeline/keys';
 import type { CampaignInput, CampaignProgress, CampaignState, CurvePoint, SharedPi0, StepRecord } from '../pipeline/campaign-state';
 import { campaignControls, continuation, pushStep } from './controls';
 import { renderDetails } from './details';
-import { curveDue, evaluator, samplingOf } from './evaluate';
+import { curveDue, evaluator, samplingOf, type Evaluate } from './evaluate';
 import { stageActivities } from './stages';
 import { assertValidConfig } from './valid-config';
 
@@ -84,7 +84,7 @@ export function methodRun(input: CampaignInput, allowContinueAsNew?: () => boole
       });
     progress.finalHash = update.hash;
     report();
-    if (curveDue(config, step)) await evaluateForCurve(progress, evaluate, update.checkpoint, data);
+    if (curveDue(config, step)) await evaluateForCurve(progress, evaluate, update.checkpoint, data, config.evaluate.curveEpisodes ?? true);
     if (step < config.train.steps) await continueAsNewIfDue();
     return update.checkpoint;
   };
@@ -119,18 +119,13 @@ export function adoptShared(state: CampaignState, shared: SharedPi0): CampaignDa
 }
 
 /** An evaluation between steps, as a point of the learning curve. */
-async function evaluateForCurve(
-  progress: CampaignProgress,
-  evaluate: ReturnType<typeof evaluator>,
-  checkpoint: string,
-  data: CampaignData,
-) {
-  const e = await evaluate(`step-${progress.step}`, checkpoint, data.heldout, data.ood);
+async function evaluateForCurve(progress: CampaignProgress, evaluate: Evaluate, checkpoint: string, data: CampaignData, episodes: boolean) {
+  const e = await evaluate(`step-${progress.step}`, checkpoint, data.heldout, data.ood, { episodes });
   const { profiling, training } = progress.rolloutTurns;
   const point: CurvePoint = {
     step: progress.step,
     rolloutTurns: { profiling, training },
-    inDomain: e.inDomain.successRate,
+    ...(e.inDomain && { inDomain: e.inDomain.successRate }),
     ood: e.ood.accuracy,
     ...(e.perTurn && { perTurn: e.perTurn }),
   };

@@ -79,17 +79,26 @@ export async function playEpisodes(
   return round;
 }
 
+type OodInput = { items: string; prompts: string };
+
+/** An evaluation, with or without the multi-turn episodes (`inDomain`). */
+export interface Evaluate {
+  (label: string, checkpoint: string, heldout: string, ood: OodInput): Promise<Evaluation>;
+  (label: string, checkpoint: string, heldout: string, ood: OodInput, o: { episodes: boolean }): Promise<PartialEvaluation>;
+}
+export type PartialEvaluation = Omit<Evaluation, 'inDomain'> & Partial<Pick<Evaluation, 'inDomain'>>;
+
 export function evaluator(
   act: StageActivities,
   config: CampaignConfig,
   campaignId: string,
   rolloutTurns: { evaluation: number },
-): (label: string, checkpoint: string, heldout: string, ood: { items: string; prompts: string }) => Promise<Evaluation> {
+): Evaluate {
   const keys = campaignKeys(campaignId);
   const stage = { store: config.store, campaignId };
   const sampling = samplingOf(config);
   const scoreStates = heldoutStatesEvaluator(act, config, campaignId, rolloutTurns);
-  return async (label, checkpoint, heldout, ood) => {
+  const episodesOf = async (label: string, checkpoint: string, heldout: string) => {
     const k = keys.evaluation(label);
     const limit = config.evaluate.heldoutTasks;
     let round = await act.startEpisodes(`evaluate ${label}: start ${limit} held-out episodes`, {
@@ -105,11 +114,21 @@ export function evaluator(
       sampling: (t) => sampling(1, seedOf(config.seed, label, t), 0),
       generated: (gen) => void (rolloutTurns.evaluation += gen.samples),
     });
-    const inDomain = await act.scoreEpisodes(`evaluate ${label}: final checks of the episodes`, {
+    return act.scoreEpisodes(`evaluate ${label}: final checks of the episodes`, {
       ...stage,
       episodes: round.episodes,
       concurrency: config.verify.concurrency,
     });
+  };
+  const evaluate = async (
+    label: string,
+    checkpoint: string,
+    heldout: string,
+    ood: OodInput,
+    o = { episodes: true },
+  ): Promise<PartialEvaluation> => {
+    const k = keys.evaluation(label);
+    const inDomain = o.episodes ? await episodesOf(label, checkpoint, heldout) : undefined;
     const oodGen = await act.generate(`evaluate ${label}: out-of-domain answers`, {
       ...stage,
       checkpoint,
@@ -135,13 +154,14 @@ export function evaluator(
     const perTurn = (config.evaluate.heldoutTurns ?? 0) > 0 ? await scoreStates(label, checkpoint, heldout) : undefined;
     return {
       checkpoint,
-      inDomain,
+      ...(inDomain && { inDomain }),
       ood: oodScore,
       ...(oodItems && { oodItems }),
       ...(oodDrift && { oodDrift }),
       ...(perTurn && { perTurn }),
     };
   };
+  return evaluate as Evaluate;
 }
 
 /**
@@ -181,11 +201,13 @@ function heldoutStatesEvaluator(
         sampling: sampling(run.n, seedOf('heldout-states', run.name), run.temperature),
       });
       rolloutTurns.evaluation += gen.samples;
-      await act.verify(
-        `evaluate ${label}: verify ${gen.samples} ${run.name} actions (${config.verifier})`,
-        verifyInput(states.turns, gen.out, run.verdicts),
-      );
     }
+    // One pass: each state is opened once for its greedy and its sampled actions.
+    const [greedy, sampled] = runs;
+    await act.verify(`evaluate ${label}: verify the greedy and ${k} sampled actions at ${states.states} states (${config.verifier})`, {
+      ...verifyInput(states.turns, greedy.samples, greedy.verdicts),
+      also: [{ samples: sampled.samples, out: sampled.verdicts }],
+    });
     return act.scoreHeldoutStates(`evaluate ${label}: score held-out states`, {
       ...stage,
       turns: states.turns,

@@ -7,7 +7,9 @@ import { TerminalTask, type Sample, type Turn, type Verdict } from '../../core/s
 import { requireDocker } from '../../harness/docker';
 import { OWNER_LABEL, reapSandboxes } from '../../sandboxes/reaper';
 import { DEFAULT_IMAGE, Sandbox } from '../../sandboxes/sandbox';
-import { openTurnState, replayEpisode, TerminalEpisodeRunner } from '../../sandboxes/terminal';
+import { openTurnState, replayEpisode, TerminalEpisodeRunner, type ReplayResult } from '../../sandboxes/terminal';
+import { Memo } from '../../core/memo';
+import type { VerdictOutcome } from '../../verifiers/executing';
 import { createVerifier } from '../../verifiers';
 import { TerminalVerifier } from '../../verifiers/terminal';
 
@@ -210,6 +212,46 @@ describe('terminal verifier (Docker)', () => {
     assert.ok(ms < 60_000, `took ${ms.toFixed(0)} ms: the 600 s sleep was not cut at the action limit`);
   });
 
+  test('a memo answers a verdict measured before without a sandbox; a timed-out one is measured again', { timeout: 120_000 }, async () => {
+    const memo = new Memo<VerdictOutcome>();
+    const cat = turn('cat greeting.txt', ['echo hello > greeting.txt']);
+    const mk = turn('mkdir -p build/out');
+    const batch = [
+      { turn: cat, samples: samples(cat, ['cat ./greeting.txt', 'echo hello', 'cat greeting.txt', 'tac greeting.txt']) },
+      { turn: mk, samples: samples(mk, ['mkdir build', 'mkdir -p build/out/']) },
+    ];
+    const first = verifier({ memo });
+    const measured = await first.verifyBatch(batch);
+    assert.equal(first.stats.memoHits, 0);
+    // Five distinct non-expert actions measured (the third sample is the expert's own string: 1 without a run).
+    assert.equal(memo.stats().size, 5);
+
+    const second = verifier({ memo });
+    const reused = await second.verifyBatch(batch);
+    assert.deepEqual(reused, measured);
+    assert.equal(second.stats.memoHits, 5);
+    assert.equal(second.stats.statesOpened, 0, 'every verdict was known: no state should be opened');
+
+    // The same action at another state, or under another action limit, is not the same question.
+    const other = turn('cat greeting.txt', ['echo bye > greeting.txt']);
+    const third = verifier({ memo, actionTimeoutMs: ACTION_TIMEOUT_MS + 1 });
+    await third.verifyBatch([
+      { turn: cat, samples: samples(cat, ['echo hello']) },
+      { turn: other, samples: samples(other, ['echo hello']) },
+    ]);
+    assert.equal(third.stats.memoHits, 0);
+    assert.equal(third.stats.statesOpened, 2);
+
+    // A verdict that depended on the wall clock is never memoised.
+    const slow = turn('ls');
+    const timed = verifier({ memo, actionTimeoutMs: LOOP_TIMEOUT_MS });
+    const loop = [{ turn: slow, samples: samples(slow, ['sleep 600']) }];
+    assert.deepEqual(brief(await timed.verifyBatch(loop)), [[0, 0, 'timeout']]);
+    await timed.verifyBatch(loop);
+    assert.equal(timed.stats.memoHits, 0);
+    assert.equal(timed.stats.statesOpened, 1);
+  });
+
   // The action limit here is far beyond the time any of these needs to hit its resource limit, even on a slow or loaded
   // machine: each verdict must come from what happened (OOM kill, pids limit, file-size signal), and the runner ends an
   // action as soon as it hits one, so the long limit costs no time.
@@ -405,7 +447,8 @@ describe('terminal verifier (Docker)', () => {
         ['2\n', 0],
       ],
     );
-    const runner = new TerminalEpisodeRunner({ docker, owner: OWNER });
+    const memo = new Memo<ReplayResult>();
+    const runner = new TerminalEpisodeRunner({ docker, owner: OWNER, memo });
     try {
       const wrong = await runner.replay(task, ['mkdir build', 'cat nothing']);
       assert.equal(wrong.passed, false);
@@ -413,6 +456,10 @@ describe('terminal verifier (Docker)', () => {
       // The sandbox is reused after a reset: nothing of the previous episode is left.
       const fresh = await runner.replay(task, ['ls -a; ls /tmp']);
       assert.equal(fresh.outputs[0].output, '.\n..\nempty\nlogs\nnotes.txt\nrun.sh\nsrc\n');
+      // A replay run before is answered from the memo, equal to the measured one; a longer episode is run.
+      assert.deepEqual(await runner.replay(task, ['mkdir build', 'cat nothing']), wrong);
+      await runner.replay(task, ['mkdir build', 'cat nothing', 'ls']);
+      assert.deepEqual(memo.stats(), { hits: 1, misses: 3, size: 3 });
     } finally {
       await runner.close();
     }

@@ -27,7 +27,7 @@ export function mockConfig(opts: { steps: number; queue: string; address: string
       maxGradNorm: 1,
       weightDecay: 0,
     },
-    evaluate: { heldoutTasks: 2, oodItems: 2, every: 0, heldoutTurns: 0, turnSamples: 4, oodDrift: false },
+    evaluate: { heldoutTasks: 2, oodItems: 2, every: 0, curveEpisodes: true, heldoutTurns: 0, turnSamples: 4, oodDrift: false },
     verify: { concurrency: 1, actionTimeoutMs: 1000, wordOverlap: 0.6 },
     temporal: {
       address: opts.address,

@@ -66,7 +66,8 @@ test('with evaluate.heldoutTurns, every evaluation also scores held-out expert s
     }),
   );
   const evalCalls = ['cpu:startEpisodes', 'gpu:generate', 'cpu:stepEpisodes', 'cpu:scoreEpisodes', 'gpu:generate', 'cpu:scoreOod'];
-  const stateCalls = ['cpu:selectHeldoutStates', 'gpu:generate', 'cpu:verify', 'gpu:generate', 'cpu:verify', 'cpu:scoreHeldoutStates'];
+  // Greedy and sampled actions, then one verify pass for both (each state opened once).
+  const stateCalls = ['cpu:selectHeldoutStates', 'gpu:generate', 'gpu:generate', 'cpu:verify', 'cpu:scoreHeldoutStates'];
   assert.deepEqual(calls.slice(1, 1 + evalCalls.length + stateCalls.length), [...evalCalls, ...stateCalls]);
   assert.deepEqual(calls.slice(-stateCalls.length), stateCalls);
   for (const e of [result.before, result.after]) {

@@ -170,6 +170,29 @@ test('random turns: no profiling; periodic evaluation adds learning-curve points
   );
 });
 
+test('curveEpisodes false: the evaluations between steps skip the multi-turn episodes, the first and last play them', async () => {
+  const calls: string[] = [];
+  const result = await run(
+    'curve-no-episodes',
+    pivotCampaign,
+    (c) => ({
+      ...c,
+      profile: { ...c.profile, selection: 'random' },
+      train: { ...c.train, steps: 2 },
+      evaluate: { ...c.evaluate, every: 1, curveEpisodes: false },
+    }),
+    calls,
+  );
+  const step = ['cpu:drawBatch', 'gpu:generate', 'cpu:verify', 'gpu:update'];
+  const oodOnly = ['gpu:generate', 'cpu:scoreOod'];
+  assert.deepEqual(calls, ['cpu:ingest', ...evalCalls, 'cpu:selectTurns', ...step, ...oodOnly, ...step, ...evalCalls]);
+  assert.deepEqual(
+    result.curve?.map((p) => [p.step, 'inDomain' in p, typeof p.ood]),
+    [[1, false, 'number']],
+  );
+  assert.equal(typeof result.after?.inDomain.successRate, 'number');
+});
+
 test('the workflow of each method', () => {
   const c = mockConfig({ steps: 1, queue: 'x', address: 'x' });
   assert.equal(workflowFor(c), pivotCampaign);

@@ -185,6 +185,30 @@ test('verify: a retry verifies only the turns of unfinished parts; the verdicts 
   assert.equal(await getText(local, 'v.jsonl'), await getText(local, 'whole.verdicts.jsonl'));
 });
 
+test('verify with `also`: one pass over the turns, each sample set gets the verdicts it would get alone', async () => {
+  const { local, turns, input } = await verifySetup();
+  // A second set of the same turns: the expert's action at index 2 of 3 (another order, another count).
+  const other: Sample[] = turns.flatMap((t) =>
+    ['false', 'true', t.expert].map((text, index) => ({ turnId: t.id, index, text, stop: '\n', logprobs: [] })),
+  );
+  await putJsonl(local, 'other.jsonl', other);
+  const alone = fakeVerifier();
+  const verify = (v: Verifier, i: VerifyInput) => attempt(() => createVerifyActivities(() => v).verify(i), { attempt: 1 });
+  await verify(alone.verifier, input('alone.jsonl'));
+  await verify(alone.verifier, { ...input('other-alone.jsonl'), samples: 'other.jsonl' });
+
+  const once = fakeVerifier();
+  const merged = await verify(once.verifier, { ...input('main.jsonl'), also: [{ samples: 'other.jsonl', out: 'other-merged.jsonl' }] });
+  assert.deepEqual(
+    once.batches.flat(),
+    turns.map((t) => t.id),
+    'every turn verified once, for both sets',
+  );
+  assert.equal(await getText(local, 'main.jsonl'), await getText(local, 'alone.jsonl'));
+  assert.equal(await getText(local, 'other-merged.jsonl'), await getText(local, 'other-alone.jsonl'));
+  assert.equal(merged.result?.samples, turns.length * 3, 'the summary is of the main set');
+});
+
 test('runInParts: a cursor whose parts are gone is computed again; cursorFrom reads only its own shape', async () => {
   const store = new LocalStore(tempStore().root);
   const work = async (items: number[]) => items.map((x) => x * 10);
