@@ -27,8 +27,11 @@ export interface Pi0Result {
   profiles: Record<string, NonNullable<SharedPi0['profile']>>;
 }
 
-/** What ingest and pi0's evaluation depend on: runs that agree on it share them. */
-const dataSettings = (c: CampaignConfig) => JSON.stringify([c.data, c.store, c.policy, c.evaluate, c.verify]);
+/** What ingest and pi0's evaluation depend on (not the learning curve's schedule): runs that agree on it share them. */
+const dataSettings = (c: CampaignConfig) => {
+  const { every: _every, curveEpisodes: _curveEpisodes, ...evaluate } = c.evaluate;
+  return JSON.stringify([c.data, c.store, c.policy, evaluate, c.verify]);
+};
 /** What a PivotRL profile depends on besides those. */
 const profileSettings = (c: CampaignConfig) => JSON.stringify([c.profile.k, c.profile.lambdaDiff, c.verifier]);
 const profiles = (c: CampaignConfig) => (c.method ?? 'pivotrl') === 'pivotrl' && c.profile.selection === 'pivots';
