@@ -60,6 +60,8 @@ export interface StepRecord {
   hash: string;
   /** The step's training loss (GRPO: policy loss + KL term; SFT: mean per-token cross-entropy). */
   loss?: number;
+  /** Wall time (ms) of the activities called since the previous step ended, by activity (`stageTimes` keys' second half). */
+  ms?: Record<string, number>;
   /** SFT with `train.sft`: mean per-token validation loss after this step, when it was evaluated. */
   valLoss?: number;
 }
@@ -117,6 +119,18 @@ export interface CampaignProgress {
   curve?: CurvePoint[];
   /** SFT with `train.sft`: validation split, chosen learning rate, validation curve, early stopping. */
   sft?: SftRecord;
+  /** Where the campaign's time went: wall time and work of its activity calls by "<phase>/<activity>". */
+  stageTimes?: Record<string, StageTime>;
+}
+
+/** The activity calls of one kind in one phase: how many, their wall time, and the work they reported. */
+export interface StageTime {
+  calls: number;
+  ms: number;
+  /** Samples generated or verified. */
+  samples: number;
+  /** Tokens generated or trained on. */
+  tokens: number;
 }
 
 export type CampaignResult = CampaignProgress;

@@ -5,6 +5,7 @@ import { setCurrentDetails } from '@temporalio/workflow';
 import type { CampaignConfig } from '../core/config';
 import type { UpdateResult } from '../activities/update';
 import { campaignKeys } from '../pipeline/keys';
+import { recordCall } from '../pipeline/stage-times';
 import type { CampaignInput, CampaignProgress, CampaignState, CurvePoint, SharedPi0, StepRecord } from '../pipeline/campaign-state';
 import { campaignControls, continuation, pushStep } from './controls';
 import { renderDetails } from './details';
@@ -49,9 +50,17 @@ export function methodRun(input: CampaignInput, allowContinueAsNew?: () => boole
   const keys = campaignKeys(campaignId);
   const state = resume ?? startState(campaignId, config);
   const progress = state.progress;
-  const act = stageActivities(config.temporal, (summary) => {
-    progress.now = summary;
-    setCurrentDetails(renderDetails(progress, config));
+  // Wall time by activity since the last step ended: the next step record carries it.
+  let stepMs: Record<string, number> = {};
+  const act = stageActivities(config.temporal, {
+    onCall: (summary) => {
+      progress.now = summary;
+      setCurrentDetails(renderDetails(progress, config));
+    },
+    onDone: (activity, ms, result) => {
+      recordCall(progress, activity, ms, result);
+      stepMs[activity] = (stepMs[activity] ?? 0) + ms;
+    },
   });
   const stage = { store: config.store, campaignId };
   /** The stage input of activities that read the ingested shards: the shared pi0 work's campaign holds them, if any. */
@@ -81,7 +90,9 @@ export function methodRun(input: CampaignInput, allowContinueAsNew?: () => boole
         checkpoint: update.checkpoint,
         hash: update.hash,
         loss: update.metrics.loss,
+        ms: stepMs,
       });
+    stepMs = {};
     progress.finalHash = update.hash;
     report();
     if (curveDue(config, step)) await evaluateForCurve(progress, evaluate, update.checkpoint, data, config.evaluate.curveEpisodes ?? true);

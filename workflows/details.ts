@@ -3,6 +3,7 @@
 // Most important first: the UI shows them in a small frame (about six lines are visible without scrolling).
 import type { CampaignConfig } from '../core/config';
 import type { CampaignProgress, Evaluation } from '../pipeline/campaign-state';
+import { phaseTotals } from '../pipeline/stage-times';
 
 /** One line naming the campaign's settings: the static summary at start, and the details' last line in every run. */
 const METHOD = { pivotrl: 'PivotRL', sft: 'SFT', 'e2e-rl': 'End-to-end RL' } as const;
@@ -36,6 +37,10 @@ export function renderDetails(p: CampaignProgress, config?: CampaignConfig): str
   }
   lines.push(`- accuracy in-domain / out-of-domain: before ${evalOf(p.before)}, after ${evalOf(p.after)}`);
   lines.push(`- rollout turns: profiling ${p.rolloutTurns.profiling}, training ${p.rolloutTurns.training}`);
+  if (p.stageTimes) {
+    const phases = phaseTotals(p.stageTimes).slice(0, 4);
+    lines.push(`- time in activities: ${phases.map((t) => `${t.phase} ${(t.ms / 60_000).toFixed(1)} min (${pct(t.share)})`).join(', ')}`);
+  }
   const h = p.hyper;
   lines.push(`- hyper-parameters: lr ${h.lr}, clip ${h.clipEps}, KL beta ${h.klBeta}, temperature ${h.temperature}`);
   // A continued run has no static summary (continue-as-new does not carry it): the settings are repeated here.

@@ -37,38 +37,49 @@ export const STAGE_OPTIONS = {
 /** A kind of activity that shares timeouts and retries (episodes and bookkeeping group several stages' calls). */
 type ActivityKind = keyof typeof STAGE_OPTIONS;
 
+/** What the campaign hears of its activity calls. */
+export interface ActivityListener {
+  /** A call starts: its summary (the campaign's "now" line). */
+  onCall?(summary: string): void;
+  /** A call ended well after `ms` of workflow time (deterministic on replay), with its result. */
+  onDone?(activity: string, ms: number, result: unknown): void;
+}
+
 /** An activity called as `(summary, input)`: the summary is what the UI shows on that call. */
 const titled =
-  <I, R>(fn: ActivityFunctionWithOptions<(input: I) => Promise<R>>, onCall: (summary: string) => void) =>
-  (summary: string, input: I): Promise<R> => {
-    onCall(summary);
-    return fn.executeWithOptions({ summary }, [input]);
+  <I, R>(name: string, fn: ActivityFunctionWithOptions<(input: I) => Promise<R>>, listener: ActivityListener) =>
+  async (summary: string, input: I): Promise<R> => {
+    listener.onCall?.(summary);
+    const start = Date.now();
+    const result = await fn.executeWithOptions({ summary }, [input]);
+    listener.onDone?.(name, Date.now() - start, result);
+    return result;
   };
 
-/** The stages' activities on their queues. `onCall` hears each call's summary (the campaign's "now" line). */
-export function stageActivities(queues: { cpuQueue: string; gpuQueue: string }, onCall: (summary: string) => void = () => {}) {
+/** The stages' activities on their queues, each call reported to `listener`. */
+export function stageActivities(queues: { cpuQueue: string; gpuQueue: string }, listener: ActivityListener = {}) {
   const cpu = (kind: ActivityKind) => proxyActivities<CpuActivities>({ taskQueue: queues.cpuQueue, ...STAGE_OPTIONS[kind] });
   const gpu = (kind: ActivityKind) => proxyActivities<GpuActivities>({ taskQueue: queues.gpuQueue, ...STAGE_OPTIONS[kind] });
   return {
-    ingest: titled(cpu('ingest').ingest, onCall),
-    generate: titled(gpu('generate').generate, onCall),
-    verify: titled(cpu('verify').verify, onCall),
-    update: titled(gpu('update').update, onCall),
-    startEpisodes: titled(cpu('episodes').startEpisodes, onCall),
-    stepEpisodes: titled(cpu('episodes').stepEpisodes, onCall),
-    scoreEpisodes: titled(cpu('episodes').scoreEpisodes, onCall),
-    selectPivots: titled(cpu('bookkeeping').selectPivots, onCall),
-    drawBatch: titled(cpu('bookkeeping').drawBatch, onCall),
-    scoreOod: titled(cpu('bookkeeping').scoreOod, onCall),
-    selectHeldoutStates: titled(cpu('bookkeeping').selectHeldoutStates, onCall),
-    scoreHeldoutStates: titled(cpu('bookkeeping').scoreHeldoutStates, onCall),
-    selectTurns: titled(cpu('bookkeeping').selectTurns, onCall),
-    startTrainingEpisodes: titled(cpu('bookkeeping').startTrainingEpisodes, onCall),
-    scoreRollouts: titled(cpu('episodes').scoreRollouts, onCall),
-    sftUpdate: titled(gpu('update').sftUpdate, onCall),
-    splitSftTurns: titled(cpu('bookkeeping').splitSftTurns, onCall),
-    sftValLoss: titled(gpu('update').sftValLoss, onCall),
-    episodeUpdate: titled(gpu('update').episodeUpdate, onCall),
-    measureOodDrift: titled(gpu('generate').measureOodDrift, onCall),
+    ingest: titled('ingest', cpu('ingest').ingest, listener),
+    generate: titled('generate', gpu('generate').generate, listener),
+    verify: titled('verify', cpu('verify').verify, listener),
+    update: titled('update', gpu('update').update, listener),
+    startEpisodes: titled('startEpisodes', cpu('episodes').startEpisodes, listener),
+    stepEpisodes: titled('stepEpisodes', cpu('episodes').stepEpisodes, listener),
+    scoreEpisodes: titled('scoreEpisodes', cpu('episodes').scoreEpisodes, listener),
+    selectPivots: titled('selectPivots', cpu('bookkeeping').selectPivots, listener),
+    drawBatch: titled('drawBatch', cpu('bookkeeping').drawBatch, listener),
+    scoreOod: titled('scoreOod', cpu('bookkeeping').scoreOod, listener),
+    selectHeldoutStates: titled('selectHeldoutStates', cpu('bookkeeping').selectHeldoutStates, listener),
+    scoreHeldoutStates: titled('scoreHeldoutStates', cpu('bookkeeping').scoreHeldoutStates, listener),
+    selectTurns: titled('selectTurns', cpu('bookkeeping').selectTurns, listener),
+    startTrainingEpisodes: titled('startTrainingEpisodes', cpu('bookkeeping').startTrainingEpisodes, listener),
+    scoreRollouts: titled('scoreRollouts', cpu('episodes').scoreRollouts, listener),
+    sftUpdate: titled('sftUpdate', gpu('update').sftUpdate, listener),
+    splitSftTurns: titled('splitSftTurns', cpu('bookkeeping').splitSftTurns, listener),
+    sftValLoss: titled('sftValLoss', gpu('update').sftValLoss, listener),
+    episodeUpdate: titled('episodeUpdate', gpu('update').episodeUpdate, listener),
+    measureOodDrift: titled('measureOodDrift', gpu('generate').measureOodDrift, listener),
   };
 }

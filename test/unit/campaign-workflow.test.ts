@@ -52,6 +52,15 @@ test('stages run in order; generation and updates only on the GPU queue; search 
   assert.equal(result.rolloutTurns.training, 32);
   assert.equal(result.finalHash, 'h2');
   assert.equal(result.pivots?.summary.pivots, 2);
+  // Where the time went: every call counted once, under its phase; the generated samples as the activities said.
+  const times = result.stageTimes ?? {};
+  const counted = Object.values(times).reduce((a, t) => a + t.calls, 0);
+  assert.equal(counted, calls.length);
+  assert.equal(times['update/update']?.calls, 2);
+  assert.equal(times['profile/generate']?.samples, result.rolloutTurns.profiling);
+  assert.equal(times['update/generate']?.samples, result.rolloutTurns.training);
+  for (const t of Object.values(times)) assert.ok(t.ms >= 0);
+  assert.deepEqual(Object.keys(result.history.at(-1)?.ms ?? {}).sort(), ['drawBatch', 'generate', 'update', 'verify']);
 });
 
 test('with evaluate.heldoutTurns, every evaluation also scores held-out expert states, greedy and K sampled', async () => {
