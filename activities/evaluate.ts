@@ -1,4 +1,5 @@
 import { openStore } from '../store';
+import { Context } from '@temporalio/activity';
 import { cachedStage, summaryOf } from '../pipeline/cached';
 import { scoreEpisodes, scoreOod, startEpisodes, stepEpisodes } from '../pipeline/episodes';
 import { scoreHeldoutStates, selectHeldoutStates } from '../pipeline/turn-eval';
@@ -60,14 +61,16 @@ export function createEvaluateActivities(runner: EpisodeRunner) {
       assertSettings('stepEpisodes input', EpisodeConcurrency, input);
       const store = openStore(input.store);
       return cachedStage(store, summaryOf(input.out.episodes), () =>
-        withHeartbeats((progress) => stepEpisodes(store, runner, input, input.out, (done) => progress({ executed: done }))),
+        withHeartbeats((progress) =>
+          stepEpisodes(store, runner, input, input.out, (done) => progress({ executed: done }), Context.current().cancellationSignal),
+        ),
       );
     },
     async scoreEpisodes(input: ScoreEpisodesInput) {
       assertSettings('scoreEpisodes input', EpisodeConcurrency, input);
       const store = openStore(input.store);
       return cachedStage(store, summaryOf(`${input.episodes}.score`), () =>
-        withHeartbeats(() => scoreEpisodes(store, runner, input.episodes, input.concurrency)),
+        withHeartbeats(() => scoreEpisodes(store, runner, input.episodes, input.concurrency, Context.current().cancellationSignal)),
       );
     },
     async selectHeldoutStates(input: SelectHeldoutStatesInput) {

@@ -14,7 +14,7 @@ export function createGenerateActivities(engineFor: EngineFor) {
     /** GPU: draws `n` single-turn samples per prompt from a checkpoint; a retry resumes at the first unfinished chunk. */
     async generate(input: GenerateInput): Promise<GenerateResult> {
       assertSettings('generate input: sampling', SamplingSettings, input.sampling);
-      const log = Context.current().log;
+      const { log, cancellationSignal } = Context.current();
       const sampler = samplerOf(
         input.sampling.sampler,
         () => engineFor(input.store),
@@ -26,6 +26,7 @@ export function createGenerateActivities(engineFor: EngineFor) {
           resumeFrom,
           onPart: progress,
           log: (m) => log.info(m, { heartbeatCursor: resumeFrom }),
+          signal: cancellationSignal,
         }),
       ).catch(nonRetryableIfBadRequest);
     },

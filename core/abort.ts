@@ -2,5 +2,5 @@
 
 /** Rejects with the signal's reason when it is aborted. */
 export function throwIfAborted(signal?: AbortSignal): void {
-  if (signal?.aborted) throw signal.reason ?? new DOMException('verification aborted', 'AbortError');
+  if (signal?.aborted) throw signal.reason ?? new DOMException('aborted', 'AbortError');
 }

@@ -60,7 +60,7 @@ export interface StepRecord {
   hash: string;
   /** The step's training loss (GRPO: policy loss + KL term; SFT: mean per-token cross-entropy). */
   loss?: number;
-  /** Wall time (ms) of the activities called since the previous step ended, by activity (`stageTimes` keys' second half). */
+  /** Wall time (ms) of this step's own activity calls (curve evaluations aside), by activity. */
   ms?: Record<string, number>;
   /** SFT with `train.sft`: mean per-token validation loss after this step, when it was evaluated. */
   valLoss?: number;

@@ -2,6 +2,7 @@
 // the task's own final check; and the out-of-domain suite, scored by exact match. Episodes advance one
 // action per round: the generation stage proposes, this module executes (replaying the episode so far).
 import { z } from 'zod';
+import { throwIfAborted } from '../core/abort';
 import { mapLimit } from '../core/concurrency';
 import { HeldoutTask, OodItem, Sample } from '../core/schemas';
 import { getJsonl, putJsonl, type ArtefactStore } from '../store';
@@ -37,22 +38,29 @@ export async function stepEpisodes(
   input: { episodes: string; samples: string; concurrency: number },
   out: { episodes: string; prompts: string },
   onProgress?: (done: number) => void,
+  signal?: AbortSignal,
 ): Promise<EpisodeRound> {
   const episodes = await getJsonl(store, input.episodes, (v) => Episode.parse(v));
   const samples = await getJsonl(store, input.samples, (v) => Sample.parse(v));
   const actionOf = new Map(samples.filter((s) => s.index === 0).map((s) => [s.turnId, s.text.trim()]));
   let finished = 0;
-  const next = await mapLimit(episodes, input.concurrency, async (e): Promise<Episode> => {
-    const action = actionOf.get(e.id);
-    if (e.done || action === undefined) return e;
-    if (action === DONE_ACTION || action === '') return { ...e, done: true };
-    const actions = [...e.steps.map((s) => s.action), action];
-    const result = await runner.replay(e.ref, actions);
-    const last = result.outputs[result.outputs.length - 1];
-    const steps = [...e.steps, { action, output: last?.output ?? '' }];
-    onProgress?.(++finished);
-    return { ...e, steps, passed: result.passed, done: result.ended === true || steps.length >= e.ref.task.maxTurns };
-  });
+  const next = await mapLimit(
+    episodes,
+    input.concurrency,
+    async (e): Promise<Episode> => {
+      const action = actionOf.get(e.id);
+      if (e.done || action === undefined) return e;
+      if (action === DONE_ACTION || action === '') return { ...e, done: true };
+      const actions = [...e.steps.map((s) => s.action), action];
+      const result = await runner.replay(e.ref, actions);
+      const last = result.outputs[result.outputs.length - 1];
+      const steps = [...e.steps, { action, output: last?.output ?? '' }];
+      onProgress?.(++finished);
+      return { ...e, steps, passed: result.passed, done: result.ended === true || steps.length >= e.ref.task.maxTurns };
+    },
+    signal,
+  );
+  throwIfAborted(signal);
   await putJsonl(store, out.episodes, next);
   await putJsonl(store, out.prompts, promptsFor(next));
   return { episodes: out.episodes, prompts: out.prompts, active: next.filter((e) => !e.done).length };
@@ -71,9 +79,10 @@ export async function scoreEpisodes(
   runner: EpisodeRunner,
   episodesKey: string,
   concurrency: number,
+  signal?: AbortSignal,
 ): Promise<EpisodeScore> {
   const episodes = await getJsonl(store, episodesKey, (v) => Episode.parse(v));
-  const passed = await mapLimit(episodes, concurrency, async (e) => e.passed ?? (await runner.replay(e.ref, [])).passed);
+  const passed = await mapLimit(episodes, concurrency, async (e) => e.passed ?? (await runner.replay(e.ref, [])).passed, signal);
   const byTemplate: EpisodeScore['byTemplate'] = {};
   episodes.forEach((e, i) => {
     const t = (byTemplate[e.ref.task.template] ??= { episodes: 0, successes: 0 });

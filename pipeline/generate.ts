@@ -64,6 +64,7 @@ export async function generateSamples(
       items: prompts,
       size: GENERATE_CHUNK,
       resumeFrom: run.resumeFrom ?? 0,
+      signal: run.signal,
       parse: (v) => Sample.parse(v),
       // The seed of a chunk depends only on where it starts: a resumed run draws the same samples.
       work: async (chunk, start) => {

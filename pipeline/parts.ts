@@ -4,6 +4,7 @@
 // and computes only the rest, so no finished work is repeated. Parts are deterministic functions of their items
 // (seeds depend on the part's start, not on the attempt), so a resumed stage writes the same output as an
 // uninterrupted one. Knows nothing of Temporal: the activities carry the cursor in their heartbeats.
+import { throwIfAborted } from '../core/abort';
 import { MissingArtefactError, getJsonl, putJsonl, type ArtefactStore } from '../store';
 
 /** What a stage heartbeats: `done` leading parts of `of` are in the store. */
@@ -28,6 +29,8 @@ export interface StageRun {
   resumeFrom?: number;
   onPart?: (cursor: PartsCursor) => void;
   log?: (message: string) => void;
+  /** Cancellation: no further part is computed or stored once it is aborted (a zombie attempt stops writing). */
+  signal?: AbortSignal;
 }
 
 export interface PartsRun<R> {
@@ -53,6 +56,7 @@ export async function runInParts<T, R>(
     parse: (v: unknown) => R;
     work: (items: T[], start: number) => Promise<R[]>;
     onPart?: (cursor: PartsCursor) => void;
+    signal?: AbortSignal;
   },
 ): Promise<PartsRun<R>> {
   const size = Math.max(1, Math.floor(opts.size));
@@ -76,7 +80,9 @@ export async function runInParts<T, R>(
     if (part) reused++;
     else {
       const start = i * size;
+      throwIfAborted(opts.signal);
       part = await opts.work(opts.items.slice(start, start + size), start);
+      throwIfAborted(opts.signal);
       await putJsonl(store, key, part);
     }
     rows.push(part);

@@ -9,9 +9,9 @@ export function workOf(result: unknown): { samples: number; tokens: number } {
   return { samples: num(r.samples), tokens: num(r.tokens) || num(r.metrics?.tokens) };
 }
 
-/** Adds one call to `progress.stageTimes` under "<phase>/<activity>". */
-export function recordCall(progress: CampaignProgress, activity: string, ms: number, result: unknown): void {
-  const key = `${progress.stage}/${activity}`;
+/** Adds one call to `progress.stageTimes` under "<phase>/<activity>" (phase: the campaign's, or "evaluate-curve"). */
+export function recordCall(progress: CampaignProgress, phase: string, activity: string, ms: number, result: unknown): void {
+  const key = `${phase}/${activity}`;
   const times = (progress.stageTimes ??= {});
   const t: StageTime = (times[key] ??= { calls: 0, ms: 0, samples: 0, tokens: 0 });
   const work = workOf(result);

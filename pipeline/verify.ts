@@ -52,7 +52,7 @@ export async function verifySamples(
   store: ArtefactStore,
   makeVerifier: VerifierFactory,
   input: VerifyOptions,
-  run: StageRun & { signal?: AbortSignal } = {},
+  run: StageRun = {},
 ): Promise<VerifySummary> {
   let parts = 0;
   const result = await cachedStage(store, summaryOf(input.out), async () => {
@@ -66,6 +66,7 @@ export async function verifySamples(
       items: turns.map((turn) => ({ turn, samples: merged.byTurn.get(turn.id) ?? [] })),
       size: VERIFY_PART_TURNS,
       resumeFrom: run.resumeFrom ?? 0,
+      signal: run.signal,
       parse: (v) => Verdict.parse(v),
       work: (items) => verifier.verifyBatch(items, { signal: run.signal }),
       onPart: run.onPart,

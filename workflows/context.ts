@@ -50,16 +50,17 @@ export function methodRun(input: CampaignInput, allowContinueAsNew?: () => boole
   const keys = campaignKeys(campaignId);
   const state = resume ?? startState(campaignId, config);
   const progress = state.progress;
-  // Wall time by activity since the last step ended: the next step record carries it.
+  // Wall time by activity of the current update step's own calls (not curve evaluations): its step record carries it.
   let stepMs: Record<string, number> = {};
+  let evaluatingCurve = false;
   const act = stageActivities(config.temporal, {
     onCall: (summary) => {
       progress.now = summary;
       setCurrentDetails(renderDetails(progress, config));
     },
     onDone: (activity, ms, result) => {
-      recordCall(progress, activity, ms, result);
-      stepMs[activity] = (stepMs[activity] ?? 0) + ms;
+      recordCall(progress, evaluatingCurve ? 'evaluate-curve' : progress.stage, activity, ms, result);
+      if (progress.stage === 'update' && !evaluatingCurve) stepMs[activity] = (stepMs[activity] ?? 0) + ms;
     },
   });
   const stage = { store: config.store, campaignId };
@@ -95,7 +96,11 @@ export function methodRun(input: CampaignInput, allowContinueAsNew?: () => boole
     stepMs = {};
     progress.finalHash = update.hash;
     report();
-    if (curveDue(config, step)) await evaluateForCurve(progress, evaluate, update.checkpoint, data, config.evaluate.curveEpisodes ?? true);
+    if (curveDue(config, step)) {
+      evaluatingCurve = true;
+      await evaluateForCurve(progress, evaluate, update.checkpoint, data, config.evaluate.curveEpisodes ?? true);
+      evaluatingCurve = false;
+    }
     if (step < config.train.steps) await continueAsNewIfDue();
     return update.checkpoint;
   };

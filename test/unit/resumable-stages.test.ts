@@ -209,6 +209,24 @@ test('verify with `also`: one pass over the turns, each sample set gets the verd
   assert.equal(merged.result?.samples, turns.length * 3, 'the summary is of the main set');
 });
 
+test('runInParts: once cancelled, no further part is computed or stored (a zombie attempt stops writing)', async () => {
+  const store = new LocalStore(tempStore().root);
+  const abort = new AbortController();
+  const computed: number[] = [];
+  const work = async (items: number[], start: number) => {
+    computed.push(start);
+    if (start === 2) abort.abort(new Error('activity cancelled'));
+    return items.map((x) => x * 10);
+  };
+  await assert.rejects(
+    runInParts(store, { prefix: 'z.parts', items: [1, 2, 3, 4, 5], size: 2, resumeFrom: 0, parse: Number, work, signal: abort.signal }),
+    /activity cancelled/,
+  );
+  assert.deepEqual(computed, [0, 2], 'the part after the cancellation is not started');
+  assert.equal(await store.exists('z.parts/part-000000.jsonl'), true);
+  assert.equal(await store.exists('z.parts/part-000001.jsonl'), false, 'the part that finished after the cancellation is not stored');
+});
+
 test('runInParts: a cursor whose parts are gone is computed again; cursorFrom reads only its own shape', async () => {
   const store = new LocalStore(tempStore().root);
   const work = async (items: number[]) => items.map((x) => x * 10);

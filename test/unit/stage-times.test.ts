@@ -13,17 +13,14 @@ test("work is read from what activities return: samples, tokens, or an update's 
 
 test('calls add up by phase and activity; phase totals come largest first with their shares', () => {
   const progress = startState('c', mockConfig({ steps: 1, queue: 'q', address: 'x' })).progress;
-  progress.stage = 'profile';
-  recordCall(progress, 'verify', 3000, { samples: 64 });
-  recordCall(progress, 'verify', 1000, { samples: 32 });
-  progress.stage = 'update';
-  recordCall(progress, 'update', 4000, { metrics: { tokens: 100 } });
+  recordCall(progress, 'profile', 'verify', 3000, { samples: 64 });
+  recordCall(progress, 'profile', 'verify', 1000, { samples: 32 });
+  recordCall(progress, 'update', 'update', 4000, { metrics: { tokens: 100 } });
   assert.deepEqual(progress.stageTimes, {
     'profile/verify': { calls: 2, ms: 4000, samples: 96, tokens: 0 },
     'update/update': { calls: 1, ms: 4000, samples: 0, tokens: 100 },
   });
-  progress.stage = 'ingest';
-  recordCall(progress, 'ingest', 2000, {});
+  recordCall(progress, 'ingest', 'ingest', 2000, {});
   assert.deepEqual(phaseTotals(progress.stageTimes!), [
     { phase: 'profile', ms: 4000, share: 0.4 },
     { phase: 'update', ms: 4000, share: 0.4 },
