@@ -67,6 +67,19 @@ export interface OwnedWorker {
   close(): Promise<void>;
 }
 
+/**
+ * Verdicts a CPU worker remembers (PIVOTRL_VERIFY_MEMO, default 200000; episode replays: a tenth of it). 0 turns the
+ * memo off: every action then runs in a sandbox, e.g. where an environment's actions are not deterministic.
+ */
+export function verifyMemoSize(value = process.env.PIVOTRL_VERIFY_MEMO): number {
+  if (value === undefined || value === '') return 200_000;
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 0 || n > 10_000_000) {
+    throw new Error(`PIVOTRL_VERIFY_MEMO must be a whole number of verdicts from 0 (off) to 10000000, got ${JSON.stringify(value)}`);
+  }
+  return n;
+}
+
 export async function createCpuWorker(opts: CpuWorkerOptions): Promise<OwnedWorker> {
   const docker = opts.docker ?? connectEngine();
   // A host named by PIVOTRL_HOST that comes back removes what its earlier incarnation left, besides dead processes'
@@ -77,8 +90,10 @@ export async function createCpuWorker(opts: CpuWorkerOptions): Promise<OwnedWork
   const image = opts.sandboxImage ?? DEFAULT_IMAGE;
   const sweImage = opts.sweSandboxImage;
   // Measured verdicts and episode replays, reused by every activity of this worker (core/memo.ts).
-  const verdicts = new Memo<VerdictOutcome>();
-  const episodes = new DomainEpisodeRunner({ docker, image, sweImage, memo: new Memo<ReplayResult>(20_000) });
+  const memoSize = verifyMemoSize();
+  const verdicts = memoSize > 0 ? new Memo<VerdictOutcome>(memoSize) : undefined;
+  const replays = memoSize > 0 ? new Memo<ReplayResult>(Math.ceil(memoSize / 10)) : undefined;
+  const episodes = new DomainEpisodeRunner({ docker, image, sweImage, memo: replays });
   const worker = await Worker.create({
     connection: opts.connection,
     namespace: opts.namespace,
