@@ -11,7 +11,7 @@ import type { EngineFor } from '../pipeline/generate';
 import { grpoUpdateOnEpisodes, sftUpdateOnTurns, type EpisodeUpdateOptions, type SftUpdateOptions } from '../pipeline/update';
 import type { StageInput } from './types';
 import type { UpdateResult } from './update';
-import { withHeartbeats } from './heartbeat';
+import { nonRetryableOnBadInput, withHeartbeats } from './heartbeat';
 import { GrpoHyper, SftHyper, SftTrainConfig } from '../core/hyper';
 import { EpisodeConcurrency, TrainingEpisodeCounts, assertSettings } from './settings';
 import { splitByTrajectory, validationLoss, type SftSplit, type ValidationLoss } from '../pipeline/sft';
@@ -75,8 +75,10 @@ export function createBaselineCpuActivities(runner: EpisodeRunner) {
     async startTrainingEpisodes(input: StartTrainingEpisodesInput) {
       assertSettings('startTrainingEpisodes input', TrainingEpisodeCounts, input);
       const store = openStore(input.store);
-      return cachedStage(store, summaryOf(input.out.episodes), () =>
-        startTrainingEpisodes(store, shardTurnKeys(input.campaignId, input.shards), input, input.out),
+      return nonRetryableOnBadInput(() =>
+        cachedStage(store, summaryOf(input.out.episodes), () =>
+          startTrainingEpisodes(store, shardTurnKeys(input.campaignId, input.shards), input, input.out),
+        ),
       );
     },
     async scoreRollouts(input: ScoreRolloutsInput) {

@@ -11,6 +11,7 @@
 import { parseArgs } from 'node:util';
 import { connectEngine, ensureImage, type Container, type DockerClient } from '../sandboxes/engine';
 import type { Sample, Turn, Verdict } from '../core/schemas';
+import { workspaceOf } from '../core/domains/terminal';
 import { Rng, seedOf } from '../core/rng';
 import { SandboxPool } from '../sandboxes/pool';
 import { OWNER_LABEL, SANDBOX_LABEL, reapSandboxes } from '../sandboxes/reaper';
@@ -175,8 +176,8 @@ async function runBaseline(docker: DockerClient, items: BenchItem[]) {
   try {
     await container.start();
     // Each turn's state in /work/t<i>: task files, then the expert prefix (set-up, not measured).
-    const files = items.flatMap(({ turn }, i) => turn.task.files.map((f) => ({ ...f, path: `t${i}/${f.path}` })));
-    const dirs = items.flatMap(({ turn }, i) => [`t${i}`, ...turn.task.dirs.map((d) => `t${i}/${d}`)]);
+    const files = items.flatMap(({ turn }, i) => workspaceOf(turn.task).files.map((f) => ({ ...f, path: `t${i}/${f.path}` })));
+    const dirs = items.flatMap(({ turn }, i) => [`t${i}`, ...workspaceOf(turn.task).dirs.map((d) => `t${i}/${d}`)]);
     await container.putArchive(buildTar(files, dirs), { path: '/work' });
     await Promise.all(
       items.map(async ({ turn }, i) => {
@@ -216,7 +217,7 @@ async function measureWarm(docker: DockerClient, items: BenchItem[]) {
         const t0 = performance.now();
         await sandbox.reset();
         await openTurnState(
-          turn.task,
+          workspaceOf(turn.task),
           turn.history.map((h) => h.action),
           { sandbox },
         );

@@ -1,6 +1,6 @@
 // Records that cross a file, store or activity boundary. Types come from these schemas only.
 import { z } from 'zod';
-import { TerminalTask } from './domains/terminal';
+import { TerminalTask, TerminalTurnTask } from './domains/terminal';
 import { SweTask } from './domains/swe';
 import { ToolTask } from './domains/tool';
 
@@ -33,6 +33,7 @@ export type Domain = z.infer<typeof Domain>;
 
 export { TaskFile } from './domains/common';
 export { TerminalTask };
+export { SandboxImage, TerminalReplayTask, TerminalTurnTask } from './domains/terminal';
 export { SweTask, SweTests } from './domains/swe';
 export { ToolTask, ToolDefinition, ShopState } from './domains/tool';
 
@@ -67,8 +68,15 @@ const turnOf = <D extends Domain, T extends z.ZodTypeAny>(domain: D, task: T) =>
     expert: z.string(),
   });
 
-/** A candidate state s_t with its expert action a*_t. */
-export const Turn = z.discriminatedUnion('domain', [turnOf('terminal', TerminalTask), turnOf('swe', SweTask), turnOf('tool', ToolTask)]);
+/**
+ * A candidate state s_t with its expert action a*_t. A terminal turn's state is rebuilt from its task's workspace or,
+ * for a trajectory imported without its task, by replaying the expert's commands in a sandbox image.
+ */
+export const Turn = z.discriminatedUnion('domain', [
+  turnOf('terminal', TerminalTurnTask),
+  turnOf('swe', SweTask),
+  turnOf('tool', ToolTask),
+]);
 export type Turn = z.infer<typeof Turn>;
 
 const taskRefOf = <D extends Domain, T extends z.ZodTypeAny>(domain: D, task: T) =>

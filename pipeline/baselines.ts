@@ -13,6 +13,7 @@ import { mapLimit } from '../core/concurrency';
 import type { EpisodeRunner } from '../tasks/episode-runner';
 import type { EpisodeRound } from './episodes';
 import type { PivotSelection } from './profile';
+import { BadInputError } from './jsonl-reader';
 
 /** Every candidate turn of the shards, written as the training set (summary: all of them, none profiled). */
 export async function selectAllTurns(store: ArtefactStore, shardTurns: string[], out: string): Promise<PivotSelection> {
@@ -45,11 +46,20 @@ export async function startTrainingEpisodes(
   out: { episodes: string; prompts: string },
 ): Promise<EpisodeRound> {
   const byTrajectory = new Map<string, HeldoutTask>();
+  let replayed = 0;
   for (const key of shardTurns)
-    for (const t of await getJsonl(store, key, (v) => Turn.parse(v)))
-      if (!byTrajectory.has(t.trajectoryId)) byTrajectory.set(t.trajectoryId, HeldoutTask.parse({ domain: t.domain, task: t.task }));
+    for (const t of await getJsonl(store, key, (v) => Turn.parse(v))) {
+      if (byTrajectory.has(t.trajectoryId)) continue;
+      // A terminal trajectory imported without its task has no final check to reward an episode with.
+      const ref = HeldoutTask.safeParse({ domain: t.domain, task: t.task });
+      if (ref.success) byTrajectory.set(t.trajectoryId, ref.data);
+      else replayed++;
+    }
   const pool = [...byTrajectory.values()];
-  if (pool.length === 0) throw new Error(`no training tasks in ${shardTurns.length} shard(s)`);
+  if (pool.length === 0) {
+    const why = replayed ? `: ${replayed} turn(s) are of terminal trajectories imported without their task (no final check)` : '';
+    throw new BadInputError(`no training tasks with a final check in ${shardTurns.length} shard(s)${why}`);
+  }
   const rng = new Rng(opts.seed);
   const chosen: HeldoutTask[] = [];
   while (chosen.length < opts.tasks) chosen.push(...rng.shuffle(pool).slice(0, opts.tasks - chosen.length));

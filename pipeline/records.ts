@@ -12,8 +12,8 @@ import { renderOodPrompt } from '../tasks/ood';
 export const PromptRow = z.object({ id: z.string(), prompt: z.string(), maxTokens: z.number().int().positive().optional() });
 export type PromptRow = z.infer<typeof PromptRow>;
 
-/** The prompt row of a state: the task ({ domain, task }) after the steps taken so far. */
-export const promptRowOf = (id: string, ref: HeldoutTask, history: Step[]): PromptRow => ({
+/** The prompt row of a state: the task ({ domain, task }: a held-out task or a turn's) after the steps taken so far. */
+export const promptRowOf = (id: string, ref: HeldoutTask | Turn, history: Step[]): PromptRow => ({
   id,
   prompt: promptOf(ref, history),
   maxTokens: ACTION_TOKENS[ref.domain],

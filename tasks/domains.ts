@@ -1,6 +1,8 @@
 // What the pipeline needs to know of each domain: how an expert trajectory splits into candidate turns, and
 // how a state is shown to the policy. Adding a domain adds a case here (the compiler lists what is missing).
 import type { Domain, HeldoutTask, Step, Trajectory, Turn } from '../core/schemas';
+import type { TurnVerification } from '../core/turn-verification';
+import { parseAction } from './tool/action';
 import { renderTerminalPrompt, terminalTurns } from './terminal/render';
 import { renderSwePrompt, sweTurns } from './swe/render';
 import { renderToolPrompt, toolTurns } from './tool/render';
@@ -18,7 +20,7 @@ export function turnsOf(traj: Trajectory): Turn[] {
 }
 
 /** The policy's prompt at a state: the task and the steps taken so far. */
-export function promptOf(ref: HeldoutTask, history: Step[]): string {
+export function promptOf(ref: HeldoutTask | Turn, history: Step[]): string {
   switch (ref.domain) {
     case 'terminal':
       return renderTerminalPrompt(ref.task.goal, history);
@@ -26,6 +28,21 @@ export function promptOf(ref: HeldoutTask, history: Step[]): string {
       return renderSwePrompt(ref.task.goal, history);
     case 'tool':
       return renderToolPrompt(ref.task.goal, history);
+  }
+}
+
+/** How the functional verifier judges a turn's samples (core/turn-verification.ts). */
+export function verificationOf(turn: Turn): TurnVerification {
+  switch (turn.domain) {
+    case 'terminal':
+      return turn.task.kind === 'replay' ? 'replay' : 'sandbox';
+    case 'swe':
+      return 'sandbox';
+    case 'tool': {
+      const expert = parseAction(turn.expert);
+      if (expert.ok && expert.action.kind === 'say') return 'message';
+      return turn.task.backend ? 'backend' : 'arguments';
+    }
   }
 }
 

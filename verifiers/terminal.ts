@@ -1,7 +1,9 @@
-// Functional verifier of the terminal domain: each sampled action is executed at the true state of its turn
-// (task files + expert prefix, in a sandbox of the terminal image) and its effect (exit status, file changes,
-// output) is compared with the expert action's effect there (verifiers/effects.ts). The batch loop, sandbox pool,
-// retries and masking are the shared ExecutingVerifier's (verifiers/executing.ts).
+// Functional verifier of the terminal domain: each sampled action is executed at the true state of its turn (task
+// files + expert prefix, in a sandbox of the terminal image; a replayed trajectory has no files, and its own image
+// when it names one) and its effect (exit status, file changes, output) is compared with the expert action's effect
+// there (verifiers/effects.ts). The batch loop, sandbox pool, retries and masking are the shared ExecutingVerifier's
+// (verifiers/executing.ts).
+import { workspaceOf } from '../core/domains/terminal';
 import { DEFAULT_IMAGE } from '../sandboxes/sandbox';
 import { openTurnState, type Effect } from '../sandboxes/terminal';
 import { compareEffects } from './effects';
@@ -15,7 +17,7 @@ export const terminalExecution: ExecutionDomain<Effect> = {
   async open(turn, sandbox, { actionTimeoutMs }) {
     if (turn.domain !== 'terminal') throw new Error(`the terminal verifier got a ${turn.domain} turn (${turn.id})`);
     const ts = await openTurnState(
-      turn.task,
+      workspaceOf(turn.task),
       turn.history.map((h) => h.action),
       { sandbox, actionTimeoutMs },
     );
