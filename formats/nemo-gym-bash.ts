@@ -32,14 +32,15 @@ function bashCommand(name: string, args: string, at: string): string {
   return parsed.command;
 }
 
-export function bashHistory(input: InputItem[]): Step[] {
+/** The expert's steps of a row's input; `commandOf` reads a call's command (default: a call to `bash`). */
+export function bashHistory(input: InputItem[], commandOf: (name: string, args: string, at: string) => string = bashCommand): Step[] {
   const steps: Step[] = [];
   const open = new Map<string, number>(); // call_id -> its step
   input.forEach((item, i) => {
     const at = `responses_create_params.input.${i}`;
     if (item.type === 'function_call') {
       open.set(item.call_id, steps.length);
-      steps.push({ action: bashCommand(item.name, item.arguments, at), output: '' });
+      steps.push({ action: commandOf(item.name, item.arguments, at), output: '' });
     } else if (item.type === 'function_call_output') {
       const step = open.get(item.call_id);
       if (step === undefined) throw new RecordError(`${at}.call_id`, `no earlier function_call has call_id '${item.call_id}'`);

@@ -1,7 +1,8 @@
 // Tool-use turns as NeMo-Gym rows. Our action text (tasks/tool/action.ts) maps one to one on the row contract:
 // `call NAME {json}` = a `function_call`, parallel calls joined by " ; " = a `function_call_batch`, `say TEXT` = a
 // `message`. In the history, consecutive `function_call` items are one step (parallel calls) whose output is the
-// calls' outputs, one line each; an assistant message is a `say` step.
+// calls' outputs, one line each; an assistant message is a `say` step, and a user message after it (a conversation
+// going on) that step's output, as a line `user: TEXT`.
 import type { Step, Turn } from '../core/schemas';
 import { callOf, parseAction, renderToolAction, type Call, type ToolAction } from '../tasks/tool/action';
 import { TOOL_SYSTEM_PROMPT } from '../tasks/tool/suite';
@@ -41,6 +42,10 @@ export function toolHistory(input: InputItem[]): Step[] {
     } else if (item.type === 'message' && item.role === 'assistant') {
       const text = textOf(item.content).trim();
       if (text) steps.push({ action: { kind: 'say', text }, outputs: [] });
+    } else if (item.type === 'message' && item.role === 'user' && steps.length > 0) {
+      // The user's answer is what the previous step (a reply to the user, usually) observed.
+      const text = oneLine(textOf(item.content).trim());
+      if (text) steps[steps.length - 1].outputs.push(`user: ${text}`);
     }
   });
   return steps.map((s) => ({ action: renderToolAction(s.action), output: s.outputs.join('\n') }));
@@ -76,6 +81,8 @@ export function toolRow(turn: ToolTurn): RowParts {
     const action = parsed(step.action, `${turn.id} step ${t}`);
     if (action.kind === 'say') {
       input.push({ type: 'message', role: 'assistant', content: action.text });
+      for (const line of step.output.split('\n'))
+        if (line.startsWith('user: ')) input.push({ type: 'message', role: 'user', content: line.slice('user: '.length) });
       return;
     }
     const outputs = step.output.split('\n');

@@ -35,8 +35,14 @@ const JsonText = z.string().refine((s) => {
   }
 }, 'must be a string of valid JSON');
 
+/** Tool arguments as import reads them: JSON text, or the object itself (some writers store it parsed). */
+export const ArgumentsInput = z.preprocess(
+  (v) => (v !== null && typeof v === 'object' && !Array.isArray(v) ? JSON.stringify(v) : v),
+  JsonText,
+);
+
 /** A content part of a message: input_text, output_text, refusal, images... Only the text is used here. */
-const ContentPart = z.object({ type: z.string().min(1), text: z.string().optional() });
+export const ContentPart = z.object({ type: z.string().min(1), text: z.string().optional() });
 
 export const MessageItem = z.object({
   type: z.literal('message'),
@@ -70,12 +76,25 @@ export const ReasoningItem = z.object({
   encrypted_content: z.string().nullish(),
 });
 
-/** An item of `responses_create_params.input`; a message may omit `type` (it defaults to 'message'). */
+/** A message may omit `type` (it defaults to 'message'). */
+const defaultMessageType = (v: unknown) => (v && typeof v === 'object' && !('type' in v) && 'role' in v ? { ...v, type: 'message' } : v);
+
+/** An item of `responses_create_params.input`. */
 export const InputItem = z.preprocess(
-  (v) => (v && typeof v === 'object' && !('type' in v) && 'role' in v ? { ...v, type: 'message' } : v),
+  defaultMessageType,
   z.discriminatedUnion('type', [MessageItem, FunctionCallItem, FunctionCallOutputItem, ReasoningItem]),
 );
 export type InputItem = z.infer<typeof InputItem>;
+/** What import accepts of an input item: a function call's arguments may be an object. */
+const InputItemInput = z.preprocess(
+  defaultMessageType,
+  z.discriminatedUnion('type', [
+    MessageItem,
+    FunctionCallItem.extend({ arguments: ArgumentsInput }),
+    FunctionCallOutputItem,
+    ReasoningItem,
+  ]),
+);
 
 /** A function tool (openai-python responses FunctionToolParam: `parameters` and `strict` required, may be null). */
 export const FunctionTool = z.object({
@@ -105,6 +124,13 @@ export const MessageAction = z.object({ type: z.literal('message'), content: z.s
 export const FunctionCallBatchAction = z.object({ type: z.literal('function_call_batch'), calls: z.array(FunctionCallAction).min(1) });
 export const ExpectedAction = z.discriminatedUnion('type', [FunctionCallAction, MessageAction, FunctionCallBatchAction]);
 export type ExpectedAction = z.infer<typeof ExpectedAction>;
+/** What import accepts of the expected action: `arguments` as JSON text or as an object. */
+const FunctionCallActionInput = FunctionCallAction.extend({ arguments: ArgumentsInput });
+const ExpectedActionInput = z.discriminatedUnion('type', [
+  FunctionCallActionInput,
+  MessageAction,
+  FunctionCallBatchAction.extend({ calls: z.array(FunctionCallActionInput).min(1) }),
+]);
 
 /** What a domain contributes to a row: the model-call prefix, the tools offered, the expected action. */
 export interface RowParts {
@@ -173,13 +199,16 @@ export type NemoGymPivotRow = z.infer<typeof NemoGymPivotRow>;
 
 /**
  * What import accepts: the contract, but `agent_ref` may be missing (rows before data preparation) and `tools` too
- * (some pivot datasets omit it); unknown fields, including null-valued Responses API options, are ignored.
+ * (some pivot datasets omit it), tool arguments may be objects rather than JSON text; unknown fields, including
+ * null-valued Responses API options, are ignored.
  */
 export const NemoGymPivotRowInput = z
   .object({
     ...rowShape,
     agent_ref: AgentRef.optional(),
+    expected_action: ExpectedActionInput,
     responses_create_params: ResponsesCreateParams.extend({
+      input: z.array(InputItemInput).min(1),
       tools: z.array(FunctionToolInput).default([]),
       parallel_tool_calls: z.boolean().nullish(),
       tool_choice: z.literal('auto').nullish(),

@@ -21,7 +21,8 @@ export const JsonSchema = z.looseObject({
 });
 export type JsonSchema = z.infer<typeof JsonSchema>;
 
-export const ToolName = z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'letters, digits and underscores');
+/** A function name as the OpenAI API allows it. */
+export const ToolName = z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, 'at most 64 letters, digits, underscores and dashes');
 
 /** A tool offered to the agent, in the OpenAI `tools` shape. */
 export const ToolDefinition = z.object({
@@ -90,7 +91,8 @@ export const ToolCheck = z.object({
 export type ToolCheck = z.infer<typeof ToolCheck>;
 
 export const ToolTask = TaskBase.extend({
-  tools: z.array(ToolDefinition).min(1),
+  /** The tools offered (none: a conversation imported without tools, whose turns are replies to the user). */
+  tools: z.array(ToolDefinition),
   /**
    * The simulated backend, or null for tool-use data that comes without one: then calls are judged on tool names
    * and arguments only, and evaluation episodes cannot run the calls (the final check sees the reply alone).

@@ -17,7 +17,8 @@ export type ToolAction = { kind: 'calls'; calls: Call[] } | { kind: 'say'; text:
 
 export type Parsed = { ok: true; action: ToolAction } | { ok: false; error: string };
 
-const NAME = /^[A-Za-z_][A-Za-z0-9_]*/;
+/** A tool name (core/domains/tool.ts ToolName). */
+const NAME = /^[A-Za-z0-9_-]{1,64}/;
 
 /** The end index (exclusive) of the JSON object starting at text[start] === '{', or -1 when it never closes. */
 function objectEnd(text: string, start: number): number {

@@ -77,7 +77,7 @@ function fixture() {
     foreign,
     jsonl([
       handRow,
-      { ...handRow, pivotrl: undefined },
+      { ...handRow, uuid: 'foreign-1', pivotrl: undefined }, // as NeMo-Gym writes it: a terminal turn replayed from an image
       { ...handRow, responses_create_params: { ...params, input: [...params.input.slice(0, 3), { ...params.input[4], call_id: 'fc_9' }] } },
       { ...handRow, expected_action: { type: 'function_call', name: 'python', arguments: '{}' } },
       { ...handRow, expected_action: { type: 'message', content: 'done' } },
@@ -94,6 +94,12 @@ function fixture() {
     history: [{ action: 'ls', output: 'a.txt\n' }],
     expert: 'cat a.txt',
   };
+  const foreignTurn: Turn = {
+    ...handTurn,
+    id: 'foreign-1',
+    trajectoryId: 'foreign-1',
+    task: { kind: 'replay', id: 'foreign-1', template: 'imported-terminal', goal: task.goal, maxTurns: 8 },
+  };
 
   const heldoutTasks = join(dir, 'heldout.jsonl');
   writeFileSync(heldoutTasks, jsonl(suite.heldout));
@@ -108,7 +114,7 @@ function fixture() {
     heldoutLimit: 10,
     oodLimit: 10,
   };
-  return { dir, exported, foreign, turns: [...turns, handTurn], opts, store: new LocalStore(join(dir, 'store')) };
+  return { dir, exported, foreign, turns: [...turns, handTurn, foreignTurn], opts, store: new LocalStore(join(dir, 'store')) };
 }
 
 test('NeMo-Gym rows -> ingest -> profile -> export: rows keep the row contract and carry K, rewards, mu and var', async () => {
@@ -119,8 +125,8 @@ test('NeMo-Gym rows -> ingest -> profile -> export: rows keep the row contract a
   assert.deepEqual(
     result.sources.map((s) => [s.format, s.records, s.badRecords]),
     [
-      ['nemo-gym', f.turns.length - 1, 0],
-      ['nemo-gym', 1, 6],
+      ['nemo-gym', f.turns.length - 2, 0],
+      ['nemo-gym', 2, 5],
     ],
   );
   const shards = await Promise.all(result.shards.map((s) => getJsonl(f.store, s.turns, (v) => Turn.parse(v))));
@@ -129,7 +135,6 @@ test('NeMo-Gym rows -> ingest -> profile -> export: rows keep the row contract a
   assert.deepEqual(
     bad.map((b) => [b.line, b.field]),
     [
-      [2, 'pivotrl'],
       [3, 'responses_create_params.input.3.call_id'],
       [4, 'expected_action.name'],
       [5, 'expected_action.type'],
@@ -137,7 +142,7 @@ test('NeMo-Gym rows -> ingest -> profile -> export: rows keep the row contract a
       [7, 'expected_action.arguments'],
     ],
   );
-  assert.match(bad[2].reason, /tool 'python' is not among responses_create_params.tools/);
+  assert.match(bad[1].reason, /tool 'python' is not among responses_create_params.tools/);
   assert.ok(bad.every((b) => b.file === f.foreign));
 
   // Profile: K = 4 verdicts per turn (a fake verifier), then the pivot filter.
