@@ -1,4 +1,5 @@
 // What the CLI prints while a campaign runs and when it ends.
+import { formatVerifications } from '../core/turn-verification';
 import type { CampaignProgress, Evaluation } from '../pipeline/campaign-state';
 
 const pct = (x: number) => `${(100 * x).toFixed(1)}%`;
@@ -38,6 +39,7 @@ export function formatSummary(p: CampaignProgress, url: string): string {
     '',
     `PivotRL campaign ${p.campaignId}: ${p.stage}`,
     `  candidate turns              ${p.candidates}${p.badRecords ? ` (${p.badRecords} bad records quarantined)` : ''}`,
+    ...(p.verification ? [`  verified by                  ${formatVerifications(p.verification)}`] : []),
     s
       ? `  pivots                       ${s.pivots} (${pct(s.pivotRate)}); others: all-0 ${s.allZero}, all-1 ${s.allOne}, mixed but too easy ${s.tooEasy}`
       : '  pivots                       —',

@@ -1,6 +1,7 @@
 // What a campaign is and has done, as plain data: the workflow carries it from run to run and answers queries with
 // it, the CLI prints it, the experiment report reads it. No Temporal here, so every floor above can import it.
 import type { CampaignConfig } from '../core/config';
+import type { VerificationCounts } from '../core/turn-verification';
 import type { LiveHyper } from '../core/hyper';
 import type { TrainMetrics } from '../policy/schemas';
 import type { EpisodeScore, OodScore } from './episodes';
@@ -28,6 +29,8 @@ export interface SharedPi0 {
   data: NonNullable<CampaignState['data']>;
   candidates: number;
   badRecords: number;
+  /** How the candidate turns are verified (absent in work recorded before it was counted). */
+  verification?: VerificationCounts;
   /** pi0's evaluation (the `before` of every campaign) and the rollout turns it spent. */
   before: Evaluation;
   evaluationTurns: number;
@@ -97,6 +100,8 @@ export interface CampaignProgress {
   paused: boolean;
   candidates: number;
   badRecords: number;
+  /** The candidate turns by how they are verified, and those whose state could not be rebuilt (absent before ingest counted it). */
+  verification?: VerificationCounts;
   pivots: PivotSelection | null;
   rolloutTurns: { profiling: number; training: number; evaluation: number };
   /** The most recent steps (at most RECENT_STEPS). */

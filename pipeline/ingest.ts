@@ -2,22 +2,21 @@
 // into candidate turns and write them in shards. A bad record is reported (file, line, field) and quarantined; the
 // others go on. Memory stays flat whatever the file's size: lines are read as bytes with a bounded line length,
 // shards are written by turn count or size, and the quarantine is streamed to the store in parts.
-import { basename } from 'node:path';
 import { z } from 'zod';
 import { HeldoutTask, OodItem, type Turn } from '../core/schemas';
-import { detectFormat, turnsOfRecord, type RecordFormat } from '../formats/records';
-import { RecordError } from '../formats/record-error';
-import { sourceFormat, sourcePath, type TrajectoryFormat, type TrajectorySource } from '../formats/source';
+import { addVerifications, noVerifications, type VerificationCounts } from '../core/turn-verification';
+import { sourcePath, type TrajectorySource } from '../formats/source';
 import type { ArtefactStore } from '../store';
 import { putJsonl } from '../store';
-import { MAX_JSON_DEPTH, nestsDeeperThan } from './json-depth';
-import { BadInputError, headOf, readJsonLines, type ReadLine } from './jsonl-reader';
+import { BadInputError, readJsonLines } from './jsonl-reader';
 import { campaignKeys } from './keys';
 import { describeZodError } from '../core/zod-errors';
 import { Quarantine, type BadRecord } from './quarantine';
 import { oodPromptRowOf, promptRowOf } from './records';
+import { badOf, jsonOf, readSource, type SourceReport } from './source-records';
 
 export { BadInputError } from './jsonl-reader';
+export type { SourceReport } from './source-records';
 
 /**
  * Lines over 8 MiB are reported as too long, not parsed: the limit bounds the memory of one record (its text,
@@ -51,21 +50,14 @@ export interface ShardRef {
   count: number;
 }
 
-export interface SourceReport {
-  path: string;
-  /** The format used (detected when the source said `auto`; `auto` when no record could be read). */
-  format: TrajectoryFormat;
-  records: number;
-  badRecords: number;
-  turns: number;
-}
-
 export interface IngestResult {
   /** Good records of the trajectory files: chat trajectories and NeMo-Gym pivot rows. */
   trajectories: number;
   turns: number;
   shards: ShardRef[];
   sources: SourceReport[];
+  /** Every file's turns by how they are verified, and those whose state could not be rebuilt. */
+  verification: VerificationCounts;
   badRecords: number;
   badExamples: BadRecord[];
   /** Store keys of the quarantine's parts (JSON Lines of BadRecord), in order. */
@@ -134,28 +126,6 @@ class ShardWriter {
   }
 }
 
-const badOf = (file: string, rec: ReadLine, field: string, reason: string): BadRecord => ({
-  file,
-  line: rec.line,
-  field,
-  reason,
-  bytes: rec.bytes,
-  raw: rec.raw ?? headOf(rec.text ?? ''),
-});
-
-/** The JSON value of a line, or the bad record saying why there is none. */
-function jsonOf(file: string, rec: ReadLine): { json: unknown } | { bad: BadRecord } {
-  if (rec.problem) return { bad: badOf(file, rec, rec.problem.field, rec.problem.reason) };
-  if (nestsDeeperThan(rec.text!, MAX_JSON_DEPTH)) {
-    return { bad: badOf(file, rec, '(record)', `nested deeper than ${MAX_JSON_DEPTH} levels of arrays and objects`) };
-  }
-  try {
-    return { json: JSON.parse(rec.text!) };
-  } catch (err) {
-    return { bad: badOf(file, rec, '(record)', `invalid JSON: ${(err as Error).message}`) };
-  }
-}
-
 /** Up to `limit` valid records of a small JSON Lines file (held-out tasks, OOD items). */
 async function readRecords<T>(
   schema: z.ZodType<T>,
@@ -192,32 +162,15 @@ export async function ingest(store: ArtefactStore, opts: IngestOptions, onProgre
   let turns = 0;
 
   for (const source of opts.trajectories) {
-    const file = sourcePath(source);
-    let format: RecordFormat | null = sourceFormat(source) === 'auto' ? null : (sourceFormat(source) as RecordFormat);
-    const report: SourceReport = { path: file, format: sourceFormat(source), records: 0, badRecords: 0, turns: 0 };
+    const { report, items } = readSource(source, maxLineBytes);
     sources.push(report);
-    for await (const rec of readJsonLines(file, { maxLineBytes })) {
-      const value = jsonOf(file, rec);
-      if ('bad' in value) {
-        report.badRecords++;
-        await quarantine.add(value.bad);
+    for await (const item of items) {
+      if ('bad' in item) {
+        await quarantine.add(item.bad);
         continue;
       }
-      format ??= detectFormat(value.json);
-      report.format = format;
-      let split: Turn[];
-      try {
-        split = turnsOfRecord(format, value.json, `${basename(file)}:${rec.line}`);
-      } catch (err) {
-        if (!(err instanceof RecordError)) throw err;
-        report.badRecords++;
-        await quarantine.add(badOf(file, rec, err.field, err.reason));
-        continue;
-      }
-      report.records++;
       trajectories++;
-      for (const turn of split) {
-        report.turns++;
+      for (const { turn } of item.record.turns) {
         turns++;
         if (await shards.add(turn)) onProgress?.(turns);
       }
@@ -242,6 +195,7 @@ export async function ingest(store: ArtefactStore, opts: IngestOptions, onProgre
     turns,
     shards: shardRefs,
     sources,
+    verification: sources.reduce((all, s) => addVerifications(all, s.verification), noVerifications()),
     badRecords: bad.count,
     badExamples: bad.examples,
     quarantine: bad.parts,

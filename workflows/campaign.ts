@@ -219,6 +219,7 @@ export async function ingestAndEvaluateBase(
   });
   progress.candidates = ingest.turns;
   progress.badRecords = ingest.badRecords;
+  progress.verification = ingest.verification;
   const data = (state.data = {
     baseCheckpoint: ingest.baseCheckpoint,
     heldout: ingest.heldout,

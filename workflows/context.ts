@@ -128,6 +128,7 @@ export function adoptShared(state: CampaignState, shared: SharedPi0): CampaignDa
   const progress = state.progress;
   progress.candidates = shared.candidates;
   progress.badRecords = shared.badRecords;
+  progress.verification = shared.verification;
   progress.before = shared.before;
   progress.rolloutTurns.evaluation += shared.evaluationTurns;
   state.checkpoint = shared.data.baseCheckpoint;

@@ -103,6 +103,7 @@ export async function pi0Workflow(input: Pi0Input): Promise<Pi0Result> {
       data,
       candidates: progress.candidates,
       badRecords: progress.badRecords,
+      verification: progress.verification,
       before: progress.before!,
       evaluationTurns: progress.rolloutTurns.evaluation,
     },

@@ -39,6 +39,12 @@ export function mockConfig(opts: { steps: number; queue: string; address: string
   };
 }
 
+/** How the mocked ingest's turns are verified. */
+export const MOCK_VERIFICATION = {
+  turns: { sandbox: 2, replay: 1, backend: 0, arguments: 1, message: 0 },
+  unrebuilt: { swe_repository: 1, earlier_step_not_shell: 0, action_not_shell: 0 },
+};
+
 /** Mocked stage activities that record which queue ran what; `gate` holds every update until it resolves. */
 export function mockActivities(calls: string[], opts: { gate?: Promise<void>; shards?: number } = {}) {
   const record = (queue: string, name: string) => calls.push(`${queue}:${name}`);
@@ -51,6 +57,7 @@ export function mockActivities(calls: string[], opts: { gate?: Promise<void>; sh
         turns: 4 * shards,
         shards,
         badRecords: 1,
+        verification: MOCK_VERIFICATION,
         badExamples: [],
         quarantine: 'q',
         heldout: 'h',

@@ -6,7 +6,8 @@ import { WorkflowUpdateFailedError } from '@temporalio/client';
 import { pivotCampaign, hyperUpdate, pauseUpdate, progressQuery, stopUpdate } from '../../workflows/campaign';
 import { PivotStage } from '../../workflows/search-attributes';
 import { startTestTemporal, type TestTemporal } from '../../harness/temporal';
-import { mockActivities, mockConfig, withMockWorkers } from '../support/mock-campaign';
+import { MOCK_VERIFICATION, mockActivities, mockConfig, withMockWorkers } from '../support/mock-campaign';
+import { formatSummary } from '../../cli/format';
 
 let temporal: TestTemporal;
 before(async () => {
@@ -61,6 +62,12 @@ test('stages run in order; generation and updates only on the GPU queue; search 
   assert.equal(times['update/generate']?.samples, result.rolloutTurns.training);
   for (const t of Object.values(times)) assert.ok(t.ms >= 0);
   assert.deepEqual(Object.keys(result.history.at(-1)?.ms ?? {}).sort(), ['drawBatch', 'generate', 'update', 'verify']);
+  // How the candidate turns are verified reaches the campaign's progress, and its summary.
+  assert.deepEqual(result.verification, MOCK_VERIFICATION);
+  assert.match(
+    formatSummary(result, 'http://ui'),
+    /^ {2}verified by {18}sandbox 2, replay 1, arguments 1 \(state not rebuilt, compared instead: 1 — swe_repository 1\)$/m,
+  );
 });
 
 test('with evaluate.heldoutTurns, every evaluation also scores held-out expert states, greedy and K sampled', async () => {

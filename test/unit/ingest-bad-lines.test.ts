@@ -19,6 +19,7 @@ import { MockActivityEnvironment } from '@temporalio/testing';
 import { ApplicationFailure } from '@temporalio/common';
 import { ingestStage } from '../../activities/ingest';
 import { generateToolSuite } from '../../tasks/tool/suite';
+import { noVerifications } from '../../core/turn-verification';
 import { MAX_JSON_DEPTH, nestsDeeperThan } from '../../pipeline/json-depth';
 
 const TEN_MB = 10 * 1024 * 1024;
@@ -116,7 +117,12 @@ test('a file mixing good and bad lines: every good line is ingested, every bad o
     f.unicodeGoal,
     'UTF-8 text decoded byte-exact',
   );
-  assert.deepEqual(result.sources, [{ path: f.trajectories, format: 'chat', records: 4, badRecords: 7, turns: expectedIds.length }]);
+  const verification = noVerifications();
+  verification.turns.sandbox = expectedIds.length; // generated terminal tasks: executed at their workspace's state
+  assert.deepEqual(result.sources, [
+    { path: f.trajectories, format: 'chat', records: 4, badRecords: 7, turns: expectedIds.length, plain: 0, verification },
+  ]);
+  assert.deepEqual(result.verification, verification);
 
   const bad = (await Promise.all(result.quarantine.map((key) => getJsonl(f.store, key, (v) => BadRecord.parse(v))))).flat();
   assert.equal(result.quarantine.length, 3, 'the quarantine is written in parts of 3 records');
