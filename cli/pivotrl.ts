@@ -18,6 +18,8 @@ import { reportFromResults, runExperiment } from './experiment';
 import { runCampaign } from './campaigns';
 import { formatProgressLine } from './format';
 import { exportPivots } from '../pipeline/export-pivots';
+import { checkPassed, checkSources, formatBadLine, formatCheck } from '../pipeline/ingest-check';
+import { TrajectorySource } from '../core/trajectory-source';
 import { BadInputError } from '../pipeline/jsonl-reader';
 import { LocalStore } from '../store';
 
@@ -29,7 +31,10 @@ const USAGE = `usage:
   pivotrl experiment --config FILE [--embedded-workers] [--report-only]
   pivotrl status ID | pause ID | resume ID | stop ID
   pivotrl set ID [--lr X] [--clip-eps X] [--kl-beta X] [--temperature X]
-  pivotrl export-pivots --store DIR --campaign ID --out FILE [--agent NAME]`;
+  pivotrl export-pivots --store DIR --campaign ID --out FILE [--agent NAME]
+  pivotrl ingest --check FILE... [--format auto|chat|nemo-gym] [--image SANDBOX_IMAGE]
+                   validates trajectory files without a campaign: every bad line as file:line:field, counts per format,
+                   how each turn will be verified; exit status 1 when any line is bad`;
 
 const temporalAddress = () => process.env.TEMPORAL_ADDRESS ?? TemporalConfig.shape.address.parse(undefined);
 
@@ -137,6 +142,25 @@ async function exportPivotsCommand(args: string[]): Promise<void> {
   console.log(`wrote ${result.rows} pivot rows to ${result.out}`);
 }
 
+/** `pivotrl ingest --check`: the files read as a campaign's ingest would read them; exit status 1 when any line is bad. */
+async function ingestCommand(args: string[]): Promise<void> {
+  const { values, positionals } = parseArgs({
+    args,
+    allowPositionals: true,
+    options: { check: { type: 'boolean', default: false }, format: { type: 'string', default: 'auto' }, image: { type: 'string' } },
+  });
+  if (!values.check) throw new ConfigError('ingest: only --check runs outside a campaign (`pivotrl run` ingests its data)');
+  if (positionals.length === 0) throw new ConfigError('ingest --check: name at least one FILE');
+  const sources = positionals.map((path, i) => {
+    const parsed = TrajectorySource.safeParse({ path, format: values.format, ...(values.image && { image: values.image }) });
+    if (!parsed.success) throw new ConfigError(`ingest --check: ${positionals[i]}: ${firstIssue(parsed.error)}`);
+    return parsed.data;
+  });
+  const result = await checkSources(sources, (bad) => console.log(formatBadLine(bad)));
+  console.log(formatCheck(result));
+  if (!checkPassed(result)) process.exitCode = 1;
+}
+
 /**
  * `pivotrl set`'s options as the hyper-parameter change to send. A value that is not a number is refused here, before
  * anything is sent (JSON would carry NaN as null); its range is the workflow's Update validator's to check.
@@ -165,6 +189,8 @@ async function main(argv: string[]): Promise<void> {
       return generate(rest);
     case 'export-pivots':
       return exportPivotsCommand(rest);
+    case 'ingest':
+      return ingestCommand(rest);
     case 'profile-suites':
       return profileSuitesCommand(rest);
     case 'experiment': {
