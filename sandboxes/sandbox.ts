@@ -3,15 +3,16 @@
 //     memory without swap, a pids limit, a CPU quota, no host mounts, no docker socket, no-new-privileges;
 //   - PID 1 is a tiny root-owned bash init (init.sh) that only reaps orphans (so a fork bomb's zombies do not
 //     eat the pids limit) and that the agent cannot signal;
-//   - one long-lived *runner* (runner.sh, a root bash started with a single `docker exec`) receives requests on
-//     its stdin and answers on its stdout. It holds only SETUID/SETGID (to drop to uid 1000), KILL (to end the agent's
-//     processes), DAC_OVERRIDE/FOWNER (to snapshot and restore whatever modes the agent set); every action runs
-//     as uid 1000 with no capabilities at all (setpriv; the kernel clears them on the uid change, and
-//     no-new-privileges stops setuid binaries from giving any back). The agent therefore cannot kill the
-//     runner, read or alter the snapshot, or forge the protocol.
+//   - one long-lived *runner* (sandboxes/runner, a static Go binary in the image, started as root with a single
+//     `docker exec`) receives requests on its stdin and answers on its stdout. It holds only SETUID/SETGID (to
+//     drop to uid 1000), KILL (to end the agent's processes), DAC_OVERRIDE/FOWNER (to snapshot and restore
+//     whatever modes the agent set); every action runs as uid 1000 with no capabilities at all (the kernel clears
+//     them on the uid change, and no-new-privileges stops setuid binaries from giving any back). The agent
+//     therefore cannot kill the runner, read or alter the snapshot, or forge the protocol.
 // One request = restore the snapshot + run the action with a wall-clock limit + kill every leftover process +
-// list /work with content hashes, so verifying a sample costs one round trip on an open stream and a dozen
-// fork/execs inside the container instead of several `docker exec` calls (~45 ms each on this engine).
+// list /work with content hashes, so verifying a sample costs one round trip on an open stream and one fork/exec
+// inside the container (the action's: the runner does the rest in-process) instead of several `docker exec`
+// calls (~45 ms each on this engine).
 import { readFileSync } from 'node:fs';
 import type { Duplex } from 'node:stream';
 import { SandboxInfraError, connectEngine, toInfraError, withEngineTimeout, type Container, type DockerClient } from './engine';
@@ -67,10 +68,9 @@ export interface RunResult extends ExecResult {
   manifest?: ManifestEntry[];
 }
 
-// The scripts that run inside the container (passed to `bash -c`): PID 1, and the runner that serves requests.
-const script = (name: string) => readFileSync(new URL(name, import.meta.url), 'utf8');
-const INIT_SCRIPT = script('init.sh');
-const RUNNER_SCRIPT = script('runner.sh');
+// PID 1's script (passed to `bash -c`), and the runner in the image (deploy/local/images.sh builds it in).
+const INIT_SCRIPT = readFileSync(new URL('init.sh', import.meta.url), 'utf8');
+export const RUNNER_PATH = '/usr/local/lib/pivotrl/runner';
 
 /** One answer of the runner: its status, its integers, its sections' bytes. */
 interface Reply {
@@ -203,10 +203,7 @@ export class Sandbox {
   private async startRunner(): Promise<void> {
     const exec = await this.container.exec({
       Cmd: [
-        'bash',
-        '-c',
-        RUNNER_SCRIPT,
-        'pivotrl-runner',
+        RUNNER_PATH,
         String(this.limits.outputCapBytes),
         String(fileSizeLimitKiB(this.limits)),
         SCRATCH,

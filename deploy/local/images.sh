@@ -1,12 +1,14 @@
 #!/usr/bin/env bash
 # shellcheck source-path=SCRIPTDIR
-# Ensures the base image and builds sandboxes/images/<name>/Dockerfile as pivotrl/<name>:latest.
-# An image is rebuilt only when its build context (or the base image) changed: the hash of both is
-# kept in the image label pivotrl.context-hash.
+# Ensures the base image and builds sandboxes/images/<name>/Dockerfile as pivotrl/<name>:latest, from a copy of
+# that directory with the sandbox runner (sandboxes/runner, Go) built into it. An image is rebuilt only when its
+# build context (the runner included) or the base image changed: the hash of both is kept in the image label
+# pivotrl.context-hash.
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
 
 SANDBOX_IMAGES_DIR="${SANDBOX_IMAGES_DIR:-$PIVOTRL_REPO/sandboxes/images}"
+STAGE="$PIVOTRL_STATE/images"
 mkdir -p "$PIVOTRL_STATE"
 
 ensure_base_image() {
@@ -42,14 +44,31 @@ context_hash() {
   } | sha256sum | cut -d' ' -f1
 }
 
+# The runner is a static binary built without VCS stamp or paths, so it changes (and the images with it) only
+# when its source or the Go release does. Go is found as the Temporal CLI's build finds it (temporal-cli.sh runs
+# before this script in up.sh).
+build_runner() {
+  command -v go >/dev/null ||
+    die "go not found: Go >= 1.22 is needed to build the sandbox runner (sandboxes/runner; https://go.dev/dl/)"
+  mkdir -p "$STAGE"
+  (cd "$PIVOTRL_REPO/sandboxes/runner" &&
+    CGO_ENABLED=0 GOOS=linux GOTOOLCHAIN=local go build -trimpath -buildvcs=false -ldflags='-s -w' -o "$STAGE/runner" .) ||
+    die "building the sandbox runner (sandboxes/runner) failed"
+}
+
 ensure_base_image
+build_runner
 
 shopt -s nullglob
 dockerfiles=("$SANDBOX_IMAGES_DIR"/*/Dockerfile)
 [ ${#dockerfiles[@]} -gt 0 ] || log "no sandbox images under $SANDBOX_IMAGES_DIR"
 for dockerfile in "${dockerfiles[@]}"; do
-  context="$(dirname "$dockerfile")"
-  name="$(basename "$context")"
+  name="$(basename "$(dirname "$dockerfile")")"
+  context="$STAGE/$name"
+  rm -rf "$context"
+  mkdir -p "$context"
+  cp -a "$(dirname "$dockerfile")/." "$context/"
+  cp "$STAGE/runner" "$context/runner"
   image="pivotrl/$name:latest"
   hash="$(context_hash "$context")"
   current="$(docker image inspect -f '{{index .Config.Labels "pivotrl.context-hash"}}' "$image" 2>/dev/null || true)"

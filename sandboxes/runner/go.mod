@@ -1,0 +1,3 @@
+module pivotrl/sandboxes/runner
+
+go 1.22
