@@ -46,12 +46,14 @@ EXPERIMENT_CONFIG ?= configs/experiment.json
 experiment: setup data
 	$(TSX) cli/pivotrl.ts experiment --config $(EXPERIMENT_CONFIG) --embedded-workers
 
-# shellcheck (Debian's package, installed when missing) reads the scripts the sandboxes run and the deploy scripts.
+# shellcheck (Debian's package, installed when missing) reads the scripts the sandboxes run and the deploy scripts;
+# go vet and gofmt read the sandbox runner (sandboxes/runner; Go as the setup finds it).
 lint: deps
 	npx eslint .
 	npx prettier --check .
 	deploy/local/shellcheck.sh
 	shellcheck sandboxes/*.sh $$(find deploy -name '*.sh')
+	cd sandboxes/runner && CGO_ENABLED=0 GOTOOLCHAIN=local go vet ./... && test -z "$$(gofmt -l .)"
 
 typecheck: deps
 	npx tsc --noEmit

@@ -202,13 +202,7 @@ export class Sandbox {
 
   private async startRunner(): Promise<void> {
     const exec = await this.container.exec({
-      Cmd: [
-        RUNNER_PATH,
-        String(this.limits.outputCapBytes),
-        String(fileSizeLimitKiB(this.limits)),
-        SCRATCH,
-        String(AGENT_UID),
-      ],
+      Cmd: [RUNNER_PATH, String(this.limits.outputCapBytes), String(fileSizeLimitKiB(this.limits)), SCRATCH, String(AGENT_UID)],
       User: '0:0',
       WorkingDir: '/work',
       AttachStdin: true,
