@@ -20,17 +20,23 @@ type dirAttrs struct {
 	mtime time.Time
 }
 
-// extractor writes entries below the directory root. Each entry's directory is reached one component at a time
-// with O_NOFOLLOW from root, and every entry is made with an *at call relative to it: a symbolic link already there
-// (or one the tar itself made) is replaced, never written through. Directories' modes and mtimes are set last,
-// deepest first, as tar does: a directory must stay writable while it is filled, and filling it changes its mtime.
+// extractor writes entries below the directory root. It reaches each entry's directory from the last one, one
+// component at a time: down with O_NOFOLLOW (a symbolic link already there, or one the tar itself made, is never
+// gone through), up through "..", checked to be the directory it came from (no process of the agent runs). Entries
+// are made with *at calls relative to it, so a link in an entry's place is replaced, never written through. Moving
+// from one entry's directory to the next costs a few calls however deep the tree, and holds two descriptors.
+// Directories' modes and mtimes are set last, deepest first, as tar does: a directory must stay writable while it
+// is filled, and filling it changes its mtime.
 type extractor struct {
-	root    int
-	create  bool
-	dirs    []dirAttrs
-	cached  string
-	cacheFd int
-	buf     []byte
+	root   int
+	create bool
+	dirs   []dirAttrs
+	// The directory the extractor is in: its descriptor (root at the top), its path's components, and the
+	// identity of every directory on that path (ids[0] is root's).
+	cur int
+	cwd []string
+	ids []fileID
+	buf []byte
 }
 
 func extract(in io.Reader, root string, allowed func(string) bool, createParents bool, log *errlog) error {
@@ -38,7 +44,12 @@ func extract(in io.Reader, root string, allowed func(string) bool, createParents
 	if err != nil {
 		return err
 	}
-	x := &extractor{root: fd, create: createParents, cacheFd: -1, buf: make([]byte, 64<<10)}
+	var st syscall.Stat_t
+	if err := syscall.Fstat(fd, &st); err != nil {
+		syscall.Close(fd)
+		return err
+	}
+	x := &extractor{root: fd, create: createParents, cur: fd, ids: []fileID{idOf(&st)}, buf: make([]byte, 64<<10)}
 	defer x.close()
 	tr := tar.NewReader(in)
 	for {
@@ -65,6 +76,8 @@ func extract(in io.Reader, root string, allowed func(string) bool, createParents
 	return nil
 }
 
+func idOf(st *syscall.Stat_t) fileID { return fileID{uint64(st.Dev), uint64(st.Ino)} }
+
 // cleanName is a tar name as a relative path with no empty, "." or ".." component ("" when it has none).
 func cleanName(name string) (string, bool) {
 	name = strings.TrimPrefix(strings.TrimRight(name, "/"), "./")
@@ -87,68 +100,79 @@ func split(name string) (dir, base string) {
 }
 
 func (x *extractor) close() {
-	x.forget()
+	if x.cur != x.root {
+		syscall.Close(x.cur)
+	}
 	syscall.Close(x.root)
 }
 
-func (x *extractor) forget() {
-	if x.cacheFd >= 0 {
-		syscall.Close(x.cacheFd)
+// cd moves to the directory dir below root and returns its descriptor (O_PATH; the extractor's, not to be closed).
+// Missing directories are made (mode 0755, as tar makes a member's missing parents) when the extractor creates
+// parents.
+func (x *extractor) cd(dir string) (int, error) {
+	var want []string
+	if dir != "" {
+		want = strings.Split(dir, "/")
 	}
-	x.cached, x.cacheFd = "", -1
-}
-
-// open returns a descriptor (O_PATH) of the directory dir below root, reached without following a link; missing
-// directories are made (mode 0755, as tar makes a member's missing parents) when the extractor creates parents.
-// The caller closes it unless it is root.
-func (x *extractor) open(dir string) (int, error) {
-	if dir == "" {
-		return x.root, nil
+	n := 0
+	for n < len(x.cwd) && n < len(want) && x.cwd[n] == want[n] {
+		n++
 	}
-	cur := x.root
-	for _, c := range strings.Split(dir, "/") {
-		next, err := openat(cur, c, openPath, 0)
-		if errors.Is(err, syscall.ENOENT) && x.create {
-			if err = syscall.Mkdirat(cur, c, 0o755); err == nil || errors.Is(err, syscall.EEXIST) {
-				next, err = openat(cur, c, openPath, 0)
-			}
+	for len(x.cwd) > n {
+		if err := x.up(); err != nil {
+			return -1, err
 		}
-		if err == nil {
-			// O_PATH|O_NOFOLLOW opens a symbolic link itself: it must be a directory.
-			var st syscall.Stat_t
-			if err = syscall.Fstat(next, &st); err == nil && !isDir(&st) {
-				err = syscall.ENOTDIR
-			}
-			if err != nil {
-				syscall.Close(next)
-			}
-		}
-		if cur != x.root {
-			syscall.Close(cur)
-		}
-		if err != nil {
+	}
+	for _, c := range want[n:] {
+		if err := x.down(c); err != nil {
 			return -1, fmt.Errorf("%s: %w", c, err)
 		}
-		cur = next
 	}
-	return cur, nil
+	return x.cur, nil
 }
 
-// parent is the descriptor of an entry's directory; the last one is kept (a tar's entries come directory by directory).
-func (x *extractor) parent(dir string) (int, error) {
-	if dir == "" {
-		return x.root, nil
+func (x *extractor) up() error {
+	depth := len(x.cwd)
+	if depth == 1 {
+		syscall.Close(x.cur)
+		x.cur, x.cwd, x.ids = x.root, x.cwd[:0], x.ids[:1]
+		return nil
 	}
-	if x.cacheFd >= 0 && x.cached == dir {
-		return x.cacheFd, nil
-	}
-	x.forget()
-	fd, err := x.open(dir)
+	parent, err := openat(x.cur, "..", openPath, 0)
 	if err != nil {
-		return -1, err
+		return err
 	}
-	x.cached, x.cacheFd = dir, fd
-	return fd, nil
+	var st syscall.Stat_t
+	if err := syscall.Fstat(parent, &st); err != nil || idOf(&st) != x.ids[depth-1] {
+		syscall.Close(parent)
+		return errLost
+	}
+	syscall.Close(x.cur)
+	x.cur, x.cwd, x.ids = parent, x.cwd[:depth-1], x.ids[:depth]
+	return nil
+}
+
+func (x *extractor) down(c string) error {
+	next, err := openat(x.cur, c, openPath, 0)
+	if errors.Is(err, syscall.ENOENT) && x.create {
+		if err = syscall.Mkdirat(x.cur, c, 0o755); err == nil || errors.Is(err, syscall.EEXIST) {
+			next, err = openat(x.cur, c, openPath, 0)
+		}
+	}
+	if err != nil {
+		return err
+	}
+	// O_PATH|O_NOFOLLOW opens a symbolic link itself: it must be a directory.
+	var st syscall.Stat_t
+	if err := syscall.Fstat(next, &st); err != nil || !isDir(&st) {
+		syscall.Close(next)
+		return syscall.ENOTDIR
+	}
+	if x.cur != x.root {
+		syscall.Close(x.cur)
+	}
+	x.cur, x.cwd, x.ids = next, append(x.cwd, c), append(x.ids, idOf(&st))
+	return nil
 }
 
 // clear removes what is at base (an empty directory included), so that the entry can take its place.
@@ -159,11 +183,8 @@ func (x *extractor) clear(dirfd int, base string) error {
 	}
 	flags := 0
 	if isDir(&st) {
+		// Never one on the extractor's path: base is an entry of the directory it is in.
 		flags = atRemoveDir
-		// The cached directory may be below the one removed (unless it is its parent, dirfd).
-		if x.cacheFd != dirfd {
-			x.forget()
-		}
 	}
 	return unlinkat(dirfd, base, flags)
 }
@@ -184,7 +205,7 @@ func (x *extractor) entry(name string, hdr *tar.Header, tr *tar.Reader, allowed 
 	mode := uint32(hdr.Mode & 0o7777)
 	ts := timespecs(hdr.ModTime)
 	if hdr.Typeflag == tar.TypeDir {
-		pfd, err := x.parent(dir)
+		pfd, err := x.cd(dir)
 		if err != nil {
 			return err
 		}
@@ -200,7 +221,7 @@ func (x *extractor) entry(name string, hdr *tar.Header, tr *tar.Reader, allowed 
 		x.dirs = append(x.dirs, dirAttrs{name, mode, hdr.ModTime})
 		return nil
 	}
-	pfd, err := x.parent(dir)
+	pfd, err := x.cd(dir)
 	if err != nil {
 		return err
 	}
@@ -232,13 +253,20 @@ func (x *extractor) entry(name string, hdr *tar.Header, tr *tar.Reader, allowed 
 		if !ok || !allowed(target) {
 			return fmt.Errorf("refusing link to %q", hdr.Linkname)
 		}
+		// The target's directory, then the entry's: the extractor holds one, so the first is duplicated.
 		tdir, tbase := split(target)
-		tfd, err := x.open(tdir)
+		tcur, err := x.cd(tdir)
 		if err != nil {
 			return err
 		}
-		if tfd != x.root {
-			defer syscall.Close(tfd)
+		r1, _, e := syscall.Syscall(syscall.SYS_FCNTL, uintptr(tcur), syscall.F_DUPFD_CLOEXEC, 0)
+		if e != 0 {
+			return e
+		}
+		tfd := int(r1)
+		defer syscall.Close(tfd)
+		if pfd, err = x.cd(dir); err != nil {
+			return err
 		}
 		return x.make(pfd, base, func() error { return linkat(tfd, tbase, pfd, base) })
 	case tar.TypeFifo:
@@ -281,7 +309,7 @@ func (x *extractor) copy(fd int, r io.Reader) error {
 // finishDir gives a directory its mode and mtime (its own entries are all in place by now).
 func (x *extractor) finishDir(d dirAttrs) error {
 	dir, base := split(d.name)
-	pfd, err := x.parent(dir)
+	pfd, err := x.cd(dir)
 	if err != nil {
 		return err
 	}
