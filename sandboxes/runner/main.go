@@ -30,6 +30,7 @@ import (
 	"os"
 	"os/exec"
 	"runtime"
+	"runtime/debug"
 	"strconv"
 	"strings"
 	"syscall"
@@ -47,6 +48,8 @@ const (
 	maxPayload = 256 << 20
 	// The error section is for people; a pathological tree must not make it unbounded.
 	maxErrLog = 64 << 10
+	// Answers above this size left buffers that the runner gives back at once (see answer).
+	bigAnswer = 1 << 20
 )
 
 type request struct {
@@ -218,6 +221,12 @@ func readRequests(in *bufio.Reader, reqs chan<- *request) error {
 }
 
 func (r *runner) serve(q *request) {
+	defer func() {
+		if len(q.payload) > bigAnswer {
+			q.payload = nil
+			debug.FreeOSMemory()
+		}
+	}()
 	var log errlog
 	fail := func() { r.answer(q.id, "fail", "0", log.Bytes()) }
 	switch q.op {
@@ -324,13 +333,20 @@ func (r *runner) answer(id, status, ints string, sections ...[]byte) {
 		w.WriteByte(',')
 	}
 	w.WriteByte('\n')
+	size := 0
 	for _, s := range sections {
 		w.Write(s)
+		size += len(s)
 	}
 	if err := w.Flush(); err != nil {
 		// The worker is gone: nothing would read another answer.
 		reap()
 		os.Exit(0)
+	}
+	// The runner's memory counts against the sandbox's limit, which is the agent's: a large manifest's buffers
+	// go back to the kernel now, not minutes later.
+	if size > bigAnswer {
+		debug.FreeOSMemory()
 	}
 }
 

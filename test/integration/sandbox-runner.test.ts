@@ -102,8 +102,15 @@ describe('sandbox runner (Docker)', () => {
       assert.equal((await sb.run(plant, T)).exitCode, 0);
       const r = await sb.run('cat notes.txt sub/a.txt /tmp/keep /tmp/d/u /dev/shm/keep; ls -A', { ...T, restore: true });
       assert.equal(r.output, 'alpha\na\nt\nu\ns\nnotes.txt\nsub\n');
+      // Files written into /work (a put) replace a link where a directory of theirs goes, and never go through one.
+      assert.equal((await sb.run('rm -rf sub notes.txt && ln -s /run/pivotrl sub && ln -s /run/pivotrl/pwned5 notes.txt', T)).exitCode, 0);
+      await sb.writeFiles([
+        { path: 'sub/b.txt', content: 'b\n' },
+        { path: 'notes.txt', content: 'beta\n' },
+      ]);
+      assert.equal((await sb.run('test -L sub || test -L notes.txt || cat sub/b.txt notes.txt', T)).output, 'b\nbeta\n');
       const scratch = await asRoot(sb, 'ls -A /run/pivotrl');
-      assert.doesNotMatch(scratch, /pwned|a\.txt|\bu\b/, `the scratch dir holds: ${scratch}`);
+      assert.doesNotMatch(scratch, /pwned|a\.txt|b\.txt|\bu\b/, `the scratch dir holds: ${scratch}`);
     },
   );
 
