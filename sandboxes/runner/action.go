@@ -38,8 +38,10 @@ func (r *runner) run(action string, timeout time.Duration, log *errlog) (result,
 		return result{}, err
 	}
 	oom0, pids0 := r.counters()
+	// No Dir: the action inherits the runner's working directory, /work. A chdir in the child would come after the
+	// uid change and fail when the agent has taken /work's search permission away (it owns /work), making its next
+	// action an infrastructure failure.
 	attr := &os.ProcAttr{
-		Dir:   "/work",
 		Env:   r.env,
 		Files: []*os.File{r.devNull, out, out},
 		Sys: &syscall.SysProcAttr{

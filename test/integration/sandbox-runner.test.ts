@@ -200,6 +200,12 @@ describe('sandbox runner (Docker)', () => {
         '1000\n1000\nCapInh:\t0000000000000000\nCapPrm:\t0000000000000000\nCapEff:\t0000000000000000\nCapAmb:\t0000000000000000\n' +
           '1000\n98304\nraise=refused\n/dev/null\n/work\n2\n',
       );
+      // The agent owns /work: taking its own access away leaves its next action running there, not a failed start.
+      assert.equal((await sb.exec('chmod 0 /work')).exitCode, 0);
+      const locked = await sb.exec('pwd; ls 2>/dev/null || echo unreadable');
+      assert.equal(locked.output, '/work\nunreadable\n');
+      await sb.reset();
+      assert.equal((await sb.exec('stat -c %a .')).output, '755\n');
       const big = await sb.exec("head -c 70000 /dev/zero | tr '\\0' a; echo tail >&2");
       assert.equal(big.truncated, true);
       assert.equal(big.output, 'a'.repeat(64 * 1024));
