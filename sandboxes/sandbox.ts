@@ -195,6 +195,14 @@ export class Sandbox {
       await sb.request('ping', { timeoutMs: 15_000 });
     } catch (err) {
       await sb.destroy();
+      // An image built before the runner was part of it: the engine's message names the missing binary.
+      if (err instanceof Error && err.message.includes(RUNNER_PATH) && /no such file/i.test(err.message)) {
+        throw new SandboxInfraError(
+          'image_missing',
+          `sandbox image ${image} has no runner at ${RUNNER_PATH}; rebuild the sandbox images with \`make setup\` (deploy/local/images.sh)`,
+          { cause: err },
+        );
+      }
       throw toInfraError(err, `start sandbox ${container.id.slice(0, 12)}`);
     }
     return sb;
