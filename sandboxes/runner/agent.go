@@ -90,7 +90,9 @@ func asAgent(uid int, fn func() error) error {
 			return
 		}
 		err := fn()
-		if backToRoot() == nil {
+		if back := backToRoot(); back != nil {
+			err = errors.Join(err, fmt.Errorf("thread not back to root: %w", back))
+		} else {
 			runtime.UnlockOSThread()
 		}
 		done <- err

@@ -99,7 +99,7 @@ func main() {
 		fmt.Fprintln(os.Stderr, "runner: bad arguments")
 		os.Exit(exitUsage)
 	}
-	// The container has one CPU: one P keeps the thread count (which the pids limit counts) low.
+	// The runner needs no parallelism: one P keeps its thread count (which the pids limit counts) low.
 	runtime.GOMAXPROCS(1)
 	syscall.Umask(0o022)
 	if err := syscall.Chdir("/work"); err != nil {
