@@ -195,11 +195,11 @@ export class Sandbox {
       await sb.request('ping', { timeoutMs: 15_000 });
     } catch (err) {
       await sb.destroy();
-      // An image built before the runner was part of it: the engine's message names the missing binary.
+      // An image built before the runner was part of it, or not from ours: the engine's message names the binary.
       if (err instanceof Error && err.message.includes(RUNNER_PATH) && /no such file/i.test(err.message)) {
         throw new SandboxInfraError(
           'image_missing',
-          `sandbox image ${image} has no runner at ${RUNNER_PATH}; rebuild the sandbox images with \`make setup\` (deploy/local/images.sh)`,
+          `sandbox image ${image} has no runner at ${RUNNER_PATH}: rebuild the sandbox images with \`make setup\` (deploy/local/images.sh); an image of your own must be built FROM pivotrl/terminal:latest`,
           { cause: err },
         );
       }
