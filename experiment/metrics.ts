@@ -68,15 +68,15 @@ export function curveMetricOf(r: CampaignProgress): CurveMetric {
 /** A run's learning curve in `metric`: pi0 at 0 turns, the evaluations between steps, the final evaluation. */
 export function curveOf(r: CampaignProgress, metric = curveMetricOf(r)): { turns: number; accuracy: number }[] {
   if (!r.before || !r.after) throw new Error(`campaign ${r.campaignId} has no before/after evaluation (stage ${r.stage})`);
-  const at = (p: { perTurn?: { sampled: number }; inDomain?: number | { successRate: number } }, step: string) => {
-    const value = metric === 'per-turn' ? p.perTurn?.sampled : typeof p.inDomain === 'number' ? p.inDomain : p.inDomain?.successRate;
+  const at = (step: string, perTurn: { sampled: number } | undefined, success: number | undefined) => {
+    const value = metric === 'per-turn' ? perTurn?.sampled : success;
     if (value === undefined) throw new Error(`campaign ${r.campaignId}: the evaluation at ${step} has no ${metric} accuracy`);
     return value;
   };
   return [
-    { turns: 0, accuracy: at(r.before, 'pi0') },
-    ...(r.curve ?? []).map((p) => ({ turns: totalTurns(p.rolloutTurns), accuracy: at(p, `step ${p.step}`) })),
-    { turns: totalTurns(r.rolloutTurns), accuracy: at(r.after, 'the end') },
+    { turns: 0, accuracy: at('pi0', r.before.perTurn, r.before.inDomain.successRate) },
+    ...(r.curve ?? []).map((p) => ({ turns: totalTurns(p.rolloutTurns), accuracy: at(`step ${p.step}`, p.perTurn, p.inDomain) })),
+    { turns: totalTurns(r.rolloutTurns), accuracy: at('the end', r.after.perTurn, r.after.inDomain.successRate) },
   ];
 }
 

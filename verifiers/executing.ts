@@ -70,7 +70,6 @@ const emptyStats = (): ExecutingVerifierStats => ({
 
 /** A verdict without its turn and sample index: what the memo keeps. */
 export type VerdictOutcome = Pick<Verdict, 'reward' | 'reason' | 'detail'>;
-type Outcome = VerdictOutcome;
 
 export class ExecutingVerifier<E extends Effect> implements Verifier {
   readonly kind: VerifierKind = 'functional';
@@ -145,36 +144,37 @@ export class ExecutingVerifier<E extends Effect> implements Verifier {
 
   private async verifyTurn({ turn, samples }: VerifyItem, pool: SandboxPool, signal?: AbortSignal): Promise<Verdict[]> {
     const expertAction = turn.expert.trim();
-    const outcomes = new Map<string, Outcome>();
-    const toRun: string[] = [];
+    const outcomes = new Map<string, VerdictOutcome>();
+    const distinct: string[] = [];
     for (const s of samples) {
       const a = s.text.trim();
       if (a === '') outcomes.set(a, { reward: 0, reason: 'empty_action', detail: '' });
       else if (a === expertAction) outcomes.set(a, { reward: 1, reason: 'exact_match', detail: 'identical to the expert action' });
-      else if (!outcomes.has(a) && !toRun.includes(a)) toRun.push(a);
+      else if (!outcomes.has(a) && !distinct.includes(a)) distinct.push(a);
     }
-    this.stats.samplesReused += samples.length - toRun.length;
+    this.stats.samplesReused += samples.length - distinct.length;
     const memo = this.deps.memo;
-    const keyOf = (action: string) =>
-      Memo.keyOf([
-        this.image,
-        this.actionTimeoutMs,
-        this.deps.limits ?? null,
-        turn.domain,
-        turn.task,
-        turn.history.map((h) => h.action),
-        expertAction,
-        action,
-      ]);
-    if (memo) {
-      for (const action of [...toRun]) {
-        const known = memo.get(keyOf(action));
-        if (!known) continue;
+    // The state's part of the key (task files included) is hashed once per turn, not once per action.
+    const stateKey = memo
+      ? Memo.keyOf([
+          this.image,
+          this.actionTimeoutMs,
+          this.deps.limits ?? null,
+          turn.domain,
+          turn.task,
+          turn.history.map((h) => h.action),
+          expertAction,
+        ])
+      : '';
+    const keyOf = (action: string) => Memo.keyOf([stateKey, action]);
+    const toRun = distinct.filter((action) => {
+      const known = memo?.get(keyOf(action));
+      if (known) {
         outcomes.set(action, known);
-        toRun.splice(toRun.indexOf(action), 1);
         this.stats.memoHits++;
       }
-    }
+      return !known;
+    });
 
     if (toRun.length > 0) {
       let sandbox: Sandbox | null = null;
@@ -197,7 +197,7 @@ export class ExecutingVerifier<E extends Effect> implements Verifier {
       try {
         for (const action of toRun) {
           throwIfAborted(signal);
-          let outcome: Outcome | null = null;
+          let outcome: VerdictOutcome | null = null;
           let lastError = '';
           for (let attempt = 1; attempt <= 2 && !outcome; attempt++) {
             // After two failures to even open this turn's state, stop trying for its other samples.
@@ -250,6 +250,6 @@ export class ExecutingVerifier<E extends Effect> implements Verifier {
   }
 }
 
-const toOutcome = (c: Comparison): Outcome => ({ reward: c.equivalent ? 1 : 0, reason: c.reason, detail: c.detail });
+const toOutcome = (c: Comparison): VerdictOutcome => ({ reward: c.equivalent ? 1 : 0, reason: c.reason, detail: c.detail });
 
-const verdict = (turn: Turn, s: Sample, o: Outcome): Verdict => ({ turnId: turn.id, index: s.index, ...o });
+const verdict = (turn: Turn, s: Sample, o: VerdictOutcome): Verdict => ({ turnId: turn.id, index: s.index, ...o });
