@@ -5,6 +5,7 @@ import { NativeConnection } from '@temporalio/worker';
 import type { CampaignConfig } from '../core/config';
 import type { CampaignProgress } from '../pipeline/campaign-state';
 import { createCpuWorker, createGpuWorker } from '../workers/build';
+import { installRuntime } from '../workers/runtime';
 import { progressQuery } from '../workflows/campaign';
 import { campaignSummary } from '../workflows/details';
 import { workflowFor } from '../workflows/methods';
@@ -16,6 +17,7 @@ export const workflowUrl = (namespace: string, id: string) => `${uiBase()}/names
 
 /** A CPU worker (workflows, sandboxes) and a GPU worker (generation, updates) in this process; returns their stop. */
 export async function startEmbeddedWorkers(config: CampaignConfig): Promise<() => Promise<void>> {
+  installRuntime(); // logs and metrics as a worker's (PIVOTRL_LOG_LEVEL, PIVOTRL_METRICS_ADDRESS)
   const native = await NativeConnection.connect({ address: config.temporal.address });
   const cpu = await createCpuWorker({
     connection: native,

@@ -8,6 +8,8 @@ import { join } from 'node:path';
 import { after, before } from 'node:test';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { devServerSearchAttributeFlags } from '../workflows/search-attributes';
+import { telemetryEnv } from '../workers/env';
+import { installRuntime } from '../workers/runtime';
 import { requireDocker } from './docker';
 
 /** The Temporal CLI that deploy/local/temporal-cli.sh installs ($PIVOTRL_CACHE/bin/temporal). */
@@ -48,6 +50,8 @@ export async function startTestTemporal(opts: { ui?: boolean; dbFilename?: strin
   if (!existsSync(path)) {
     throw new Error(`Temporal CLI not found at ${path}: run deploy/local/temporal-cli.sh (or deploy/local/up.sh)`);
   }
+  // The Runtime the server and this process's workers share: tests log at warn unless PIVOTRL_LOG_LEVEL says otherwise.
+  installRuntime(telemetryEnv({ PIVOTRL_LOG_LEVEL: 'warn', ...process.env }));
   const uiPort = opts.ui ? await freePort() : undefined;
   const env = await TestWorkflowEnvironment.createLocal({
     server: {

@@ -81,12 +81,13 @@ export async function startWorkerProcess(
       clearTimeout(timer);
     },
   };
-  const ready = `[${kind}-worker] polling`;
-  for (let i = 0; i < 600 && !out.includes(ready); i++) {
+  // Its log line "polling ...", as JSON (stdout is a pipe here) or as a readable line.
+  const ready = new RegExp(`"name":"${kind}-worker".*"msg":"polling|\\[${kind}-worker\\] polling`);
+  for (let i = 0; i < 600 && !ready.test(out); i++) {
     if (child.exitCode !== null) throw new Error(`${kind} worker exited (${child.exitCode}):\n${out}`);
     await new Promise((r) => setTimeout(r, 100));
   }
-  if (!out.includes(ready)) {
+  if (!ready.test(out)) {
     await w.stop();
     throw new Error(`${kind} worker not polling after 60 s:\n${out}`);
   }

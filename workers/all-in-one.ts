@@ -2,8 +2,10 @@
 import { NativeConnection } from '@temporalio/worker';
 import { createCpuWorker, createGpuWorker } from './build';
 import { holdSignalsWhileClosing, workerEnv } from './env';
+import { installRuntime } from './runtime';
 
 const env = workerEnv();
+const log = installRuntime(env).child({ name: 'all-in-one' });
 const connection = await NativeConnection.connect({ address: env.TEMPORAL_ADDRESS });
 const cpu = await createCpuWorker({
   connection,
@@ -18,8 +20,8 @@ const gpu = await createGpuWorker({
   gpus: env.PIVOTRL_GPUS,
   allowCpu: true,
 });
-console.log(`[all-in-one] polling ${env.PIVOTRL_CPU_QUEUE} and ${env.PIVOTRL_GPU_QUEUE} on ${env.TEMPORAL_ADDRESS}`);
-holdSignalsWhileClosing('all-in-one');
+log.info(`polling ${env.PIVOTRL_CPU_QUEUE} and ${env.PIVOTRL_GPU_QUEUE} on ${env.TEMPORAL_ADDRESS}`);
+holdSignalsWhileClosing(log);
 await Promise.all([cpu.worker.run(), gpu.worker.run()]);
 await Promise.all([cpu.close(), gpu.close()]);
 await connection.close();

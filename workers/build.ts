@@ -14,7 +14,9 @@ import type { VerdictOutcome } from '../verifiers/executing';
 import { openPolicyEngine, assertAcceleratorOrAllowed, type PolicyEngine } from '../policy/engine';
 import type { StoreConfig } from '../store';
 import { StoreEndpointError, storeAsWorkerReachesIt } from '../store/worker-endpoint';
-import { WORKFLOWS_PATH } from './workflows-path';
+import { workflowBundle } from './workflows-path';
+import { workerLogger } from './runtime';
+import { gaugeLiveSandboxes } from './metrics';
 
 /** Heartbeats (the activities' resumable cursors) reach the server at least this often: fresh in the UI, little to redo. */
 const HEARTBEAT_THROTTLE = '5 seconds';
@@ -86,7 +88,7 @@ export async function createCpuWorker(opts: CpuWorkerOptions): Promise<OwnedWork
   // sandboxes. Unnamed, the host is the machine, whose other live workers' sandboxes must be spared.
   const host = process.env.PIVOTRL_HOST || undefined;
   const removed = await reapSandboxes(docker, sandboxOwner(), { spareLiveProcesses: true, host });
-  if (removed > 0) console.log(`[cpu-worker] removed ${removed} leftover sandbox container(s)`);
+  if (removed > 0) workerLogger().child({ name: 'cpu-worker' }).info(`removed ${removed} leftover sandbox container(s)`);
   const image = opts.sandboxImage ?? DEFAULT_IMAGE;
   const sweImage = opts.sweSandboxImage;
   // Measured verdicts and episode replays, reused by every activity of this worker (core/memo.ts).
@@ -99,7 +101,7 @@ export async function createCpuWorker(opts: CpuWorkerOptions): Promise<OwnedWork
     namespace: opts.namespace,
     taskQueue: opts.taskQueue,
     identity: workerIdentity(),
-    workflowsPath: WORKFLOWS_PATH,
+    workflowBundle: await workflowBundle(),
     activities: reachingStore(
       createCpuActivities({
         makeVerifier: (kind, o) => createVerifier(kind, { docker, image, sweImage, memo: verdicts, ...o }),
@@ -111,7 +113,14 @@ export async function createCpuWorker(opts: CpuWorkerOptions): Promise<OwnedWork
     maxCachedWorkflows: 100,
     maxHeartbeatThrottleInterval: HEARTBEAT_THROTTLE,
   });
-  return { worker, close: () => episodes.close() };
+  const stopGauge = gaugeLiveSandboxes();
+  return {
+    worker,
+    close: async () => {
+      await episodes.close();
+      stopGauge();
+    },
+  };
 }
 
 export interface GpuWorkerOptions extends WorkerCommon {
@@ -123,16 +132,18 @@ export interface GpuWorkerOptions extends WorkerCommon {
 
 export async function createGpuWorker(opts: GpuWorkerOptions): Promise<OwnedWorker> {
   const engines = new Map<string, PolicyEngine>();
+  const log = workerLogger().child({ name: 'gpu-worker' });
+  const onLog = (msg: string) => log.info(msg);
   const engineFor = (store: StoreConfig) => {
     const key = JSON.stringify(store);
     let engine = engines.get(key);
     if (!engine) {
-      engine = openPolicyEngine({ store, onLog: (msg) => console.log(`[gpu-worker] ${msg}`) });
+      engine = openPolicyEngine({ store, onLog });
       engines.set(key, engine);
     }
     return engine;
   };
-  const probe = openPolicyEngine({ store: { kind: 'local', root: '.pivotrl/store' } });
+  const probe = openPolicyEngine({ store: { kind: 'local', root: '.pivotrl/store' }, onLog });
   try {
     assertAcceleratorOrAllowed(await probe.backend(), opts.allowCpu ?? false);
   } finally {

@@ -3,8 +3,10 @@ import { NativeConnection } from '@temporalio/worker';
 import { createCpuWorker } from './build';
 import { holdSignalsWhileClosing, workerEnv } from './env';
 import { serveHealth } from './health';
+import { installRuntime } from './runtime';
 
 const env = workerEnv();
+const log = installRuntime(env).child({ name: 'cpu-worker' });
 const connection = await NativeConnection.connect({ address: env.TEMPORAL_ADDRESS });
 const { worker, close } = await createCpuWorker({
   connection,
@@ -14,8 +16,8 @@ const { worker, close } = await createCpuWorker({
   sandboxImage: env.PIVOTRL_SANDBOX_IMAGE,
   sweSandboxImage: env.PIVOTRL_SWE_SANDBOX_IMAGE,
 });
-console.log(`[cpu-worker] polling ${env.PIVOTRL_CPU_QUEUE} on ${env.TEMPORAL_ADDRESS}`);
-holdSignalsWhileClosing('cpu-worker');
+log.info(`polling ${env.PIVOTRL_CPU_QUEUE} on ${env.TEMPORAL_ADDRESS}`);
+holdSignalsWhileClosing(log);
 serveHealth(worker, env.PIVOTRL_HEALTH_PORT);
 await worker.run();
 await close();

@@ -4,6 +4,7 @@ import { TemporalConfig } from '../core/config';
 import { formatZodIssues } from '../core/zod-errors';
 import { DEFAULT_IMAGE } from '../sandboxes/sandbox';
 import { SWE_IMAGE } from '../sandboxes/swe';
+import { LOG_LEVELS, type Logger } from './log';
 
 /** Temporal's address, namespace and queues default to the campaign config's (core/config.ts TemporalConfig). */
 const WorkerEnv = z.object({
@@ -30,8 +31,32 @@ const WorkerEnv = z.object({
   PIVOTRL_SWE_SANDBOX_IMAGE: z.string().default(SWE_IMAGE),
   /** Port of the liveness endpoint GET /healthz (workers/health.ts); none when unset. */
   PIVOTRL_HEALTH_PORT: z.coerce.number().int().min(1).max(65535).optional(),
+  /** Least severe level logged (workers/log.ts): trace, debug, info, warn, error, fatal or silent. */
+  PIVOTRL_LOG_LEVEL: z.preprocess(
+    (v) => (v === '' ? undefined : typeof v === 'string' ? v.toLowerCase() : v),
+    z.enum(LOG_LEVELS).default('info'),
+  ),
+  /** host:port of the Prometheus endpoint GET /metrics (workers/runtime.ts), e.g. 127.0.0.1:9464; none when unset. */
+  PIVOTRL_METRICS_ADDRESS: z.preprocess(
+    (v) => (v === '' ? undefined : v),
+    z
+      .string()
+      .regex(/^(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9.-]+):\d{1,5}$/, 'host:port, e.g. 127.0.0.1:9464 or 0.0.0.0:9464')
+      .optional(),
+  ),
 });
 export type WorkerEnv = z.infer<typeof WorkerEnv>;
+
+/** What the Runtime's logs and metrics need (workers/runtime.ts); also read by the CLI's embedded workers. */
+const TelemetryEnv = WorkerEnv.pick({ PIVOTRL_LOG_LEVEL: true, PIVOTRL_METRICS_ADDRESS: true });
+export type TelemetryEnv = z.infer<typeof TelemetryEnv>;
+
+/** The logs' and metrics' settings from the environment; a bad value throws, naming the variable. */
+export function telemetryEnv(env: NodeJS.ProcessEnv = process.env): TelemetryEnv {
+  const parsed = TelemetryEnv.safeParse(env);
+  if (!parsed.success) throw new Error(formatZodIssues('environment', parsed.error));
+  return parsed.data;
+}
 
 export function workerEnv(): WorkerEnv {
   // The production stack's stack.env names the server PIVOTRL_TEMPORAL_*; TEMPORAL_* set explicitly win.
@@ -49,15 +74,15 @@ export function workerEnv(): WorkerEnv {
  * worker has closed its sandboxes and model threads, and it comes often: Ctrl-C reaches npx, tsx and the worker
  * alike, and tsx relays it once more. So signals are held off while the worker shuts down; a third forces the exit.
  */
-export function holdSignalsWhileClosing(label: string): void {
+export function holdSignalsWhileClosing(log: Logger): void {
   let received = 0;
   const onSignal = (signal: NodeJS.Signals) => {
     received++;
     if (received >= 3) {
-      console.error(`[${label}] ${signal} again: exiting without closing (leftover sandboxes are removed at the next start)`);
+      log.error(`${signal} again: exiting without closing (leftover sandboxes are removed at the next start)`);
       process.exit(130);
     }
-    if (received === 2) console.log(`[${label}] ${signal}: still shutting down (closing sandboxes and model threads)`);
+    if (received === 2) log.info(`${signal}: still shutting down (closing sandboxes and model threads)`);
   };
   for (const signal of ['SIGINT', 'SIGTERM'] as const) process.on(signal, onSignal);
 }

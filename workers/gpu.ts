@@ -3,8 +3,10 @@ import { NativeConnection } from '@temporalio/worker';
 import { createGpuWorker } from './build';
 import { holdSignalsWhileClosing, workerEnv } from './env';
 import { serveHealth } from './health';
+import { installRuntime } from './runtime';
 
 const env = workerEnv();
+const log = installRuntime(env).child({ name: 'gpu-worker' });
 const connection = await NativeConnection.connect({ address: env.TEMPORAL_ADDRESS });
 const { worker, close } = await createGpuWorker({
   connection,
@@ -13,8 +15,8 @@ const { worker, close } = await createGpuWorker({
   gpus: env.PIVOTRL_GPUS,
   allowCpu: env.PIVOTRL_ALLOW_CPU === '1',
 });
-console.log(`[gpu-worker] polling ${env.PIVOTRL_GPU_QUEUE} on ${env.TEMPORAL_ADDRESS}`);
-holdSignalsWhileClosing('gpu-worker');
+log.info(`polling ${env.PIVOTRL_GPU_QUEUE} on ${env.TEMPORAL_ADDRESS}`);
+holdSignalsWhileClosing(log);
 serveHealth(worker, env.PIVOTRL_HEALTH_PORT);
 await worker.run();
 await close();

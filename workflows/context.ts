@@ -10,6 +10,7 @@ import type { CampaignInput, CampaignProgress, CampaignState, CurvePoint, Shared
 import { campaignControls, continuation, pushStep } from './controls';
 import { renderDetails } from './details';
 import { curveDue, evaluator, samplingOf, type Evaluate } from './evaluate';
+import { campaignMetrics } from './metrics';
 import { stageActivities } from './stages';
 import { assertValidConfig } from './valid-config';
 
@@ -53,20 +54,23 @@ export function methodRun(input: CampaignInput, allowContinueAsNew?: () => boole
   // Wall time by activity of the current update step's own calls (not curve evaluations): its step record carries it.
   let stepMs: Record<string, number> = {};
   let evaluatingCurve = false;
+  const metrics = campaignMetrics(campaignId, progress.method ?? 'pivotrl');
   const act = stageActivities(config.temporal, {
     onCall: (summary) => {
       progress.now = summary;
       setCurrentDetails(renderDetails(progress, config));
     },
     onDone: (activity, ms, result) => {
-      recordCall(progress, evaluatingCurve ? 'evaluate-curve' : progress.stage, activity, ms, result);
+      const phase = evaluatingCurve ? 'evaluate-curve' : progress.stage;
+      recordCall(progress, phase, activity, ms, result);
+      metrics.call(phase, activity, ms, result);
       if (progress.stage === 'update' && !evaluatingCurve) stepMs[activity] = (stepMs[activity] ?? 0) + ms;
     },
   });
   const stage = { store: config.store, campaignId };
   /** The stage input of activities that read the ingested shards: the shared pi0 work's campaign holds them, if any. */
   const dataStage = { store: config.store, campaignId: shared?.owner ?? campaignId };
-  const { report, enter, readyFor } = campaignControls(campaignId, config, state);
+  const { report, enter, readyFor } = campaignControls(campaignId, config, state, () => metrics.report(progress));
   const evaluate = evaluator(act, config, campaignId, progress.rolloutTurns);
   const continueAsNewIfDue = continuation(input, state, allowContinueAsNew);
   if (resume) report();

@@ -70,8 +70,11 @@ export function campaignSearchAttributes(campaignId: string, progress: CampaignP
   ] as SearchAttributePair[];
 }
 
-/** Installs the ops handlers; returns how the workflow reports its stage and waits while paused. */
-export function campaignControls(campaignId: string, config: CampaignConfig, state: CampaignState) {
+/**
+ * Installs the ops handlers; returns how the workflow reports its stage (search attributes, details and `onReport`,
+ * e.g. its metrics) and waits while paused.
+ */
+export function campaignControls(campaignId: string, config: CampaignConfig, state: CampaignState, onReport?: () => void) {
   const progress = state.progress;
   setHandler(progressQuery, () => progress);
   setHandler(pauseUpdate, (paused) => (progress.paused = paused), { validator: validatePaused });
@@ -87,6 +90,7 @@ export function campaignControls(campaignId: string, config: CampaignConfig, sta
   const report = () => {
     upsertSearchAttributes(campaignSearchAttributes(campaignId, progress));
     setCurrentDetails(renderDetails(progress, config));
+    onReport?.();
   };
   return {
     report,

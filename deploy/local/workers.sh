@@ -30,7 +30,8 @@ start_one() {
   setsid npx tsx "workers/$kind.ts" >>"$DIR/$name.log" 2>&1 </dev/null &
   echo $! >"$DIR/$name.pid"
   for _ in $(seq 120); do
-    grep -q "\[$kind-worker\] polling" "$DIR/$name.log" 2>/dev/null && return
+    # the worker's log line "polling ...": JSON (the log is a file) or readable
+    grep -Eq "\"name\":\"$kind-worker\".*\"msg\":\"polling|\[$kind-worker\] polling" "$DIR/$name.log" 2>/dev/null && return
     alive "$DIR/$name.pid" >/dev/null || { tail -n 20 "$DIR/$name.log" >&2; die "$name exited; see $DIR/$name.log"; }
     sleep 0.5
   done
