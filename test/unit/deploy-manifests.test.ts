@@ -1,7 +1,9 @@
 // Static checks of the cluster deployments that cannot run here: the compose file, the Kubernetes manifests and the
 // values for Temporal's Helm chart parse, name every service, route GPU workers only to GPU nodes, point each worker
 // at its task queue, probe liveness where the workers answer it, and agree with each other and with the code
-// (versions, ports, namespace, search attributes). Also the workers' liveness endpoint itself.
+// (versions, ports, namespace, search attributes), export the workers' metrics where Prometheus finds them, and the
+// Grafana dashboard shows every campaign metric the code emits and no metric the code does not. Also the workers'
+// liveness endpoint itself.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
@@ -26,6 +28,7 @@ const k8s: Doc[] = parseAllDocuments(read('deploy/k8s/workers.yaml')).map((d) =>
 const helm: Doc = parse(read('deploy/k8s/temporal-values.yaml'));
 const kustomization: Doc = parse(read('deploy/k8s/kustomization.yaml'));
 const dockerfile = read('deploy/worker.Dockerfile');
+const dashboard: Doc = JSON.parse(read('deploy/grafana/pivotrl.json'));
 
 // The queues a campaign uses unless its config names others.
 const { cpuQueue, gpuQueue } = CampaignConfig.shape.temporal.parse(undefined);
@@ -218,6 +221,66 @@ test('helm values: PostgreSQL for both stores, schema set-up, web UI, the pivotr
   assert.equal(helm.server.image.tag, imageTag(services.temporal.image), 'the same server version as compose');
   assert.equal(helm.web.image.tag, imageTag(services['temporal-ui'].image), 'the same UI version as compose');
   assert.equal(helm.admintools.image.tag, imageTag(services['temporal-schema'].image));
+});
+
+/** The port of a PIVOTRL_METRICS_ADDRESS that listens on every interface (host:port). */
+const metricsPort = (address: string | undefined, where: string) => {
+  assert.match(address ?? '', /^0\.0\.0\.0:\d+$/, `${where}: PIVOTRL_METRICS_ADDRESS on every interface of the container`);
+  return address!.split(':')[1];
+};
+
+test('metrics: workers export on PIVOTRL_METRICS_ADDRESS, compose on its network only, Kubernetes pods annotated for Prometheus', () => {
+  for (const name of ['cpu-worker', 'gpu-worker']) {
+    const port = metricsPort(services[name].environment.PIVOTRL_METRICS_ADDRESS, `compose ${name}`);
+    assert.deepEqual(services[name].expose, [port], `compose ${name}: the metrics port on the compose network`);
+    assert.ok(!(services[name].ports ?? []).some((p: string) => p.endsWith(`:${port}`)), `compose ${name}: not published on the host`);
+  }
+  for (const d of deployments) {
+    const port = metricsPort(k8sEnv(d).PIVOTRL_METRICS_ADDRESS, d.metadata.name);
+    const annotations = d.spec.template.metadata.annotations ?? {};
+    assert.equal(annotations['prometheus.io/scrape'], 'true', `${d.metadata.name}: scraped`);
+    assert.equal(annotations['prometheus.io/port'], port, `${d.metadata.name}: on the port the worker serves`);
+    assert.equal(annotations['prometheus.io/path'], '/metrics');
+    assert.ok(
+      containerOf(d).ports.some((p: Doc) => p.name === 'metrics' && String(p.containerPort) === port),
+      `${d.metadata.name}: the metrics port is declared`,
+    );
+  }
+  assert.equal(helm.prometheus.enabled, true, "the chart's Prometheus is on");
+  assert.equal(helm.grafana.enabled, true, "the chart's Grafana is on");
+  assert.equal(helm.server.metrics.annotations.enabled, true, "the server's pods are annotated for it");
+});
+
+/** Metric names the code registers (`create<Kind>('pivotrl_...'`), as Prometheus names them (counters end in _total). */
+function codeMetrics(): Set<string> {
+  const names = new Set<string>();
+  for (const file of ['workflows/metrics.ts', 'workers/metrics.ts']) {
+    for (const m of read(file).matchAll(/create(Counter|Gauge)\(\s*'(pivotrl_\w+)'/g))
+      names.add(m[1] === 'Counter' ? `${m[2]}_total` : m[2]);
+  }
+  return names;
+}
+
+test('the Grafana dashboard: every campaign metric the code emits, SDK metrics by their exported names, one datasource variable', () => {
+  const panels = (dashboard.panels as Doc[]).filter((p) => p.type !== 'row');
+  const exprs = panels.flatMap((p) => (p.targets as Doc[]).map((t) => t.expr as string));
+  assert.ok(
+    panels.every((p) => p.targets.length > 0 && p.datasource.uid === '${datasource}'),
+    'each panel queries the chosen Prometheus',
+  );
+  const used = new Set(exprs.flatMap((e) => [...e.matchAll(/\b((?:pivotrl|temporal)_[a-z_]+)/g)].map((m) => m[1])));
+  const emitted = codeMetrics();
+  assert.ok(emitted.size >= 10, `the code's metrics: ${[...emitted].join(', ')}`);
+  for (const name of emitted) assert.ok(used.has(name), `the dashboard shows ${name}`);
+  for (const name of used) {
+    if (name.startsWith('pivotrl_')) assert.ok(emitted.has(name), `${name} is a metric the code emits`);
+    else assert.match(name, /^temporal_(activity|workflow|worker)_\w+?(_bucket|_total)?$/, `${name}: an SDK worker metric`);
+  }
+  assert.deepEqual(
+    dashboard.templating.list.map((v: Doc) => v.name),
+    ['datasource', 'campaign'],
+  );
+  assert.ok(new Set(panels.map((p) => p.id)).size === panels.length, 'panel ids are unique');
 });
 
 test('the workers health endpoint answers from the worker state', async () => {
