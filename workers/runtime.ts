@@ -20,7 +20,8 @@ export function installRuntime(env: Partial<TelemetryEnv> = telemetryEnv()): Log
     const runtime = Runtime.install({
       logger: sdkLogger(logger),
       telemetryOptions: {
-        logging: { filter: makeTelemetryFilterString({ core: level }), forward: {} },
+        // Rust core's logs come through the same logger; at info, only its warnings (as the SDK's default filter).
+        logging: { filter: makeTelemetryFilterString({ core: level === 'INFO' ? 'WARN' : level }), forward: {} },
         ...(env.PIVOTRL_METRICS_ADDRESS && {
           metrics: { prometheus: { bindAddress: env.PIVOTRL_METRICS_ADDRESS, countersTotalSuffix: true } },
         }),
