@@ -31,6 +31,14 @@ export async function freePort(): Promise<number> {
   });
 }
 
+/**
+ * The Runtime this process's test server and workers share, installed before either: tests log at warn unless
+ * PIVOTRL_LOG_LEVEL says otherwise (and export metrics if PIVOTRL_METRICS_ADDRESS is set).
+ */
+export function installTestRuntime(): void {
+  installRuntime(telemetryEnv({ PIVOTRL_LOG_LEVEL: 'warn', ...process.env }));
+}
+
 export interface TestTemporal {
   env: TestWorkflowEnvironment;
   /** host:port of the frontend. */
@@ -50,8 +58,7 @@ export async function startTestTemporal(opts: { ui?: boolean; dbFilename?: strin
   if (!existsSync(path)) {
     throw new Error(`Temporal CLI not found at ${path}: run deploy/local/temporal-cli.sh (or deploy/local/up.sh)`);
   }
-  // The Runtime the server and this process's workers share: tests log at warn unless PIVOTRL_LOG_LEVEL says otherwise.
-  installRuntime(telemetryEnv({ PIVOTRL_LOG_LEVEL: 'warn', ...process.env }));
+  installTestRuntime();
   const uiPort = opts.ui ? await freePort() : undefined;
   const env = await TestWorkflowEnvironment.createLocal({
     server: {
@@ -109,6 +116,7 @@ export interface DevServerProcess {
 }
 
 export async function spawnDevServer(opts: { dbFilename: string; extraArgs?: string[] }): Promise<DevServerProcess> {
+  installTestRuntime();
   const path = temporalCliPath();
   const port = await freePort();
   const address = `127.0.0.1:${port}`;

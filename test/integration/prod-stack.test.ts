@@ -23,7 +23,7 @@ import { requireDocker } from '../../harness/docker';
 import { tinyCampaign } from '../../harness/campaign';
 import { startCampaign } from '../../cli/campaigns';
 import { currentDetails, launchChromium, requireChromium } from '../support/browser';
-import { freePort } from '../../harness/temporal';
+import { freePort, installTestRuntime } from '../../harness/temporal';
 import { REPO, prodStateDir, prodUp, prodUpFailing, readStackEnv, type StackEnv, type UpRun } from '../../harness/prod-stack';
 
 const run = promisify(execFile);
@@ -149,6 +149,7 @@ test(
       },
     };
 
+    installTestRuntime();
     const native = await NativeConnection.connect({ address: stack.PIVOTRL_TEMPORAL_ADDRESS });
     const namespace = stack.PIVOTRL_TEMPORAL_NAMESPACE;
     const workers: OwnedWorker[] = [
