@@ -5,7 +5,7 @@ import { IllegalStateError } from '@temporalio/common';
 import { createLogger, sdkLevelOf, sdkLogger, type Logger } from './log';
 import { telemetryEnv, type TelemetryEnv } from './env';
 
-let installed: { runtime: Runtime; logger: Logger } | undefined;
+let installed: Logger | undefined;
 
 /**
  * Installs the Runtime with this process's logger and metrics exporter (settings: `env`, default the environment's
@@ -13,11 +13,11 @@ let installed: { runtime: Runtime; logger: Logger } | undefined;
  * first one's. Returns the logger every worker line of this process goes to.
  */
 export function installRuntime(env: Partial<TelemetryEnv> = telemetryEnv()): Logger {
-  if (installed) return installed.logger;
+  if (installed) return installed;
   const logger = createLogger({ level: env.PIVOTRL_LOG_LEVEL });
   const level = sdkLevelOf(env.PIVOTRL_LOG_LEVEL ?? 'info');
   try {
-    const runtime = Runtime.install({
+    Runtime.install({
       logger: sdkLogger(logger),
       telemetryOptions: {
         // Rust core's logs come through the same logger; at info, only its warnings (as the SDK's default filter).
@@ -27,13 +27,12 @@ export function installRuntime(env: Partial<TelemetryEnv> = telemetryEnv()): Log
         }),
       },
     });
-    installed = { runtime, logger };
   } catch (err) {
     if (!(err instanceof IllegalStateError)) throw err;
     // Something (e.g. a test's Temporal server) started the default Runtime first: its logger and no metrics stay.
     logger.warn('the Temporal Runtime was already running: its logs and metrics settings stay as they were');
-    installed = { runtime: Runtime.instance(), logger };
   }
+  installed = logger;
   if (env.PIVOTRL_METRICS_ADDRESS) logger.info(`metrics on http://${env.PIVOTRL_METRICS_ADDRESS}/metrics`);
   return logger;
 }
