@@ -27,13 +27,13 @@ export function installRuntime(env: Partial<TelemetryEnv> = telemetryEnv()): Log
         }),
       },
     });
+    if (env.PIVOTRL_METRICS_ADDRESS) logger.info(`metrics on http://${env.PIVOTRL_METRICS_ADDRESS}/metrics`);
   } catch (err) {
     if (!(err instanceof IllegalStateError)) throw err;
     // Something (e.g. a test's Temporal server) started the default Runtime first: its logger and no metrics stay.
     logger.warn('the Temporal Runtime was already running: its logs and metrics settings stay as they were');
   }
   installed = logger;
-  if (env.PIVOTRL_METRICS_ADDRESS) logger.info(`metrics on http://${env.PIVOTRL_METRICS_ADDRESS}/metrics`);
   return logger;
 }
 
