@@ -29,6 +29,8 @@ export function installRuntime(env: Partial<TelemetryEnv> = telemetryEnv()): Log
     });
     if (env.PIVOTRL_METRICS_ADDRESS) logger.info(`metrics on http://${env.PIVOTRL_METRICS_ADDRESS}/metrics`);
   } catch (err) {
+    if (env.PIVOTRL_METRICS_ADDRESS && /metrics exporter/.test(String(err)))
+      throw new Error(`PIVOTRL_METRICS_ADDRESS=${env.PIVOTRL_METRICS_ADDRESS}: ${(err as Error).message}`);
     if (!(err instanceof IllegalStateError)) throw err;
     // Something (e.g. a test's Temporal server) started the default Runtime first: its logger and no metrics stay.
     logger.warn('the Temporal Runtime was already running: its logs and metrics settings stay as they were');

@@ -4,6 +4,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createLogger, readableLine, sdkLevelOf, sdkLogger } from '../../workers/log';
 import { telemetryEnv } from '../../workers/env';
+import { installRuntime } from '../../workers/runtime';
+import { createServer } from 'node:net';
 
 const captured = (o: Parameters<typeof createLogger>[0] = {}) => {
   const lines: string[] = [];
@@ -69,4 +71,18 @@ test('PIVOTRL_LOG_LEVEL and PIVOTRL_METRICS_ADDRESS: defaults, accepted values, 
     /environment: PIVOTRL_METRICS_ADDRESS: host:port/,
   );
   assert.throws(() => telemetryEnv({ PIVOTRL_METRICS_ADDRESS: '9464' }), /PIVOTRL_METRICS_ADDRESS/);
+});
+
+test('a metrics address already in use fails the start, naming the variable', async () => {
+  const busy = createServer().listen(0, '127.0.0.1');
+  await new Promise((r) => busy.once('listening', r));
+  const address = `127.0.0.1:${(busy.address() as { port: number }).port}`;
+  try {
+    assert.throws(
+      () => installRuntime({ PIVOTRL_LOG_LEVEL: 'silent', PIVOTRL_METRICS_ADDRESS: address }),
+      new RegExp(`^Error: PIVOTRL_METRICS_ADDRESS=${address}: .*in use`),
+    );
+  } finally {
+    busy.close();
+  }
 });
