@@ -47,15 +47,21 @@ export function sdkLevelOf(level: LogLevelName): LogLevel {
   return level.toUpperCase() as LogLevel;
 }
 
+/** A metadata value as a JSON field: errors with their message and stack, bigints (core's timestamps) as strings. */
+const field = (v: unknown) => (v instanceof Error ? pino.stdSerializers.err(v) : typeof v === 'bigint' ? String(v) : v);
+
+/** SDK warnings about what this project does on purpose: GPU workers run activities only. */
+const EXPECTED = /^No workflows registered, not polling for workflow tasks$/;
+
 /**
  * The Temporal SDK's Logger over pino. Metadata becomes fields (symbol keys, such as the core's timestamp, are
- * dropped); `demoteInfo` logs INFO at DEBUG (the workflow bundler's webpack listing).
+ * dropped); `demoteInfo` logs INFO at DEBUG (the workflow bundler's webpack listing), as are EXPECTED warnings.
  */
 export function sdkLogger(logger: Logger, o: { demoteInfo?: boolean } = {}): SdkLogger {
   const log = (level: LogLevel, message: string, meta?: LogMetadata) => {
-    const to = o.demoteInfo && level === 'INFO' ? 'debug' : PINO_LEVEL[level];
+    const to = (o.demoteInfo && level === 'INFO') || EXPECTED.test(message) ? 'debug' : PINO_LEVEL[level];
     if (!logger.isLevelEnabled(to)) return;
-    const fields = meta ? Object.fromEntries(Object.entries(meta).map(([k, v]) => [k, typeof v === 'bigint' ? String(v) : v])) : {};
+    const fields = meta ? Object.fromEntries(Object.entries(meta).map(([k, v]) => [k, field(v)])) : {};
     logger[to](fields, message);
   };
   return {

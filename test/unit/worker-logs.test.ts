@@ -31,7 +31,8 @@ test('on a terminal a line reads as time, level, [name], message and fields', ()
 test("the SDK's logger: levels map onto pino's, metadata becomes fields, symbols and bigints are safe", () => {
   const { lines, logger } = captured({ level: 'debug' });
   const sdk = sdkLogger(logger);
-  sdk.log('WARN', 'slow poll', { taskQueue: 'q', [Symbol('ts')]: 1n, nanos: 12n });
+  sdk.log('WARN', 'slow poll', { taskQueue: 'q', [Symbol('ts')]: 1n, nanos: 12n, error: new Error('deadline') });
+  sdk.warn('No workflows registered, not polling for workflow tasks'); // a GPU worker's, on purpose: debug
   sdk.trace('below debug');
   sdk.debug('shown');
   const entries = lines.map((l) => JSON.parse(l));
@@ -39,9 +40,12 @@ test("the SDK's logger: levels map onto pino's, metadata becomes fields, symbols
     entries.map((e) => [e.level, e.msg]),
     [
       [40, 'slow poll'],
+      [20, 'No workflows registered, not polling for workflow tasks'],
       [20, 'shown'],
     ],
   );
+  assert.equal(entries[0].error.message, 'deadline');
+  assert.match(entries[0].error.stack, /Error: deadline/);
   assert.deepEqual([entries[0].taskQueue, entries[0].nanos], ['q', '12']);
   assert.deepEqual([sdkLevelOf('info'), sdkLevelOf('silent'), sdkLevelOf('trace')], ['INFO', 'ERROR', 'TRACE']);
 });
