@@ -87,7 +87,8 @@ start() {
     ip netns exec "$ns" setsid npx tsx "workers/$kind.ts" >>"$log_file" 2>&1 </dev/null &
   pid=$!
   for _ in $(seq 240); do
-    grep -q "\[$kind-worker\] polling" "$log_file" && { echo "$pid"; return; }
+    # the worker's log line "polling ...": JSON (the log is a file) or readable
+    grep -Eq "\"name\":\"$kind-worker\".*\"msg\":\"polling|\[$kind-worker\] polling" "$log_file" && { echo "$pid"; return; }
     kill -0 "$pid" 2>/dev/null || { tail -n 20 "$log_file" >&2; die "the $kind worker on $name exited; see $log_file"; }
     sleep 0.25
   done
