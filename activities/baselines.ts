@@ -1,6 +1,7 @@
 // The baselines' activities: training turns without profiling (random-turns ablation, SFT), SFT's validation split,
 // update and validation loss, and end-to-end RL's training episodes, their final-check rewards and the GRPO update
 // over their turns.
+import { Context } from '@temporalio/activity';
 import { z } from 'zod';
 import { openStore } from '../store';
 import { cachedStage, summaryOf } from '../pipeline/cached';
@@ -96,7 +97,7 @@ export function createBaselineGpuActivities(engineFor: EngineFor) {
       assertSettings('sftUpdate input: hp', SftHyper, input.hp);
       const store = openStore(input.store);
       const engine = engineFor(input.store);
-      return withHeartbeats(() => sftUpdateOnTurns(store, engine, input));
+      return withHeartbeats(() => sftUpdateOnTurns(store, engine, input, Context.current().cancellationSignal));
     },
     /** GPU: SFT's validation loss of a checkpoint (mean per-token NLL of the validation turns' expert actions). */
     async sftValLoss(input: SftValLossInput): Promise<ValidationLoss> {
@@ -109,7 +110,7 @@ export function createBaselineGpuActivities(engineFor: EngineFor) {
       assertSettings('episodeUpdate input: hp', GrpoHyper, input.hp);
       const store = openStore(input.store);
       const engine = engineFor(input.store);
-      return withHeartbeats(() => grpoUpdateOnEpisodes(store, engine, input));
+      return withHeartbeats(() => grpoUpdateOnEpisodes(store, engine, input, Context.current().cancellationSignal));
     },
   };
 }

@@ -2,6 +2,7 @@
 // (PivotRL, the random-turns ablation), GRPO over every turn of scored episodes (end-to-end RL), or SFT on expert
 // actions. The checkpoint key is fixed per step, so a retried step finds or reproduces the same checkpoint.
 // Knows nothing of Temporal.
+import { throwIfAborted } from '../core/abort';
 import { checkpointHash } from '../policy/checkpoint';
 import type { GrpoHyper, GrpoItem, PolicyEngine, SftHyper, TrainMetrics } from '../policy/engine';
 import type { SamplerConfig } from '../policy/schemas';
@@ -54,26 +55,44 @@ export function untrainable(sampler: SamplerConfig | undefined): string | null {
 
 const updateSummaryOf = (out: string) => `${out}/update.json`;
 
+// Each update honours `signal` (the activity's cancellation): the step stops at its next micro-batch and no checkpoint
+// or summary is written after the abort.
+
 /** PivotRL: one GRPO step on a verified pivot batch (one group per pivot state). */
-export function grpoUpdateOnPivots(store: ArtefactStore, engine: PolicyEngine, input: UpdateOptions): Promise<UpdateSummary> {
+export function grpoUpdateOnPivots(
+  store: ArtefactStore,
+  engine: PolicyEngine,
+  input: UpdateOptions,
+  signal?: AbortSignal,
+): Promise<UpdateSummary> {
   return cachedStage(store, updateSummaryOf(input.out), async () =>
-    grpoStep(store, engine, input, await buildGrpoItems(store, input.batch, input.leaveOneOut)),
+    grpoStep(store, engine, input, await buildGrpoItems(store, input.batch, input.leaveOneOut), signal),
   );
 }
 
 /** End-to-end RL: one GRPO step over every turn of a batch of scored episodes (one group per task). */
-export function grpoUpdateOnEpisodes(store: ArtefactStore, engine: PolicyEngine, input: EpisodeUpdateOptions): Promise<UpdateSummary> {
+export function grpoUpdateOnEpisodes(
+  store: ArtefactStore,
+  engine: PolicyEngine,
+  input: EpisodeUpdateOptions,
+  signal?: AbortSignal,
+): Promise<UpdateSummary> {
   return cachedStage(store, updateSummaryOf(input.out), async () =>
-    grpoStep(store, engine, input, await episodeGrpoItems(store, input.batch, input.leaveOneOut)),
+    grpoStep(store, engine, input, await episodeGrpoItems(store, input.batch, input.leaveOneOut), signal),
   );
 }
 
 /** SFT: one step on the expert actions of a batch of turns. */
-export function sftUpdateOnTurns(store: ArtefactStore, engine: PolicyEngine, input: SftUpdateOptions): Promise<UpdateSummary> {
+export function sftUpdateOnTurns(
+  store: ArtefactStore,
+  engine: PolicyEngine,
+  input: SftUpdateOptions,
+  signal?: AbortSignal,
+): Promise<UpdateSummary> {
   return cachedStage(store, updateSummaryOf(input.out), async () => {
     const examples = await sftExamples(store, input.turns);
-    return trainedStep(store, input.step, input.out, examples.length, () =>
-      engine.trainSft({ checkpoint: input.checkpoint, out: input.out, examples, hp: input.hp }),
+    return trainedStep(store, input.step, input.out, examples.length, signal, () =>
+      engine.trainSft({ checkpoint: input.checkpoint, out: input.out, examples, hp: input.hp }, { signal }),
     );
   });
 }
@@ -84,15 +103,10 @@ function grpoStep(
   engine: PolicyEngine,
   input: Omit<UpdateOptions, 'batch'>,
   items: GrpoItem[],
+  signal: AbortSignal | undefined,
 ): Promise<UpdateSummary> {
-  return trainedStep(store, input.step, input.out, items.length, () =>
-    engine.trainGrpo({
-      checkpoint: input.checkpoint,
-      out: input.out,
-      reference: input.reference,
-      items,
-      hp: input.hp,
-    }),
+  return trainedStep(store, input.step, input.out, items.length, signal, () =>
+    engine.trainGrpo({ checkpoint: input.checkpoint, out: input.out, reference: input.reference, items, hp: input.hp }, { signal }),
   );
 }
 
@@ -102,8 +116,11 @@ async function trainedStep(
   step: number,
   out: string,
   items: number,
+  signal: AbortSignal | undefined,
   train: () => Promise<TrainMetrics>,
 ): Promise<UpdateSummary> {
+  throwIfAborted(signal);
   const metrics = await train();
+  throwIfAborted(signal); // a cancelled attempt writes no summary
   return { step, checkpoint: out, hash: await checkpointHash(store, out), items, metrics };
 }

@@ -50,7 +50,7 @@ function verifyManifest(where: string, manifest: string, files: Map<string, Uint
 }
 
 /** A tf.io.IOHandler that reads and writes one checkpoint under `prefix` in the store. */
-export function storeIOHandler(store: ArtefactStore, prefix: string): tf.io.IOHandler {
+export function storeIOHandler(store: ArtefactStore, prefix: string, beforePublish: () => void = () => {}): tf.io.IOHandler {
   return {
     async save(a: tf.io.ModelArtifacts): Promise<tf.io.SaveResult> {
       const weights = new Uint8Array(tf.io.CompositeArrayBuffer.join(a.weightData!));
@@ -63,6 +63,7 @@ export function storeIOHandler(store: ArtefactStore, prefix: string): tf.io.IOHa
       });
       await store.put(`${prefix}/${WEIGHTS}`, weights);
       await store.put(`${prefix}/${MODEL}`, json);
+      beforePublish(); // the last moment to give up: without its manifest the checkpoint does not exist
       await store.put(`${prefix}/${MANIFEST}`, manifestOf(json, weights));
       return { modelArtifactsInfo: tf.io.getModelArtifactsInfoForJSON(a) };
     },
@@ -90,8 +91,16 @@ export function storeIOHandler(store: ArtefactStore, prefix: string): tf.io.IOHa
   };
 }
 
-/** Saves parameters (and by default the AdamW moments) and the step counters. Returns the checkpoint hash. */
-export async function saveCheckpoint(store: ArtefactStore, prefix: string, tr: Trainee, o: { optimizer?: boolean } = {}): Promise<string> {
+/**
+ * Saves parameters (and by default the AdamW moments) and the step counters. Returns the checkpoint hash.
+ * `beforePublish` runs just before the manifest is written and may throw to leave the checkpoint unpublished.
+ */
+export async function saveCheckpoint(
+  store: ArtefactStore,
+  prefix: string,
+  tr: Trainee,
+  o: { optimizer?: boolean; beforePublish?: () => void } = {},
+): Promise<string> {
   const withOpt = o.optimizer ?? true;
   const named: Record<string, tf.Tensor> = {};
   namedParams(tr.model.params).forEach(([name, v], i) => {
@@ -102,7 +111,7 @@ export async function saveCheckpoint(store: ArtefactStore, prefix: string, tr: T
     }
   });
   const { data, specs } = await tf.io.encodeWeights(named);
-  await storeIOHandler(store, prefix).save!({
+  await storeIOHandler(store, prefix, o.beforePublish).save!({
     format: CHECKPOINT_FORMAT,
     generatedBy: 'pivotrl policy/checkpoint.ts',
     modelTopology: Topology.parse({ config: tr.model.config, tokenizer: tr.model.tokenizer.name }),

@@ -29,9 +29,15 @@ export interface PolicyEngine {
   backend(): Promise<string>;
   /** [prompt][n] completions. See SampleOptions / Completion for stop strings and logprobs. */
   sample(checkpoint: string, prompts: string[], opts: SampleOptions): Promise<Completion[][]>;
-  /** One optimiser step from `checkpoint`, written to `out` (idempotent: a finished `out` is returned as is). */
-  trainSft(req: { checkpoint: string; out: string; examples: SftExample[]; hp: SftHyper }): Promise<TrainMetrics>;
-  trainGrpo(req: { checkpoint: string; out: string; reference?: string; items: GrpoItem[]; hp: GrpoHyper }): Promise<TrainMetrics>;
+  /**
+   * One optimiser step from `checkpoint`, written to `out` (idempotent: a finished `out` is returned as is). An abort
+   * of `signal` stops the step at its next micro-batch and rejects with the signal's reason; no checkpoint is published.
+   */
+  trainSft(req: { checkpoint: string; out: string; examples: SftExample[]; hp: SftHyper }, opts?: TrainOptions): Promise<TrainMetrics>;
+  trainGrpo(
+    req: { checkpoint: string; out: string; reference?: string; items: GrpoItem[]; hp: GrpoHyper },
+    opts?: TrainOptions,
+  ): Promise<TrainMetrics>;
   /**
    * Teacher-forced negative log-likelihood of each sequence's completion given its prompt under `checkpoint` (the
    * model's own distribution, no training), batched; in input order.
@@ -42,6 +48,10 @@ export interface PolicyEngine {
   /** sha256 identifying a stored checkpoint (see policy/checkpoint.ts). */
   checkpointHash(prefix: string): Promise<string>;
   close(): Promise<void>;
+}
+
+export interface TrainOptions {
+  signal?: AbortSignal;
 }
 
 export interface EngineOptions {
@@ -90,11 +100,19 @@ export function openPolicyEngine(opts: EngineOptions): PolicyEngine {
       worker.postMessage({ id, method, args });
     });
   };
+  // The thread's training loop is synchronous, so an abort cannot reach it as a message: it reads a shared flag instead.
+  const train = (method: 'trainSft' | 'trainGrpo', req: unknown, signal?: AbortSignal): Promise<never> => {
+    if (signal?.aborted) return Promise.reject(signal.reason);
+    const flag = new Int32Array(new SharedArrayBuffer(4));
+    const raise = () => Atomics.store(flag, 0, 1);
+    signal?.addEventListener('abort', raise, { once: true });
+    return settleAsCancelled(call(method, [req, flag]), signal).finally(() => signal?.removeEventListener('abort', raise));
+  };
   return {
     backend: () => call('backend', []),
     sample: (checkpoint, prompts, o) => call('sample', [checkpoint, prompts, o]),
-    trainSft: (req) => call('trainSft', [req]),
-    trainGrpo: (req) => call('trainGrpo', [req]),
+    trainSft: (req, o) => train('trainSft', req, o?.signal),
+    trainGrpo: (req, o) => train('trainGrpo', req, o?.signal),
     sequenceNll: (checkpoint, sequences) => call('sequenceNll', [checkpoint, sequences]),
     init: (req) => call('init', [req]),
     checkpointHash: (prefix) => call('checkpointHash', [prefix]),
@@ -113,16 +131,26 @@ export function openInProcessPolicyEngine(opts: EngineOptions): PolicyEngine {
     const e = (await engine) as unknown as Record<Method, (...a: unknown[]) => Promise<never>>;
     return e[method](...args);
   };
+  // In this thread the step cannot see an abort while it computes: it stops at the checks after it (before publishing).
+  const train = (method: 'trainSft' | 'trainGrpo', req: unknown, signal?: AbortSignal): Promise<never> =>
+    settleAsCancelled(call(method, [req, () => signal?.aborted === true]), signal);
   return {
     backend: () => call('backend', []),
     sample: (checkpoint, prompts, o) => call('sample', [checkpoint, prompts, o]),
-    trainSft: (req) => call('trainSft', [req]),
-    trainGrpo: (req) => call('trainGrpo', [req]),
+    trainSft: (req, o) => train('trainSft', req, o?.signal),
+    trainGrpo: (req, o) => train('trainGrpo', req, o?.signal),
     sequenceNll: (checkpoint, sequences) => call('sequenceNll', [checkpoint, sequences]),
     init: (req) => call('init', [req]),
     checkpointHash: (prefix) => call('checkpointHash', [prefix]),
     close: async () => (await engine).close(),
   };
+}
+
+/** A call that failed after its signal was aborted rejects with the signal's reason (what Temporal reports as cancelled). */
+function settleAsCancelled<T>(work: Promise<T>, signal: AbortSignal | undefined): Promise<T> {
+  return work.catch((err: unknown) => {
+    throw signal?.aborted ? signal.reason : err;
+  });
 }
 
 export interface ErrorShape {

@@ -3,6 +3,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { ArtefactStore, StoreConfig, getText, openStore } from '../store';
 import { initBackend } from './backend';
+import { cancelledError } from '../core/abort';
 import { checkpointExists, checkpointHash, loadCheckpoint, saveCheckpoint } from './checkpoint';
 import { disposeModel, initParams, makeModel, paramsFrom } from './model';
 import { sample } from './sample';
@@ -73,19 +74,20 @@ export class LocalEngine {
     });
   }
 
-  trainSft(req: SftRequest): Promise<TrainMetrics> {
+  /** `cancelled` (asked between micro-batches and before publishing) stops the step: no checkpoint is written. */
+  trainSft(req: SftRequest, cancelled: () => boolean = () => false): Promise<TrainMetrics> {
     return this.serial(async () => {
       const r = SftRequest.parse(req);
-      return this.train(r.checkpoint, r.out, undefined, (tr) => trainStep(tr, 'sft', r.examples, r.hp));
+      return this.train(r.checkpoint, r.out, undefined, cancelled, (tr) => trainStep(tr, 'sft', r.examples, r.hp, undefined, cancelled));
     });
   }
 
-  trainGrpo(req: GrpoRequest): Promise<TrainMetrics> {
+  trainGrpo(req: GrpoRequest, cancelled: () => boolean = () => false): Promise<TrainMetrics> {
     return this.serial(async () => {
       const r = GrpoRequest.parse(req);
       if (r.hp.beta > 0 && !r.reference) throw new Error('hp.beta > 0 (KL penalty) needs a reference checkpoint');
       const ref = r.hp.beta > 0 ? r.reference : undefined;
-      return this.train(r.checkpoint, r.out, ref, (tr, refModel) => trainStep(tr, 'grpo', r.items, r.hp, refModel));
+      return this.train(r.checkpoint, r.out, ref, cancelled, (tr, refModel) => trainStep(tr, 'grpo', r.items, r.hp, refModel, cancelled));
     });
   }
 
@@ -113,14 +115,19 @@ export class LocalEngine {
 
   /**
    * One step from `checkpoint` to `out`. If `out` already holds a finished step (its metrics.json is written last),
-   * that step is returned as it is: a retried activity finds its checkpoint instead of training twice.
+   * that step is returned as it is: a retried activity finds its checkpoint instead of training twice. Once
+   * `cancelled` says yes, nothing more is published.
    */
   private async train(
     checkpoint: string,
     out: string,
     reference: string | undefined,
+    cancelled: () => boolean,
     step: (tr: Trainee, ref?: Trainee['model']) => TrainMetrics,
   ): Promise<TrainMetrics> {
+    const stopIfCancelled = () => {
+      if (cancelled()) throw cancelledError(`${out}: the step was cancelled; no checkpoint is published`);
+    };
     if (checkpoint === out) throw new Error(`out '${out}' must differ from checkpoint`);
     const metricsKey = `${out}/metrics.json`;
     if ((await this.store.exists(metricsKey)) && (await checkpointExists(this.store, out))) {
@@ -129,15 +136,16 @@ export class LocalEngine {
     }
     const ref = reference ? await this.loadReference(reference) : undefined;
     const tr = await this.load(checkpoint);
+    stopIfCancelled();
     let metrics: TrainMetrics;
     try {
       metrics = step(tr, ref?.model);
+      await saveCheckpoint(this.store, out, tr, { beforePublish: stopIfCancelled });
     } catch (err) {
-      this.setCurrent(undefined); // the in-memory model may be half-updated
+      this.setCurrent(undefined); // the in-memory model may be updated but not published
       throw err;
     }
     this.current = { key: out, tr };
-    await saveCheckpoint(this.store, out, tr);
     await this.store.put(metricsKey, JSON.stringify(metrics));
     this.log(
       `${out}: step ${metrics.step} loss ${metrics.loss.toFixed(4)} tokens ${metrics.tokens} ` + `in ${metrics.seconds.toFixed(2)} s`,

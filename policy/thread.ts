@@ -12,7 +12,9 @@ port.on('message', async (req: { id: number; method: string; args: unknown[] }) 
   try {
     if (!METHODS.has(req.method)) throw new Error(`unknown engine method '${req.method}'`);
     const fn = (engine as unknown as Record<string, (...a: unknown[]) => Promise<unknown>>)[req.method];
-    const result = await fn.apply(engine, req.args);
+    // A training call's last argument is its cancellation flag (engine.ts): the engine asks it between micro-batches.
+    const args = req.args.map((a) => (a instanceof Int32Array ? () => Atomics.load(a, 0) === 1 : a));
+    const result = await fn.apply(engine, args);
     port.postMessage({ type: 'result', id: req.id, result });
   } catch (err) {
     const e = err as Error;

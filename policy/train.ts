@@ -1,6 +1,7 @@
 // One optimiser step per batch, for SFT and GRPO: micro-batches accumulate gradients of the batch-mean loss,
 // then global-norm clipping and one AdamW step (decoupled weight decay on matrices only).
 import * as tf from '@tensorflow/tfjs-core';
+import { cancelledError } from '../core/abort';
 import { grpoTokenLoss, sftTokenLoss } from '../pivotrl/grpo';
 import { completionInputs, prefixInputs, prefixLayout, promptTokens } from './batch';
 import { Model, forward, logitsOf, namedParams, paramShapes, repeatRows } from './model';
@@ -186,6 +187,8 @@ function tokenMask(mb: MicroBatch): tf.Tensor2D {
 /**
  * One optimiser step on `seqs`. kind 'sft': cross-entropy on completion tokens. kind 'grpo': clipped
  * token-level PPO loss with the sequences' advantages and old logprobs, plus beta * KL to `reference`.
+ * `cancelled` is asked before each micro-batch and before the weights change: once it says yes, the step throws
+ * an AbortError and leaves the model and its optimiser state as they were.
  */
 export function trainStep(
   tr: Trainee,
@@ -193,6 +196,7 @@ export function trainStep(
   seqs: Sequence[],
   hpIn: SftHyper | GrpoHyper,
   reference?: Model,
+  cancelled: () => boolean = () => false,
 ): TrainMetrics {
   const started = performance.now();
   if (seqs.length === 0) throw new Error('empty training batch');
@@ -216,7 +220,13 @@ export function trainStep(
   const vars = named.map(([, v]) => v);
   let acc: tf.Tensor[] | null = null;
   const sums = { loss: 0, policy_loss: 0, approx_kl: 0, clipfrac: 0, entropy: 0, kl_ref: 0 };
+  const stopIfCancelled = () => {
+    if (!cancelled()) return;
+    tf.dispose([...(acc ?? []), ...refLogp]);
+    throw cancelledError('the optimiser step was cancelled; the weights are unchanged');
+  };
   batches.forEach((mb, b) => {
+    stopIfCancelled();
     let stats: tf.Scalar[] = [];
     const { grads } = tf.variableGrads(() => {
       const { logp, entropy } = tokenLogprobs(tr.model, mb, tempering);
@@ -257,6 +267,7 @@ export function trainStep(
     sums.entropy += ent;
     sums.kl_ref += klRef;
   });
+  stopIfCancelled();
   tf.dispose(refLogp);
 
   // ---- clip by global norm, then AdamW
