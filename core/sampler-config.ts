@@ -37,6 +37,12 @@ export const SamplerConfig = z.discriminatedUnion('kind', [
       timeoutMs: z.number().int().positive().max(MAX_REQUEST_TIMEOUT_MS).default(60_000),
       /** Attempts per request on 429, 5xx, timeouts and connection errors. */
       maxAttempts: z.number().int().positive().max(20).default(5),
+      /**
+       * 'chat': each state as a chat conversation (system, user, assistant tool calls, tool results) with the task's
+       * tools, the reply read from `tool_calls` or `content` (policy/openai.ts); 'text': the local policy's rendered
+       * prompt as one user message, the reply's text taken as it is (a prompt-completion model served as chat).
+       */
+      promptFormat: z.enum(['chat', 'text']).default('chat'),
     })
     .strict(),
 ]);

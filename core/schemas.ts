@@ -111,6 +111,8 @@ export const Sample = z.object({
   logprobs: z.array(z.number()),
   /** Set when the sampler (a served model) returned no logprobs: `logprobs` is empty and the sample cannot train. */
   logprobsMissing: z.literal(true).optional(),
+  /** Set when a served chat model's reply was no action of the domain: why. `text` is empty; the verdict is 0, `unparseable`. */
+  invalid: z.string().optional(),
 });
 export type Sample = z.infer<typeof Sample>;
 
@@ -128,7 +130,10 @@ export const VerdictReason = z.enum([
   'infrastructure',
   /** SWE: after the edit, some test's pass/fail outcome differs from its outcome after the expert's edit. */
   'tests_differ',
-  /** Tool use: the action text is neither `call NAME {json}` (joined by ` ; `) nor `say TEXT`. */
+  /**
+   * Tool use: the action text is neither `call NAME {json}` (joined by ` ; `) nor `say TEXT`. Any domain: a served chat
+   * model's reply that is no action of the domain (the sample's `invalid` says why).
+   */
   'unparseable',
   /** Tool use: a call to another tool than the expert's. */
   'wrong_tool',

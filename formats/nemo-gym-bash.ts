@@ -5,6 +5,7 @@
 import type { Step, Turn } from '../core/schemas';
 import { SWE_SYSTEM_PROMPT } from '../tasks/swe/suite';
 import { TERMINAL_SYSTEM_PROMPT } from '../tasks/terminal/suite';
+import { BASH_TOOL as CHAT_BASH_TOOL } from '../tasks/transcript';
 import { textOf, type ExpectedAction, type FunctionTool, type InputItem, type RowParts } from './nemo-gym';
 import { RecordError } from './record-error';
 
@@ -12,18 +13,8 @@ type BashTurn = Extract<Turn, { domain: 'terminal' | 'swe' }>;
 
 const SYSTEM_PROMPT: Record<BashTurn['domain'], string> = { terminal: TERMINAL_SYSTEM_PROMPT, swe: SWE_SYSTEM_PROMPT };
 
-export const BASH_TOOL: FunctionTool = {
-  type: 'function',
-  name: 'bash',
-  description: 'Run one shell command in the task workspace and return what it printed.',
-  parameters: {
-    type: 'object',
-    properties: { command: { type: 'string', description: 'The command line to run.' } },
-    required: ['command'],
-    additionalProperties: false,
-  },
-  strict: true,
-};
+/** The bash tool (tasks/transcript.ts) in the Responses API's flat shape. */
+export const BASH_TOOL: FunctionTool = { type: 'function', ...CHAT_BASH_TOOL.function, strict: true };
 
 function bashCommand(name: string, args: string, at: string): string {
   if (name !== 'bash') throw new RecordError(`${at}.name`, `terminal and SWE actions are calls to 'bash', not '${name}'`);

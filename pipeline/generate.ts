@@ -72,6 +72,7 @@ export async function generateSamples(
           input.checkpoint,
           chunk.map((p) => p.prompt),
           { ...sampling, maxTokens: maxTokensOf(sampling.maxTokens, chunk), stop: [ACTION_STOP], seed: seedOf(sampling.seed, start) },
+          chunk.map((p) => p.chat),
         );
         return completions.flatMap((group, i) =>
           group.map((c, index): Sample => ({
@@ -81,6 +82,7 @@ export async function generateSamples(
             stop: c.stop,
             logprobs: c.logprobs,
             logprobsMissing: c.logprobsMissing,
+            invalid: c.invalid,
           })),
         );
       },

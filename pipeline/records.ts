@@ -2,14 +2,22 @@
 import { z } from 'zod';
 import { HeldoutTask, Step, type OodItem, type Turn } from '../core/schemas';
 import { putJsonl, type ArtefactStore } from '../store';
-import { ACTION_TOKENS, promptOf } from '../tasks/domains';
+import { ChatPrompt } from '../core/chat-prompt';
+import { ACTION_TOKENS, chatPromptOf, promptOf } from '../tasks/domains';
 import { renderOodPrompt } from '../tasks/ood';
 
 /**
- * A prompt for the generation stage: domain-agnostic text keyed by the id its samples will carry, and the
- * generation limit its domain's actions need (absent for out-of-domain items: the sampler's default).
+ * A prompt for the generation stage: domain-agnostic text keyed by the id its samples will carry, the generation
+ * limit its domain's actions need (absent for out-of-domain items: the sampler's default) and, for a state, the same
+ * state as a chat conversation for a served chat model (absent for out-of-domain items and rows written before it
+ * existed: the text is sent as the user's message).
  */
-export const PromptRow = z.object({ id: z.string(), prompt: z.string(), maxTokens: z.number().int().positive().optional() });
+export const PromptRow = z.object({
+  id: z.string(),
+  prompt: z.string(),
+  maxTokens: z.number().int().positive().optional(),
+  chat: ChatPrompt.optional(),
+});
 export type PromptRow = z.infer<typeof PromptRow>;
 
 /** The prompt row of a state: the task ({ domain, task }: a held-out task or a turn's) after the steps taken so far. */
@@ -17,6 +25,7 @@ export const promptRowOf = (id: string, ref: HeldoutTask | Turn, history: Step[]
   id,
   prompt: promptOf(ref, history),
   maxTokens: ACTION_TOKENS[ref.domain],
+  chat: chatPromptOf(ref, history),
 });
 
 /** The prompt row of an out-of-domain item (no generation limit: the sampler's default). */

@@ -68,7 +68,7 @@ export async function verifySamples(
       resumeFrom: run.resumeFrom ?? 0,
       signal: run.signal,
       parse: (v) => Verdict.parse(v),
-      work: (items) => verifier.verifyBatch(items, { signal: run.signal }),
+      work: async (items) => withInvalidReplies(items, await verifier.verifyBatch(items, { signal: run.signal })),
       onPart: run.onPart,
     });
     if (verified.reused > 0)
@@ -81,6 +81,20 @@ export async function verifySamples(
   });
   await dropParts(store, partsOf(input.out), parts);
   return result;
+}
+
+/**
+ * A served chat model's reply that was no action (`invalid`, empty text) is judged 0 as `unparseable` with its reason,
+ * whatever the verifier made of the empty text.
+ */
+export function withInvalidReplies(items: { samples: Sample[] }[], verdicts: Verdict[]): Verdict[] {
+  const key = (s: { turnId: string; index: number }) => JSON.stringify([s.turnId, s.index]);
+  const why = new Map(items.flatMap((it) => it.samples.filter((s) => s.invalid !== undefined).map((s) => [key(s), s.invalid!])));
+  if (why.size === 0) return verdicts;
+  return verdicts.map((v) => {
+    const reason = why.get(key(v));
+    return reason === undefined ? v : { ...v, reward: 0, reason: 'unparseable', detail: reason };
+  });
 }
 
 /**

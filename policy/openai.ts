@@ -1,33 +1,39 @@
 // A sampler over any OpenAI-compatible chat-completions endpoint (a served model): the same `sample` call as the
 // policy engine, for profiling pivots with a team's real model. Sampling only: a served model has no weights here.
 //
+// promptFormat 'chat' (default) sends each state as a chat conversation with its tools (core/chat-prompt.ts) and reads
+// the reply's tool calls or content back as an action (policy/chat-reply.ts); 'text' sends the local policy's
+// rendered prompt as one user message and takes the reply's text as the action (a prompt-completion model).
+//
 // One request per prompt (n samples each), at most `maxConcurrency` in flight. 429, 5xx, timeouts and connection
 // errors are retried with exponential backoff (Retry-After honoured); any other 4xx fails at once, naming the URL,
 // the status and the server's message. The prompt's seed is promptSeed(seed, i), as in the local engine, so a server
 // that honours `seed` the way ours does (test/support/openai-server.ts) returns what the local engine would.
 import { z } from 'zod';
+import type { ChatPrompt } from '../core/chat-prompt';
 import { mapLimit } from '../core/concurrency';
 import { firstIssue } from '../core/zod-errors';
+import { actionOfReply, ReplyMessage } from './chat-reply';
 import { promptSeed } from './rng';
 import { Completion, SampleOptions, type SamplerConfig } from './schemas';
-import type { PolicyEngine } from './engine';
-
-/** What generation needs of a policy: the engine, or a served model. */
-export type Sampler = Pick<PolicyEngine, 'sample' | 'backend'>;
-export type OpenAISamplerConfig = Extract<SamplerConfig, { kind: 'openai' }>;
-
-/** An OpenAI chat message as the endpoint takes it. */
-export interface ChatTurn {
-  role: 'system' | 'user' | 'assistant';
-  content: string;
-}
 
 /**
- * Our prompts are rendered states (the goal, then the transcript so far, ending where the action goes), so the chat
- * form is that text as the user's message; the assistant's reply is the action.
+ * What generation needs of a policy: the engine, or a served model. `chats[i]`, where given, is prompt i's state as a
+ * chat conversation: a served chat model reads it, the local engine reads the rendered text.
  */
-export function chatMessagesOf(prompt: string): ChatTurn[] {
-  return [{ role: 'user', content: prompt }];
+export interface Sampler {
+  backend(): Promise<string>;
+  sample(checkpoint: string, prompts: string[], opts: SampleOptions, chats?: readonly (ChatPrompt | undefined)[]): Promise<Completion[][]>;
+}
+export type OpenAISamplerConfig = Extract<SamplerConfig, { kind: 'openai' }>;
+
+/** The fields of a request that carry the prompt: the conversation and its tools, or the rendered text as one user message. */
+export function promptFieldsOf(prompt: string, chat: ChatPrompt | undefined, stop: string[]): Record<string, unknown> {
+  if (!chat) return { messages: [{ role: 'user', content: prompt }], ...(stop.length ? { stop } : {}) };
+  // No stop strings: a chat model ends its turn itself, and a tool call's markup may hold newlines.
+  if (chat.tools.length === 0) return { messages: chat.messages };
+  const oneCall = chat.reply === 'command' ? { parallel_tool_calls: false } : {};
+  return { messages: chat.messages, tools: chat.tools, tool_choice: 'auto', ...oneCall };
 }
 
 /** The response fields we read (others are ignored). */
@@ -36,7 +42,7 @@ export const ChatCompletionResponse = z.object({
     .array(
       z.object({
         index: z.number().int().nonnegative(),
-        message: z.object({ content: z.string().nullable().optional() }),
+        message: ReplyMessage,
         finish_reason: z.string().nullable().optional(),
         logprobs: z
           .object({
@@ -121,23 +127,23 @@ export function openaiSampler(config: OpenAISamplerConfig, deps: OpenAISamplerDe
   return {
     backend: async () => `openai:${config.model}@${config.baseUrl}`,
     // The served model IS the policy: the checkpoint key names what the campaign calls pi0, not weights to load.
-    sample: async (_checkpoint, prompts, options) => {
+    sample: async (_checkpoint, prompts, options, chats) => {
       const o = SampleOptions.parse(options);
       return mapLimit(prompts, config.maxConcurrency, async (prompt, i) => {
+        const chat = config.promptFormat === 'chat' ? chats?.[i] : undefined;
         const res = await post({
           model: config.model,
-          messages: chatMessagesOf(prompt),
+          ...promptFieldsOf(prompt, chat, o.stop),
           n: o.n,
           temperature: o.temperature,
           top_p: o.topP,
           max_tokens: o.maxTokens,
-          ...(o.stop.length ? { stop: o.stop } : {}),
           seed: o.promptSeeds?.[i] ?? promptSeed(o.seed, i),
           logprobs: true,
         });
         const choices = [...res.choices].sort((a, b) => a.index - b.index);
         if (choices.length !== o.n) throw new SamplerRequestError(`POST ${url}: asked for n=${o.n} choices, got ${choices.length}`, false);
-        return choices.map((c) => completionOf(c, o.stop));
+        return choices.map((c) => (chat ? chatCompletionOf(c, chat, o.stop) : completionOf(c, o.stop)));
       });
     },
   };
@@ -167,7 +173,19 @@ function serverMessage(text: string): string {
 }
 
 /**
- * A choice as a Completion. The endpoint drops the stop string from the content; which stop ended it is read from
+ * A chat choice as a Completion: its action (policy/chat-reply.ts), ended by the action's stop unless the model was
+ * cut off. The logprobs are those of the reply's own tokens (tool-call markup included), as the server reports them.
+ */
+export function chatCompletionOf(choice: ChatCompletionResponse['choices'][number], chat: ChatPrompt, stops: string[]): Completion {
+  const action = actionOfReply(choice.message, choice.finish_reason, chat.reply);
+  const stop = choice.finish_reason === 'length' ? null : (stops[0] ?? null);
+  const tokens = choice.logprobs?.content ?? [];
+  const logprobs = tokens.length ? { logprobs: tokens.map((t) => t.logprob) } : { logprobs: [], logprobsMissing: true as const };
+  return { text: action.text, stop, ...logprobs, ...(action.invalid !== undefined && { invalid: action.invalid }) };
+}
+
+/**
+ * A text choice as a Completion. The endpoint drops the stop string from the content; which stop ended it is read from
  * the logprob tokens when they carry it (ours do: one entry per generated token, the stop's included), else it is
  * the only stop asked for. Without logprobs the completion says so (`logprobsMissing`).
  */

@@ -50,6 +50,8 @@ export const Completion = z.object({
   logprobs: z.array(z.number()),
   /** Set when the sampler returned no logprobs (a served model may not): `logprobs` is then empty; it cannot train. */
   logprobsMissing: z.literal(true).optional(),
+  /** Set when a served chat model's reply is no action of its domain: why (policy/chat-reply.ts); `text` is then empty. */
+  invalid: z.string().optional(),
 });
 export type Completion = z.infer<typeof Completion>;
 

@@ -1,11 +1,16 @@
 // What the pipeline needs to know of each domain: how an expert trajectory splits into candidate turns, and
 // how a state is shown to the policy. Adding a domain adds a case here (the compiler lists what is missing).
+import type { ChatPrompt } from '../core/chat-prompt';
 import type { Domain, HeldoutTask, Step, Trajectory, Turn } from '../core/schemas';
 import type { TurnVerification } from '../core/turn-verification';
 import { parseAction } from './tool/action';
 import { renderTerminalPrompt, terminalTurns } from './terminal/render';
 import { renderSwePrompt, sweTurns } from './swe/render';
-import { renderToolPrompt, toolTurns } from './tool/render';
+import { renderToolPrompt, toolConversation, toolTurns } from './tool/render';
+import { SWE_SYSTEM_PROMPT } from './swe/suite';
+import { TERMINAL_SYSTEM_PROMPT } from './terminal/suite';
+import { TOOL_SYSTEM_PROMPT } from './tool/suite';
+import { BASH_TOOL, bashConversation } from './transcript';
 
 /** Every assistant action of the trajectory is a candidate state s_t paired with the expert action a*_t. */
 export function turnsOf(traj: Trajectory): Turn[] {
@@ -28,6 +33,21 @@ export function promptOf(ref: HeldoutTask | Turn, history: Step[]): string {
       return renderSwePrompt(ref.task.goal, history);
     case 'tool':
       return renderToolPrompt(ref.task.goal, history);
+  }
+}
+
+/**
+ * The same state as a chat conversation, for a served chat model: terminal and SWE states offer the one `bash` tool
+ * (their earlier commands are its calls, their outputs its results), tool-use states their task's tools.
+ */
+export function chatPromptOf(ref: HeldoutTask | Turn, history: Step[]): ChatPrompt {
+  switch (ref.domain) {
+    case 'terminal':
+      return { messages: bashConversation(TERMINAL_SYSTEM_PROMPT, ref.task.goal, history), tools: [BASH_TOOL], reply: 'command' };
+    case 'swe':
+      return { messages: bashConversation(SWE_SYSTEM_PROMPT, ref.task.goal, history), tools: [BASH_TOOL], reply: 'command' };
+    case 'tool':
+      return { messages: toolConversation(TOOL_SYSTEM_PROMPT, ref.task.goal, history), tools: ref.task.tools, reply: 'action' };
   }
 }
 

@@ -1,7 +1,7 @@
 // How a tool-use state is shown to the policy, and how trajectories split into candidate turns. Every assistant
 // message is a turn: tool calls and the final reply to the user alike (the reply carries the answer).
-import type { Step, Trajectory, Turn } from '../../core/schemas';
-import { actionOfMessage, renderToolAction } from './action';
+import type { ChatMessage, Step, Trajectory, Turn } from '../../core/schemas';
+import { actionOfMessage, messageOfAction, parseAction, renderToolAction } from './action';
 import { turnsFromSteps } from '../transcript';
 
 type ToolTrajectory = Extract<Trajectory, { domain: 'tool' }>;
@@ -64,6 +64,38 @@ export function renderToolPrompt(goal: string, history: Step[]): string {
   }
   return head + shown.join('') + tail;
 }
+
+/**
+ * The same state as an OpenAI chat conversation (for a served chat model): system, the user's goal, then per step the
+ * assistant's tool calls and one tool message per call (its output line), or the assistant's reply to the user and
+ * what the user said next. An action an episode could not parse is shown as the assistant's text, its error as the
+ * user's answer.
+ */
+export function toolConversation(systemPrompt: string, goal: string, history: Step[]): ChatMessage[] {
+  const messages: ChatMessage[] = [
+    { role: 'system', content: systemPrompt },
+    { role: 'user', content: goal },
+  ];
+  history.forEach((step, t) => {
+    const parsed = parseAction(step.action);
+    if (parsed.ok && parsed.action.kind === 'calls') {
+      const message = messageOfAction(parsed.action, `call_${t}`);
+      const outputs = step.output.split('\n');
+      messages.push(
+        message,
+        ...(message.tool_calls ?? []).map((c, k): ChatMessage => ({ role: 'tool', tool_call_id: c.id, content: outputs[k] ?? '' })),
+      );
+      return;
+    }
+    messages.push({ role: 'assistant', content: parsed.ok && parsed.action.kind === 'say' ? parsed.action.text : step.action });
+    for (const line of step.output.split('\n').filter(Boolean))
+      messages.push({ role: 'user', content: line.startsWith(USER_SAID) ? line.slice(USER_SAID.length) : line });
+  });
+  return messages;
+}
+
+/** How a step's output records what the user said after the assistant's reply (formats/nemo-gym-tool.ts writes it). */
+const USER_SAID = 'user: ';
 
 /** The expert's steps: each assistant message as an action, with its tool outputs (one line each, call order). */
 export function toolExpertSteps(traj: ToolTrajectory): Step[] {

@@ -40,11 +40,16 @@ after(async () => {
   rmSync(dir, { recursive: true, force: true });
 });
 
+// Our model is a prompt-completion policy without a chat template: it is served the rendered prompts ('text').
 const served = (over: Partial<SamplerConfigInput> = {}) =>
-  SamplerConfig.parse({ kind: 'openai', baseUrl: server.baseUrl, model: server.model, apiKeyEnv: KEY_ENV, ...over }) as Extract<
-    SamplerConfig,
-    { kind: 'openai' }
-  >;
+  SamplerConfig.parse({
+    kind: 'openai',
+    baseUrl: server.baseUrl,
+    model: server.model,
+    apiKeyEnv: KEY_ENV,
+    promptFormat: 'text',
+    ...over,
+  }) as Extract<SamplerConfig, { kind: 'openai' }>;
 const env = { [KEY_ENV]: KEY };
 
 // Real states of the terminal domain, rendered as the pipeline renders them.

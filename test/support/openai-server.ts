@@ -3,7 +3,8 @@
 //
 //   npx tsx test/support/openai-server.ts --port 8000 --model models/pi0 [--name pi0] [--api-key-env PIVOTRL_API_KEY]
 //
-// POST /v1/chat/completions takes one user message (our prompts are rendered states; see chatMessagesOf), n, temperature,
+// POST /v1/chat/completions takes one user message (our prompts are rendered states: the sampler's promptFormat 'text';
+// our model has no chat template, so conversations with tools are refused), n, temperature,
 // top_p, max_tokens, stop, seed and logprobs, and answers in the OpenAI shape. `seed` is the prompt's seed of the
 // local engine (SampleOptions.promptSeeds), so the same seed gives the samples the local engine gives.
 // logprobs.content has one entry per generated token, the stop's included (as vLLM reports the token that hit it).
@@ -85,7 +86,7 @@ export async function startOpenAIServer(opts: OpenAIServerOptions): Promise<Open
       return sendError(
         res,
         400,
-        'send the rendered prompt as exactly one user message (this server serves a prompt-completion policy)',
+        "send the rendered prompt as exactly one user message (this server serves a prompt-completion policy: policy.sampler.promptFormat 'text')",
         'invalid_request_error',
       );
     }
