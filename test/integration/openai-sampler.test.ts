@@ -12,12 +12,12 @@ import { campaignKeys } from '../../pipeline/keys';
 import { CandidateProfile } from '../../pivotrl/pivots';
 import { Sample } from '../../core/schemas';
 import { importCheckpointDir } from '../../policy/checkpoint';
-import { openPolicyEngine, type PolicyEngine } from '../../policy/engine';
+import { openPolicyEngine, type Completion, type PolicyEngine } from '../../policy/engine';
 import { SamplerRequestError, openaiSampler } from '../../policy/openai';
 import { SamplerConfig, type SamplerConfigInput } from '../../policy/schemas';
 import { generateTerminalSuite } from '../../tasks/terminal/suite';
 import { terminalTurns } from '../../tasks/terminal/render';
-import { promptOf } from '../../tasks/domains';
+import { chatPromptOf, promptOf } from '../../tasks/domains';
 import { startOpenAIServer, type OpenAIServer } from '../support/openai-server';
 import { PI0, tinyCampaign } from '../../harness/campaign';
 import { useTestTemporal } from '../../harness/temporal';
@@ -40,26 +40,34 @@ after(async () => {
   rmSync(dir, { recursive: true, force: true });
 });
 
-// Our model is a prompt-completion policy without a chat template: it is served the rendered prompts ('text').
 const served = (over: Partial<SamplerConfigInput> = {}) =>
-  SamplerConfig.parse({
-    kind: 'openai',
-    baseUrl: server.baseUrl,
-    model: server.model,
-    apiKeyEnv: KEY_ENV,
-    promptFormat: 'text',
-    ...over,
-  }) as Extract<SamplerConfig, { kind: 'openai' }>;
+  SamplerConfig.parse({ kind: 'openai', baseUrl: server.baseUrl, model: server.model, apiKeyEnv: KEY_ENV, ...over }) as Extract<
+    SamplerConfig,
+    { kind: 'openai' }
+  >;
 const env = { [KEY_ENV]: KEY };
 
 // Real states of the terminal domain, rendered as the pipeline renders them.
 const turns = generateTerminalSuite({ seed: 21, trainTasks: 3, heldoutTasks: 0 }).train.flatMap((t) => terminalTurns(t));
 const PROMPTS = turns.slice(0, 8).map((t) => promptOf(t, t.history));
+const CHATS = turns.slice(0, 8).map((t) => chatPromptOf(t, t.history));
 const OPTS = { n: 4, temperature: 1, topP: 0.95, maxTokens: 40, stop: ['\n'], seed: 77 };
 
-test('samples through the HTTP server equal the local engine samples for the same seed', async () => {
-  const want = await local.sample('pi0', PROMPTS, OPTS);
-  const got = await openaiSampler(served({ maxConcurrency: 3 }), { env }).sample('pi0', PROMPTS, OPTS);
+// The server's chat template (test/support/chat-template.ts) renders a conversation to the local policy's prompt
+// and returns its action as a bash tool call: both formats must give the local engine's samples.
+for (const format of ['text', 'chat'] as const)
+  test(`samples through the HTTP server (${format} format) equal the local engine samples for the same seed`, async () => {
+    const want = await local.sample('pi0', PROMPTS, OPTS);
+    const got = await openaiSampler(served({ maxConcurrency: 3, promptFormat: format }), { env }).sample('pi0', PROMPTS, OPTS, CHATS);
+    assertSameSamples(got, want);
+    if (format === 'chat')
+      assert.ok(
+        got.flat().some((c) => c.text !== 'done' && c.text !== ''),
+        'some bash calls came back as commands',
+      );
+  });
+
+function assertSameSamples(got: Completion[][], want: Completion[][]) {
   assert.equal(got.length, PROMPTS.length);
   got.forEach((group, i) =>
     group.forEach((c, j) => {
@@ -75,7 +83,7 @@ test('samples through the HTTP server equal the local engine samples for the sam
   );
   // Not one sample repeated n times: the draws differ within a group.
   assert.ok(got.some((g) => new Set(g.map((c) => c.text)).size > 1));
-});
+}
 
 test('a wrong key fails at once with the URL, the status and the server message; a missing key variable is named', async () => {
   const before = server.requests();
@@ -131,7 +139,10 @@ test('a served policy is refused for training in the config, naming the field', 
 
 describeCampaign();
 
-/** A profile-only campaign (steps 0) sampled by the served model finds what the local engine finds, same seed. */
+/**
+ * A profile-only campaign (steps 0) sampled by the served model, in the chat format (default), finds what the local
+ * engine finds, same seed.
+ */
 function describeCampaign() {
   const temporal = useTestTemporal();
 

@@ -3,9 +3,10 @@
 //
 //   npx tsx test/support/openai-server.ts --port 8000 --model models/pi0 [--name pi0] [--api-key-env PIVOTRL_API_KEY]
 //
-// POST /v1/chat/completions takes one user message (our prompts are rendered states: the sampler's promptFormat 'text';
-// our model has no chat template, so conversations with tools are refused), n, temperature,
-// top_p, max_tokens, stop, seed and logprobs, and answers in the OpenAI shape. `seed` is the prompt's seed of the
+// POST /v1/chat/completions takes one user message (a rendered state: the sampler's promptFormat 'text') or a
+// conversation with tools (promptFormat 'chat': chat-template.ts renders it to the same prompt, generation ends at the
+// action's stop, and the action comes back as `tool_calls` or content, as from a server with a tool-call parser),
+// n, temperature, top_p, max_tokens, stop, seed and logprobs, and answers in the OpenAI shape. `seed` is the prompt's seed of the
 // local engine (SampleOptions.promptSeeds), so the same seed gives the samples the local engine gives.
 // logprobs.content has one entry per generated token, the stop's included (as vLLM reports the token that hit it).
 // GET /v1/models lists the model. With an API key, requests need `Authorization: Bearer <key>`.
@@ -15,6 +16,9 @@ import { tmpdir } from 'node:os';
 import { basename, join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { z } from 'zod';
+import { ChatMessage, ToolDefinition } from '../../core/schemas';
+import { ACTION_STOP } from '../../tasks/actions';
+import { promptOfConversation, replyOfAction } from './chat-template';
 import { LocalStore } from '../../store';
 import { importCheckpointDir } from '../../policy/checkpoint';
 import { openPolicyEngine } from '../../policy/engine';
@@ -23,9 +27,10 @@ import { charTokenizer } from '../../policy/tokenizer';
 
 const ChatRequest = z.object({
   model: z.string(),
-  messages: z
-    .array(z.object({ role: z.enum(['system', 'user', 'assistant', 'tool', 'developer']), content: z.string().nullable() }))
-    .min(1),
+  messages: z.array(ChatMessage).min(1),
+  tools: z.array(ToolDefinition).optional(),
+  tool_choice: z.enum(['auto', 'none']).optional(),
+  parallel_tool_calls: z.boolean().optional(),
   n: z.number().int().positive().max(128).default(1),
   temperature: z.number().min(0).max(2).default(1),
   top_p: z.number().gt(0).max(1).default(1),
@@ -82,16 +87,12 @@ export async function startOpenAIServer(opts: OpenAIServerOptions): Promise<Open
     const r = parsed.data;
     if (r.model !== model)
       return sendError(res, 404, `The model '${r.model}' does not exist (this server serves '${model}')`, 'model_not_found');
-    if (r.messages.length !== 1 || r.messages[0].role !== 'user') {
-      return sendError(
-        res,
-        400,
-        "send the rendered prompt as exactly one user message (this server serves a prompt-completion policy: policy.sampler.promptFormat 'text')",
-        'invalid_request_error',
-      );
-    }
-    const prompt = r.messages[0].content ?? '';
-    const stop = r.stop == null ? [] : typeof r.stop === 'string' ? [r.stop] : r.stop;
+    const single = r.messages.length === 1 && r.messages[0].role === 'user' ? r.messages[0].content : null;
+    const conversation = single === null ? promptOfConversation(r.messages) : null;
+    if (conversation && 'error' in conversation) return sendError(res, 400, conversation.error, 'invalid_request_error');
+    const prompt = conversation?.prompt ?? single ?? '';
+    // A conversation's turn ends where the model's action does; a single message ends at the request's stops.
+    const stop = conversation ? [ACTION_STOP] : r.stop == null ? [] : typeof r.stop === 'string' ? [r.stop] : r.stop;
     const [group] = await engine.sample(CHECKPOINT, [prompt], {
       n: r.n,
       temperature: r.temperature,
@@ -105,10 +106,11 @@ export async function startOpenAIServer(opts: OpenAIServerOptions): Promise<Open
     const choices = group.map((c, index) => {
       const ids = tok.encode(generatedText(c));
       completionTokens += ids.length;
+      const message = conversation ? replyOfAction(c.text, conversation.domain) : { role: 'assistant', content: c.text };
       return {
         index,
-        message: { role: 'assistant', content: c.text },
-        finish_reason: c.stop === null ? 'length' : 'stop',
+        message,
+        finish_reason: c.stop === null ? 'length' : 'tool_calls' in message ? 'tool_calls' : 'stop',
         logprobs: r.logprobs
           ? { content: ids.map((id, j) => ({ token: tok.decode([id]), logprob: c.logprobs[j], bytes: null, top_logprobs: [] })) }
           : null,

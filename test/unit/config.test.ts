@@ -80,7 +80,9 @@ test('policy.sampler defaults to the local engine; a served one needs train.step
   assert.deepEqual(loadCampaignConfig(write(minimal)).policy.sampler, { kind: 'local' });
   const served = { kind: 'openai', baseUrl: 'http://127.0.0.1:8000/v1', model: 'pi0', apiKeyEnv: 'PIVOTRL_SAMPLER_TEAM_KEY' };
   const ok = loadCampaignConfig(write({ ...minimal, policy: { base: 'models/pi0', sampler: served }, train: { steps: 0 } }));
-  assert.deepEqual(ok.policy.sampler, { ...served, maxConcurrency: 4, timeoutMs: 60_000, maxAttempts: 5 });
+  assert.deepEqual(ok.policy.sampler, { ...served, maxConcurrency: 4, timeoutMs: 60_000, maxAttempts: 5, promptFormat: 'chat' });
+  const bad = write({ ...minimal, policy: { base: 'models/pi0', sampler: { ...served, promptFormat: 'xml' } }, train: { steps: 0 } });
+  assert.throws(() => loadCampaignConfig(bad), new RegExp(`${bad}: policy\\.sampler\\.promptFormat`));
 
   const path = write({ ...minimal, policy: { base: 'models/pi0', sampler: served } });
   assert.throws(
