@@ -16,12 +16,14 @@ import { putTurnsWithPrompts } from '../../pipeline/records';
 import { verifySamples } from '../../pipeline/verify';
 import { LocalStore, getJsonl } from '../../store';
 import { DONE_ACTION } from '../../tasks/actions';
-import { chatPromptOf, promptOf } from '../../tasks/domains';
+import { chatPromptOf, promptOf, turnsOf } from '../../tasks/domains';
+import { generateSweSuite } from '../../tasks/swe/suite';
 import { TERMINAL_SYSTEM_PROMPT, generateTerminalSuite } from '../../tasks/terminal/suite';
 import { terminalTurns } from '../../tasks/terminal/render';
 import { generateToolSuite } from '../../tasks/tool/suite';
 import { toolTurns } from '../../tasks/tool/render';
 import { ToolVerifier, verifyToolTurn } from '../../verifiers/tool';
+import { promptOfConversation } from '../support/chat-template';
 
 const config = SamplerConfig.parse({ kind: 'openai', baseUrl: 'https://llm.test/v1/', model: 'm', maxAttempts: 3 }) as Extract<
   SamplerConfig,
@@ -370,4 +372,18 @@ test("promptFormat 'text', or a prompt without a conversation (out-of-domain ite
     assert.equal(c.text, 'ls');
   }
   assert.equal(SamplerConfig.safeParse({ kind: 'openai', baseUrl: 'https://llm.test/v1', model: 'm', promptFormat: 'xml' }).success, false);
+});
+
+test("a state's conversation holds the whole state: rendered back by the test server's template it is the local prompt", () => {
+  const trajectories = [
+    ...generateTerminalSuite({ seed: 21, trainTasks: 12, heldoutTasks: 0 }).train,
+    ...generateSweSuite({ seed: 5, trainTasks: 6, heldoutTasks: 0 }).train,
+    ...generateToolSuite({ seed: 3, trainTasks: 12, heldoutTasks: 0 }).train,
+  ];
+  const turns = trajectories.flatMap(turnsOf);
+  assert.deepEqual(new Set(turns.map((t) => t.domain)), new Set(['terminal', 'swe', 'tool']));
+  for (const turn of turns) {
+    const rendered = promptOfConversation(chatPromptOf(turn, turn.history).messages);
+    assert.deepEqual(rendered, { prompt: promptOf(turn, turn.history), domain: turn.domain }, turn.id);
+  }
 });
