@@ -11,7 +11,7 @@ const CodecServerEnv = z.object({
     .string({ error: 'required: the bearer token clients must send (openssl rand -hex 32)' })
     .min(32, 'at least 32 characters (openssl rand -hex 32)'),
   PIVOTRL_CODEC_HOST: z.string().default('127.0.0.1'),
-  PIVOTRL_CODEC_PORT: z.coerce.number().int().min(1).max(65535).default(8244),
+  PIVOTRL_CODEC_PORT: z.coerce.number().int().min(1).max(65535).default(8248),
   /** Comma-separated origins of the Web UI (as the browser shows them) allowed to call it. */
   PIVOTRL_CODEC_CORS_ORIGINS: z
     .string()
