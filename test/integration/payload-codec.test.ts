@@ -12,6 +12,7 @@ import { Client, Connection } from '@temporalio/client';
 import { NativeConnection, Worker } from '@temporalio/worker';
 import { dataConverterFromEnv } from '../../workers/data-converter';
 import { freePort, temporalCliPath } from '../../harness/temporal';
+import { PivotCampaign } from '../../workflows/search-attributes';
 import { echoWorkflow, type EchoActivities } from '../support/echo-workflow';
 
 const run = promisify(execFile);
@@ -46,7 +47,13 @@ before(async () => {
   running = worker.run();
   const client = new Client({ connection, namespace: NAMESPACE, dataConverter: dataConverterFromEnv(KEYS) });
   workflowId = `${RUN}-echo`;
-  await client.workflow.execute(echoWorkflow, { taskQueue: RUN, workflowId, args: [MARKER], staticSummary: `summary ${MARKER}` });
+  await client.workflow.execute(echoWorkflow, {
+    taskQueue: RUN,
+    workflowId,
+    args: [MARKER],
+    staticSummary: `summary ${MARKER}`,
+    typedSearchAttributes: [{ key: PivotCampaign, value: workflowId }],
+  });
 });
 
 after(async () => {
@@ -66,13 +73,13 @@ async function show(env: Record<string, string> = {}, flags: string[] = []): Pro
   return stdout;
 }
 
-/** Every {metadata, data} payload object in a history as JSON. */
+/** Every {metadata, data} payload object in a history as JSON, but search attributes (never encoded, by design). */
 function payloadsIn(node: unknown, out: { metadata?: Record<string, string>; data?: string }[] = []) {
   if (Array.isArray(node)) node.forEach((n) => payloadsIn(n, out));
   else if (node && typeof node === 'object') {
     const o = node as Record<string, unknown>;
     if (o.metadata && typeof o.metadata === 'object' && 'encoding' in (o.metadata as object)) out.push(o as never);
-    else Object.values(o).forEach((v) => payloadsIn(v, out));
+    else Object.entries(o).forEach(([k, v]) => k !== 'searchAttributes' && payloadsIn(v, out));
   }
   return out;
 }
@@ -89,6 +96,12 @@ test('with the codec, the history holds only ciphertext: the temporal CLI withou
     assert.equal(b64(p.metadata!['encryption-key-id']), RUN);
     assert.ok(!Buffer.from(p.data ?? '', 'base64').includes(MARKER.slice(0, 12)), 'no marker in any payload');
   }
+});
+
+test('search attributes are not encoded: ops still find the workflow by them', async () => {
+  const plain = new Client({ connection, namespace: NAMESPACE });
+  const description = await plain.workflow.getHandle(workflowId).describe();
+  assert.equal(description.typedSearchAttributes.get(PivotCampaign), workflowId);
 });
 
 test('a client without the codec cannot read the result; one with it can', async () => {
