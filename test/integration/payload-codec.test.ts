@@ -11,7 +11,7 @@ import { promisify } from 'node:util';
 import { Client, Connection } from '@temporalio/client';
 import { NativeConnection, Worker } from '@temporalio/worker';
 import { dataConverterFromEnv } from '../../workers/data-converter';
-import { freePort, temporalCliPath } from '../../harness/temporal';
+import { freePort, installTestRuntime, temporalCliPath } from '../../harness/temporal';
 import { PivotCampaign } from '../../workflows/search-attributes';
 import { echoWorkflow, type EchoActivities } from '../support/echo-workflow';
 
@@ -33,6 +33,7 @@ let codecServer: ChildProcess | undefined;
 let codecUrl: string;
 
 before(async () => {
+  installTestRuntime();
   connection = await Connection.connect({ address: ADDRESS });
   native = await NativeConnection.connect({ address: ADDRESS });
   const activities: EchoActivities = { echo: async (text) => text.toUpperCase() };
