@@ -11,6 +11,7 @@ import { campaignSummary } from '../workflows/details';
 import { workflowFor } from '../workflows/methods';
 import { PivotCampaign, PivotIteration, PivotStage } from '../workflows/search-attributes';
 import { formatProgressLine, formatSummary } from './format';
+import { dataConverterFromEnv } from '../workers/data-converter';
 
 const uiBase = () => process.env.TEMPORAL_UI_URL ?? `http://127.0.0.1:${process.env.TEMPORAL_UI_PORT ?? '8233'}`;
 export const workflowUrl = (namespace: string, id: string) => `${uiBase()}/namespaces/${namespace}/workflows/${encodeURIComponent(id)}`;
@@ -88,7 +89,7 @@ export async function followCampaign(temporal: Client, config: CampaignConfig, w
 export async function runCampaign(config: CampaignConfig, opts: { id?: string; embeddedWorkers?: boolean; log?: (line: string) => void }) {
   const log = opts.log ?? console.log;
   const connection = await Connection.connect({ address: config.temporal.address });
-  const temporal = new Client({ connection, namespace: config.temporal.namespace });
+  const temporal = new Client({ connection, namespace: config.temporal.namespace, dataConverter: dataConverterFromEnv() });
   const workflowId = opts.id ?? `${config.name}-${new Date().toISOString().replace(/[:.]/g, '-')}`;
   const stopWorkers: (() => Promise<void>)[] = [];
   if (opts.embeddedWorkers) stopWorkers.push(await startEmbeddedWorkers(config));

@@ -16,6 +16,7 @@ import type { Tables } from '../experiment/tables';
 import type { ExperimentResult } from '../workflows/experiment';
 import { startEmbeddedWorkers } from './campaigns';
 import { followExperiment, secondsOf, startExperiment } from './experiment-parent';
+import { dataConverterFromEnv } from '../workers/data-converter';
 
 export interface ResultsFile {
   name: string;
@@ -84,7 +85,7 @@ export async function runExperiment(
   for (const r of plan.runs) assertInputsExist(r.config, `${opts.where}: ${r.method} seed ${r.seed}`);
   const first = plan.runs[0].config;
   const connection = await Connection.connect({ address: first.temporal.address });
-  const temporal = new Client({ connection, namespace: first.temporal.namespace });
+  const temporal = new Client({ connection, namespace: first.temporal.namespace, dataConverter: dataConverterFromEnv() });
   const stopWorkers = opts.embeddedWorkers ? await startEmbeddedWorkers(first) : null;
   let outcome: ExperimentResult;
   let seconds: number;

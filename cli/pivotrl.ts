@@ -22,6 +22,7 @@ import { checkPassed, checkSources, formatBadLine, formatCheck } from '../pipeli
 import { TrajectorySource } from '../core/trajectory-source';
 import { BadInputError } from '../pipeline/jsonl-reader';
 import { LocalStore } from '../store';
+import { dataConverterFromEnv } from '../workers/data-converter';
 
 const USAGE = `usage:
   pivotrl generate --out DIR [--seed N] [--train N] [--heldout N] [--heldout-templates A,B] [--ood N] [--ood-level L|KIND:L,..]
@@ -179,7 +180,7 @@ function hyperChange(values: Record<string, string | boolean | undefined>): Part
 
 async function client(): Promise<Client> {
   const connection = await Connection.connect({ address: temporalAddress() });
-  return new Client({ connection, namespace: process.env.TEMPORAL_NAMESPACE ?? 'default' });
+  return new Client({ connection, namespace: process.env.TEMPORAL_NAMESPACE ?? 'default', dataConverter: dataConverterFromEnv() });
 }
 
 async function main(argv: string[]): Promise<void> {

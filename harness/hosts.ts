@@ -94,10 +94,12 @@ const portFree = (port: number) =>
  * standard AWS variables).
  */
 export async function startProdStack(offsets: number[]): Promise<ProdStack> {
-  const defaults = { temporal: 7243, ui: 8243, s3: 7070, pg: 5432 };
+  const defaults = { temporal: 7243, ui: 8243, s3: 7070, pg: 5432, codec: 8248 };
   // The frontend, then the other services' ports from the base (deploy/prod/temporal.sh: 7244..7250).
   const portsAt = (o: number) =>
-    [defaults.temporal, ...Array.from({ length: 7 }, (_, i) => 7244 + i), defaults.ui, defaults.s3, defaults.pg].map((p) => p + o);
+    [defaults.temporal, ...Array.from({ length: 7 }, (_, i) => 7244 + i), defaults.ui, defaults.s3, defaults.pg, defaults.codec].map(
+      (p) => p + o,
+    );
   let offset: number | undefined;
   for (const o of offsets) {
     if ((await Promise.all(portsAt(o).map(portFree))).every(Boolean)) {
@@ -116,6 +118,7 @@ export async function startProdStack(offsets: number[]): Promise<ProdStack> {
     PIVOTRL_PROD_UI_PORT: String(defaults.ui + offset),
     PIVOTRL_S3_PORT: String(defaults.s3 + offset),
     PIVOTRL_PG_PORT: String(defaults.pg + offset),
+    PIVOTRL_CODEC_PORT: String(defaults.codec + offset),
   };
   const down = async () => {
     await sh('deploy/prod/down.sh', [], env);

@@ -23,10 +23,14 @@ export const StackEnv = z.object({
   AWS_SECRET_ACCESS_KEY: z.string().min(1),
   AWS_REGION: z.string().min(1),
   PIVOTRL_UI_URL: z.url(),
+  /** The payload codec's key(s) (workers/payload-keys.ts), and its codec server with the header the temporal CLI sends. */
+  PIVOTRL_PAYLOAD_KEYS: z.string().min(1),
+  TEMPORAL_CODEC_ENDPOINT: z.url(),
+  TEMPORAL_CODEC_AUTH: z.string().regex(/^Bearer \S+$/),
 });
 export type StackEnv = z.infer<typeof StackEnv>;
 
-/** Parses stack.env (`KEY=value` lines); a bad line or a missing key is an error naming the file, line or key. */
+/** Parses stack.env (`KEY=value` lines, the value maybe in single quotes); a bad line or a missing key is an error naming the file, line or key. */
 export function readStackEnv(path = join(prodStateDir(), 'stack.env')): StackEnv {
   const values: Record<string, string> = {};
   readFileSync(path, 'utf8')
@@ -35,7 +39,7 @@ export function readStackEnv(path = join(prodStateDir(), 'stack.env')): StackEnv
       if (line.trim() === '' || line.startsWith('#')) return;
       const m = /^([A-Z_][A-Z0-9_]*)=(.*)$/.exec(line);
       if (!m) throw new Error(`${path}:${i + 1}: expected KEY=value, got ${JSON.stringify(line)}`);
-      values[m[1]] = m[2];
+      values[m[1]] = m[2].replace(/^'(.*)'$/, '$1');
     });
   const parsed = StackEnv.safeParse(values);
   if (!parsed.success) {

@@ -17,6 +17,7 @@ import { StoreEndpointError, storeAsWorkerReachesIt } from '../store/worker-endp
 import { workflowBundle } from './workflows-path';
 import { workerLogger } from './runtime';
 import { gaugeLiveSandboxes } from './metrics';
+import { dataConverterFromEnv } from './data-converter';
 
 /** Heartbeats (the activities' resumable cursors) reach the server at least this often: fresh in the UI, little to redo. */
 const HEARTBEAT_THROTTLE = '5 seconds';
@@ -101,6 +102,7 @@ export async function createCpuWorker(opts: CpuWorkerOptions): Promise<OwnedWork
     namespace: opts.namespace,
     taskQueue: opts.taskQueue,
     identity: workerIdentity(),
+    dataConverter: dataConverterFromEnv(),
     workflowBundle: await workflowBundle(),
     activities: reachingStore(
       createCpuActivities({
@@ -154,6 +156,7 @@ export async function createGpuWorker(opts: GpuWorkerOptions): Promise<OwnedWork
     namespace: opts.namespace,
     taskQueue: opts.taskQueue,
     identity: workerIdentity(),
+    dataConverter: dataConverterFromEnv(),
     activities: reachingStore(createGpuActivities(engineFor)),
     maxConcurrentActivityTaskExecutions: opts.gpus ?? 1,
     maxHeartbeatThrottleInterval: HEARTBEAT_THROTTLE,

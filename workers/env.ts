@@ -5,6 +5,7 @@ import { formatZodIssues } from '../core/zod-errors';
 import { DEFAULT_IMAGE } from '../sandboxes/sandbox';
 import { SWE_IMAGE } from '../sandboxes/swe';
 import { LOG_LEVELS, type Logger } from './log';
+import { parsePayloadKeys } from './payload-keys';
 
 /** Temporal's address, namespace and queues default to the campaign config's (core/config.ts TemporalConfig). */
 const WorkerEnv = z.object({
@@ -29,6 +30,17 @@ const WorkerEnv = z.object({
   PIVOTRL_ALLOW_CPU: z.enum(['0', '1']).default('0'),
   PIVOTRL_SANDBOX_IMAGE: z.string().default(DEFAULT_IMAGE),
   PIVOTRL_SWE_SANDBOX_IMAGE: z.string().default(SWE_IMAGE),
+  /** The payload codec's keys (workers/payload-keys.ts); payloads are stored in clear when unset. */
+  PIVOTRL_PAYLOAD_KEYS: z
+    .string()
+    .optional()
+    .superRefine((value, ctx) => {
+      try {
+        parsePayloadKeys(value, '');
+      } catch (err) {
+        ctx.addIssue({ code: 'custom', message: (err as Error).message });
+      }
+    }),
   /** Port of the liveness endpoint GET /healthz (workers/health.ts); none when unset. */
   PIVOTRL_HEALTH_PORT: z.coerce.number().int().min(1).max(65535).optional(),
   /** Least severe level logged (workers/log.ts): trace, debug, info, warn, error, fatal or silent. */

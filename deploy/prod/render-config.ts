@@ -21,6 +21,8 @@ const UiSettings = z.object({
   PROD_TEMPORAL_ADDRESS: z.string().regex(/^[^:\s]+:\d+$/, 'expected host:port'),
   PROD_UI_PORT: Port,
   PROD_NAMESPACE: z.string().min(1),
+  /** The codec server as the UI's browsers reach it (none: the UI shows encrypted payloads as they are stored). */
+  PROD_CODEC_ENDPOINT: z.url().optional(),
 });
 
 function settings<T extends z.ZodType>(schema: T): z.infer<T> {
@@ -63,6 +65,7 @@ function renderUi(out: string): void {
   doc.set('temporalGrpcAddress', s.PROD_TEMPORAL_ADDRESS);
   doc.set('port', s.PROD_UI_PORT);
   doc.set('defaultNamespace', s.PROD_NAMESPACE);
+  if (s.PROD_CODEC_ENDPOINT) doc.setIn(['codec', 'endpoint'], s.PROD_CODEC_ENDPOINT);
   writeFileSync(join(out, 'production.yaml'), doc.toString());
 }
 

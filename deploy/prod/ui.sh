@@ -18,7 +18,7 @@ start() {
   else
     port_free "$PROD_UI_PORT" "the Temporal UI server"
     (cd "$PIVOTRL_REPO" && PROD_TEMPORAL_ADDRESS="$PROD_TEMPORAL_ADDRESS" PROD_UI_PORT="$PROD_UI_PORT" PROD_NAMESPACE="$PROD_NAMESPACE" \
-      npx tsx deploy/prod/render-config.ts ui "$CONFIG_DIR") || die "could not write the UI server's config into $CONFIG_DIR"
+      PROD_CODEC_ENDPOINT="$UI_CODEC_ENDPOINT" npx tsx deploy/prod/render-config.ts ui "$CONFIG_DIR") || die "could not write the UI server's config into $CONFIG_DIR"
     log "starting the Temporal UI server on 0.0.0.0:$PROD_UI_PORT (log: $PROD_LOGS/ui.log)"
     start_daemon ui "$UI_BIN" --root "$PROD_STATE/ui" --config config --env production start
     pid="$(cat "$PROD_RUN/ui.pid")"

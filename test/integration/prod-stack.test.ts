@@ -23,7 +23,8 @@ import { requireDocker } from '../../harness/docker';
 import { tinyCampaign } from '../../harness/campaign';
 import { startCampaign } from '../../cli/campaigns';
 import { currentDetails, launchChromium, requireChromium } from '../support/browser';
-import { freePort, installTestRuntime } from '../../harness/temporal';
+import { freePort, installTestRuntime, temporalCliPath } from '../../harness/temporal';
+import { dataConverterFromEnv } from '../../workers/data-converter';
 import { REPO, prodStateDir, prodUp, prodUpFailing, readStackEnv, type StackEnv, type UpRun } from '../../harness/prod-stack';
 
 const run = promisify(execFile);
@@ -70,6 +71,7 @@ test('up.sh brings the stack up, and a second run changes nothing', async (t) =>
     new RegExp(`search attributes present \\(${ALL_SEARCH_ATTRIBUTES.length}\\)`),
     /ui server already running/,
     /object store already running/,
+    /codec server already running/,
     /bucket pivotrl present/,
   ]) {
     assert.match(out, line);
@@ -77,7 +79,7 @@ test('up.sh brings the stack up, and a second run changes nothing', async (t) =>
   const before = pids();
   await prodUp();
   assert.deepEqual(pids(), before, 'a re-run keeps every process');
-  assert.deepEqual(Object.keys(before).sort(), ['s3.pid', 'temporal.pid', 'ui.pid']);
+  assert.deepEqual(Object.keys(before).sort(), ['codec.pid', 's3.pid', 'temporal.pid', 'ui.pid']);
   assert.equal(stack.PIVOTRL_TEMPORAL_ADDRESS, '127.0.0.1:7243');
   assert.equal(stack.PIVOTRL_S3_ENDPOINT, 'http://127.0.0.1:7070');
 });
@@ -245,3 +247,48 @@ test(
     }
   },
 );
+
+test('payloads are encrypted by default: stack.env holds the key, the temporal CLI decodes through the codec server with its token, the UI is pointed at it', async () => {
+  const marker = `${RUN}-secret-input`;
+  const namespace = stack.PIVOTRL_TEMPORAL_NAMESPACE;
+  const dataConverter = dataConverterFromEnv({ PIVOTRL_PAYLOAD_KEYS: stack.PIVOTRL_PAYLOAD_KEYS });
+  const encrypting = new Client({ connection: connection!, namespace, dataConverter });
+  // No worker needed: the started event holds the input as the client sent it.
+  const handle = await encrypting.workflow.start('pivotCampaign', {
+    taskQueue: `${RUN}-nobody`,
+    workflowId: `${RUN}-codec`,
+    args: [marker],
+  });
+  const show = async (codec: Record<string, string>) => {
+    const args = [
+      'workflow',
+      'show',
+      '--address',
+      stack.PIVOTRL_TEMPORAL_ADDRESS,
+      '--namespace',
+      namespace,
+      '--workflow-id',
+      handle.workflowId,
+    ];
+    const env = { ...process.env, ...codec };
+    if (!codec.TEMPORAL_CODEC_ENDPOINT) delete env.TEMPORAL_CODEC_ENDPOINT; // a shell that sourced stack.env has it
+    const { stdout } = await run(temporalCliPath(), [...args, '--output', 'json'], { env });
+    return stdout;
+  };
+  try {
+    const stored = await show({});
+    assert.ok(!stored.includes(marker), 'without the codec server the CLI shows ciphertext');
+    assert.match(stored, /"encoding": "YmluYXJ5L2VuY3J5cHRlZA=="/, 'the input is binary/encrypted');
+    const decoded = await show({ TEMPORAL_CODEC_ENDPOINT: stack.TEMPORAL_CODEC_ENDPOINT, TEMPORAL_CODEC_AUTH: stack.TEMPORAL_CODEC_AUTH });
+    assert.ok(
+      decoded.includes(Buffer.from(JSON.stringify(marker)).toString('base64')),
+      "with stack.env's codec settings the input is decoded",
+    );
+  } finally {
+    await handle.terminate('test cleanup');
+  }
+  const refused = await fetch(`${stack.TEMPORAL_CODEC_ENDPOINT}/decode`, { method: 'POST', body: '{"payloads":[]}' });
+  assert.equal(refused.status, 401, 'the codec server refuses a request without the token');
+  const settings = (await (await fetch(`${stack.PIVOTRL_UI_URL}/api/v1/settings`)).json()) as { Codec: { Endpoint: string } };
+  assert.equal(settings.Codec.Endpoint, stack.TEMPORAL_CODEC_ENDPOINT, "the UI's browsers decode through the codec server");
+});

@@ -25,6 +25,10 @@ const k8s: Doc[] = parseAllDocuments(read('deploy/k8s/workers.yaml')).map((d) =>
   assert.equal(d.errors.length, 0, `deploy/k8s/workers.yaml: ${d.errors.join('; ')}`);
   return d.toJS();
 });
+const codecK8s: Doc[] = parseAllDocuments(read('deploy/k8s/codec-server.yaml')).map((d) => {
+  assert.equal(d.errors.length, 0, `deploy/k8s/codec-server.yaml: ${d.errors.join('; ')}`);
+  return d.toJS();
+});
 const helm: Doc = parse(read('deploy/k8s/temporal-values.yaml'));
 const kustomization: Doc = parse(read('deploy/k8s/kustomization.yaml'));
 const dockerfile = read('deploy/worker.Dockerfile');
@@ -199,7 +203,36 @@ test('kubernetes: liveness from the health endpoint, object store config from th
   }
   const job = k8s.find((d) => d.kind === 'Job' && d.metadata.name === 'pivotrl-search-attributes');
   assert.deepEqual(searchAttributesIn(job.spec.template.spec.containers[0].args[0]), expectedAttributes);
-  assert.deepEqual(kustomization.resources, ['workers.yaml']);
+  assert.deepEqual(kustomization.resources, ['workers.yaml', 'codec-server.yaml']);
+});
+
+test('payload codec: workers and the codec server share the keys from a secret, never a committed value; the UI points at it', () => {
+  const required = /^\$\{PIVOTRL_PAYLOAD_KEYS:\?[^}]+\}$/;
+  for (const name of ['cpu-worker', 'gpu-worker', 'codec-server']) {
+    assert.match(services[name].environment.PIVOTRL_PAYLOAD_KEYS, required, `compose ${name}: the keys, refused when unset`);
+  }
+  const codec = services['codec-server'];
+  assert.match(codec.environment.PIVOTRL_CODEC_TOKEN, /^\$\{PIVOTRL_CODEC_TOKEN:\?[^}]+\}$/);
+  assert.deepEqual(codec.command, ['npx', 'tsx', 'workers/codec-server.ts']);
+  assert.deepEqual(
+    codec.ports,
+    [`127.0.0.1:${codec.environment.PIVOTRL_CODEC_PORT}:${codec.environment.PIVOTRL_CODEC_PORT}`],
+    'loopback only',
+  );
+  assert.equal(services['temporal-ui'].environment.TEMPORAL_CODEC_ENDPOINT, `http://127.0.0.1:${codec.environment.PIVOTRL_CODEC_PORT}`);
+  const uiPort = services['temporal-ui'].ports[0].split(':')[0];
+  assert.equal(codec.environment.PIVOTRL_CODEC_CORS_ORIGINS, `http://127.0.0.1:${uiPort}`, 'CORS for the UI as browsers reach it');
+
+  for (const d of deployments) {
+    const keys = containerOf(d).env.find((e: Doc) => e.name === 'PIVOTRL_PAYLOAD_KEYS');
+    assert.deepEqual(keys?.valueFrom, { secretKeyRef: { name: 'pivotrl-payload-codec', key: 'PIVOTRL_PAYLOAD_KEYS' } }, d.metadata.name);
+  }
+  const server = codecK8s.find((d) => d.kind === 'Deployment');
+  assert.deepEqual(containerOf(server).envFrom, [{ secretRef: { name: 'pivotrl-payload-codec' } }]);
+  assert.deepEqual(containerOf(server).command, ['npx', 'tsx', 'workers/codec-server.ts']);
+  assert.ok(![...k8s, ...codecK8s].some((d) => d.kind === 'Secret' && d.metadata.name === 'pivotrl-payload-codec'), 'no committed key');
+  const web = helm.web.additionalEnv.find((e: Doc) => e.name === 'TEMPORAL_CODEC_ENDPOINT');
+  assert.match(web?.value ?? '', /^https:\/\//, 'the UI decodes through an https route');
 });
 
 test('helm values: PostgreSQL for both stores, schema set-up, web UI, the pivotrl namespace; versions as in compose', () => {
