@@ -24,6 +24,8 @@ export interface SampleParams {
   seed: number;
   /** One seed per prompt (default promptSeed(seed, i)). */
   promptSeeds?: number[];
+  /** Pad the prefix pass to at least this length (see SampleOptions). */
+  prefixPad?: number;
 }
 
 export interface SampleResult {
@@ -55,7 +57,7 @@ export function sample(m: Model, prompts: string[], o: SampleParams): SampleResu
 
   const pt = prompts.map((p) => promptTokens(tok, p, ctx - 1));
   const prefixes = pt.map((x) => x.tokens.slice(0, -1));
-  const layout = prefixLayout(prefixes);
+  const layout = prefixLayout(prefixes, o.prefixPad);
   const rows: Row[] = [];
   prompts.forEach((_, i) => {
     const seed = o.promptSeeds?.[i] ?? promptSeed(o.seed, i);
@@ -128,6 +130,11 @@ export function sample(m: Model, prompts: string[], o: SampleParams): SampleResu
     tokens: rows.reduce((s, r) => s + r.tokens.length, 0),
     truncated: pt.filter((x) => x.truncated).length,
   };
+}
+
+/** Length of the prompts' prefix pass: what a share of them needs as prefixPad to compute as the whole batch does. */
+export function prefixPassLength(m: Model, prompts: string[]): number {
+  return Math.max(0, ...prompts.map((p) => promptTokens(m.tokenizer, p, m.config.ctx - 1).tokens.length - 1));
 }
 
 /** Contiguous runs of rows of one prompt, in batch order. */
