@@ -25,6 +25,10 @@ import { DEFAULT_MODEL, ModelConfig } from '../policy/schemas';
 import { charTokenizer } from '../policy/tokenizer';
 import { disposeAdam, trainStep, zeroAdam, type Trainee } from '../policy/train';
 import { rng } from '../policy/rng';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { openPolicyEngine } from '../policy/engine';
 import { sampleFlops, trainFlops } from '../policy/flops';
 
 const PROMPT_TOKENS = 256; // BOS + 255 characters
@@ -48,8 +52,10 @@ const reps = Number(values.reps);
 const B = Number(values.batch);
 const TB = Number(values['train-batch']);
 
-process.env.PIVOTRL_TF_BACKEND ??= 'wasm';
+// The backend the engine would pick (policy/backend.ts: tfjs-node-gpu, tfjs-node, wasm, cpu; PIVOTRL_TF_BACKEND forces one):
+// on a GPU host the same figures come from tfjs-node(-gpu). Figures named *_wasm_* are this backend's.
 const backend = await initBackend(() => {});
+const tfBackend = tf.getBackend(); // its tf.js registry name ('tensorflow' for tfjs-node)
 const tok = charTokenizer();
 const cfg = ModelConfig.parse({ ...DEFAULT_MODEL, vocab: tok.vocabSize, ctx: 384 });
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
@@ -148,32 +154,32 @@ release(tr);
 
 const batch = Array.from({ length: TB }, () => ({ prompt: text(PROMPT_TOKENS - 1), completion: text(ACTION_TOKENS - 1) + '\n' }));
 const seqTokens = TB * (PROMPT_TOKENS + ACTION_TOKENS);
-async function trainTimes(name: 'wasm' | 'cpu', steps: number): Promise<Times & { peakBytes?: number }> {
+async function trainTimes(name: string, steps: number): Promise<Times & { peakBytes?: number }> {
   if (name === 'cpu') await import('@tensorflow/tfjs-backend-cpu');
   if (!(await tf.setBackend(name))) throw new Error(`backend ${name} did not start`);
   const t = fresh();
-  if (name === 'wasm') trainStep(t, 'sft', batch, { lr: 1e-4 }); // warm-up (wasm kernel set-up), not timed
+  if (name === tfBackend) trainStep(t, 'sft', batch, { lr: 1e-4 }); // warm-up (kernel set-up), not timed
   const times: Times = { wall: [], cpu: [] };
   for (let s = 0; s < steps; s++) {
     const x = timed(() => trainStep(t, 'sft', batch, { lr: 1e-4 }));
     times.wall.push(x.wall);
     times.cpu.push(x.cpu);
   }
-  const peakBytes = name === 'wasm' ? (await tf.profile(() => void trainStep(t, 'sft', batch, { lr: 1e-4 }))).peakBytes : undefined;
+  const peakBytes = name === tfBackend ? (await tf.profile(() => void trainStep(t, 'sft', batch, { lr: 1e-4 }))).peakBytes : undefined;
   release(t);
   return { ...times, peakBytes };
 }
-const wasmT = await trainTimes('wasm', reps);
+const wasmT = await trainTimes(tfBackend, reps);
 const cpuT = await trainTimes('cpu', Math.min(2, reps)); // an order of magnitude slower: fewer steps
-await tf.setBackend(backend);
+await tf.setBackend(tfBackend);
 const wasmRate = rates(seqTokens, wasmT);
 const cpuRate = rates(seqTokens, cpuT);
 const wasmOverCpu = wasmRate.cpu / cpuRate.cpu;
 console.log(
   `SFT step, ${TB} x ${PROMPT_TOKENS + ACTION_TOKENS} tokens (${TB * ACTION_TOKENS} action tokens): ` +
-    `wasm ${wasmRate.cpu.toFixed(0)} tok/s of CPU time (${fmt(wasmT)}, median of ${wasmT.wall.length}), ` +
+    `${backend} ${wasmRate.cpu.toFixed(0)} tok/s of CPU time (${fmt(wasmT)}, median of ${wasmT.wall.length}), ` +
     `cpu ${cpuRate.cpu.toFixed(1)} tok/s (${fmt(cpuT)}, median of ${cpuT.wall.length}): ` +
-    `wasm/cpu ${wasmOverCpu.toFixed(1)}x by CPU time, ${(wasmRate.wall / cpuRate.wall).toFixed(1)}x by wall time`,
+    `${backend}/cpu ${wasmOverCpu.toFixed(1)}x by CPU time, ${(wasmRate.wall / cpuRate.wall).toFixed(1)}x by wall time`,
 );
 
 // ---- roofline: peak matmul rate, then sampling and training as fractions of it (pi0's shape and WIDE x wider)
@@ -274,15 +280,63 @@ for (const [name, r] of [
   );
 }
 
+// ---- scaling: the engine (worker threads) with 1 and 2 threads, rates by wall time (threads run in parallel)
+
+/** Sampling (RP x K) and SFT (2 x train-batch sequences, micro-batches of 2) tokens per wall second on `threads`. */
+async function engineRates(threads: number): Promise<{ sample: number; train: number }> {
+  const dir = mkdtempSync(join(tmpdir(), 'pivotrl-bench-policy-'));
+  const engine = openPolicyEngine({ store: { kind: 'local', root: dir }, onLog: () => {}, threads });
+  try {
+    await engine.init({ out: 'c/0', config: cfg, seed: 1 });
+    const rPrompts = Array.from({ length: RP }, () => text(PROMPT_TOKENS - 1));
+    const opts = { n: K, temperature: 1, topP: 1, maxTokens: ACTION_TOKENS, stop: [], seed: 3 };
+    const examples = [...batch, ...batch];
+    const hp = { lr: 1e-4, microBatchTokens: 2 * (PROMPT_TOKENS + ACTION_TOKENS) };
+    await engine.sample('c/0', rPrompts, { ...opts, maxTokens: 2 }); // warm-up: threads and kernels start
+    await engine.trainSft({ checkpoint: 'c/0', out: 'c/w', examples, hp });
+    const sampleS: number[] = [];
+    const trainS: number[] = [];
+    for (let r = 0; r < reps; r++) {
+      let t0 = performance.now();
+      await engine.sample('c/0', rPrompts, opts);
+      sampleS.push((performance.now() - t0) / 1000);
+      t0 = performance.now();
+      await engine.trainSft({ checkpoint: 'c/0', out: `c/${r + 1}`, examples, hp });
+      trainS.push((performance.now() - t0) / 1000);
+    }
+    return { sample: (RP * K * ACTION_TOKENS) / median(sampleS), train: (2 * seqTokens) / median(trainS) };
+  } finally {
+    await engine.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+const one = await engineRates(1);
+const two = await engineRates(2);
+const sampleScaling2 = two.sample / one.sample;
+const trainScaling2 = two.train / one.train;
+console.log(
+  `engine threads, tok/s by wall time: sampling ${RP}x${K} ${one.sample.toFixed(0)} (1 thread) / ${two.sample.toFixed(0)} (2): ` +
+    `${sampleScaling2.toFixed(2)}x; SFT ${one.train.toFixed(0)} / ${two.train.toFixed(0)}: ${trainScaling2.toFixed(2)}x ` +
+    (backend === 'wasm' ? '(the wasm backend itself runs single-threaded in Node: WASM_HAS_MULTITHREAD_SUPPORT is false there)' : ''),
+);
+
 const peakRssMiB = process.resourceUsage().maxRSS / 1024;
 const peakTfBytes = Math.max(sampleProfile.peakBytes, wasmT.peakBytes ?? 0);
-console.log(`peak RSS ${peakRssMiB.toFixed(0)} MiB; peak tensor bytes (wasm) ${(peakTfBytes / 2 ** 20).toFixed(1)} MiB`);
+console.log(`peak RSS ${peakRssMiB.toFixed(0)} MiB; peak tensor bytes (${backend}) ${(peakTfBytes / 2 ** 20).toFixed(1)} MiB`);
 console.log(
   JSON.stringify({
     backend,
     peak_matmul_gflops: round(peak.gflops),
     sample_roofline_frac: pi0Roof.sample_roofline_frac,
     train_mfu: pi0Roof.train_mfu,
+    sample_scaling_2: round(sampleScaling2),
+    train_scaling_2: round(trainScaling2),
+    engine_tok_s: {
+      sample_1: round(one.sample, 1),
+      sample_2: round(two.sample, 1),
+      train_1: round(one.train, 1),
+      train_2: round(two.train, 1),
+    },
     roofline_sample_batch: `${RP}x${K}`,
     roofline: {
       pi0: pi0Roof,
