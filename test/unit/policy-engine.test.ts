@@ -79,7 +79,12 @@ async function lineage(threads: number) {
     const samples = await engine.sample('c/0', prompts, { n: 3, temperature: 1, topP: 0.9, maxTokens: 8, stop: ['\n'], seed: 2 });
     const items = samples.flatMap((group, i) => {
       const adv = groupAdvantages(group.map((_, j) => j % 2));
-      return group.map((c, j) => ({ prompt: prompts[i], completion: generatedText(c) || 'x', advantage: adv[j]!, oldLogprobs: c.logprobs }));
+      return group.map((c, j) => ({
+        prompt: prompts[i],
+        completion: generatedText(c) || 'x',
+        advantage: adv[j]!,
+        oldLogprobs: c.logprobs,
+      }));
     });
     // completions that came out empty get a stand-in token, and then their old logprobs must match its length
     for (const it of items) if (it.oldLogprobs.length !== it.completion.length) it.oldLogprobs = [...it.completion].map(() => -1);
