@@ -1,4 +1,10 @@
-// Policy throughput and memory on this machine, from one run: `npx tsx bench/policy.ts [--reps 3 --batch 8 --train-batch 4]`.
+// Policy throughput and memory on this machine, from one run:
+// `npx tsx bench/policy.ts [--reps 3 --batch 8 --train-batch 4 --roofline-prompts 8 --samples 8 --wide 4]`.
+//
+// Roofline: the backend's peak matmul rate (GFLOP/s, the best of 512x512x512 and the model's own shapes) measured in
+// the same run, and sampling (`sample_roofline_frac`, a batch of --roofline-prompts prompts x --samples samples at
+// temperature 1) and SFT training (`train_mfu`) as fractions of it, counting the model's FLOPs (policy/flops.ts), at
+// pi0's shape and at a --wide times wider model.
 //
 // Sampling: a batch of prompts of 256 tokens (BOS included), 64 new tokens each, greedy (the same tokens either way,
 // checked), with the KV cache (policy/sample.ts) and with full recomputation (every step re-runs the whole sequence:
@@ -19,6 +25,11 @@ import { DEFAULT_MODEL, ModelConfig } from '../policy/schemas';
 import { charTokenizer } from '../policy/tokenizer';
 import { disposeAdam, trainStep, zeroAdam, type Trainee } from '../policy/train';
 import { rng } from '../policy/rng';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { openPolicyEngine } from '../policy/engine';
+import { sampleFlops, trainFlops } from '../policy/flops';
 
 const PROMPT_TOKENS = 256; // BOS + 255 characters
 const ACTION_TOKENS = 64;
@@ -29,22 +40,30 @@ const { values } = parseArgs({
     reps: { type: 'string', default: '3' },
     batch: { type: 'string', default: '8' },
     'train-batch': { type: 'string', default: '4' },
+    'roofline-prompts': { type: 'string', default: '8' },
+    samples: { type: 'string', default: '8' },
+    wide: { type: 'string', default: '4' },
   },
 });
+const RP = Number(values['roofline-prompts']);
+const K = Number(values.samples);
+const WIDE = Number(values.wide);
 const reps = Number(values.reps);
 const B = Number(values.batch);
 const TB = Number(values['train-batch']);
 
-process.env.PIVOTRL_TF_BACKEND ??= 'wasm';
+// The backend the engine would pick (policy/backend.ts: tfjs-node-gpu, tfjs-node, wasm, cpu; PIVOTRL_TF_BACKEND forces one):
+// on a GPU host the same figures come from tfjs-node(-gpu). Figures named *_wasm_* are this backend's.
 const backend = await initBackend(() => {});
+const tfBackend = tf.getBackend(); // its tf.js registry name ('tensorflow' for tfjs-node)
 const tok = charTokenizer();
 const cfg = ModelConfig.parse({ ...DEFAULT_MODEL, vocab: tok.vocabSize, ctx: 384 });
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 const next = rng(7);
 const text = (n: number) => Array.from({ length: n }, () => 'abcdefghij klmnop\n$/.'[Math.floor(next() * 21)]).join('');
-const fresh = (): Trainee => {
-  const named = initParams(cfg, 1);
-  const model = makeModel(cfg, tok, paramsFrom(cfg, named));
+const fresh = (c: ModelConfig = cfg): Trainee => {
+  const named = initParams(c, 1);
+  const model = makeModel(c, tok, paramsFrom(c, named));
   tf.dispose(Object.values(named));
   return { model, adam: zeroAdam(model), step: 0 };
 };
@@ -97,6 +116,8 @@ function timed<T>(fn: () => T): { out: T; wall: number; cpu: number } {
   return { out, wall, cpu: (c.user + c.system) / 1e6 };
 }
 type Times = { wall: number[]; cpu: number[] };
+const round = (x: number, d = 2) => Number(x.toFixed(d));
+const list = (t: Times) => ({ wall: t.wall.map((x) => round(x, 3)), cpu: t.cpu.map((x) => round(x, 3)) });
 const rates = (tokens: number, t: Times) => ({ wall: tokens / median(t.wall), cpu: tokens / median(t.cpu) });
 const fmt = (t: Times) => `wall ${median(t.wall).toFixed(2)} s, cpu ${median(t.cpu).toFixed(2)} s`;
 
@@ -133,42 +154,195 @@ release(tr);
 
 const batch = Array.from({ length: TB }, () => ({ prompt: text(PROMPT_TOKENS - 1), completion: text(ACTION_TOKENS - 1) + '\n' }));
 const seqTokens = TB * (PROMPT_TOKENS + ACTION_TOKENS);
-async function trainTimes(name: 'wasm' | 'cpu', steps: number): Promise<Times & { peakBytes?: number }> {
+async function trainTimes(name: string, steps: number): Promise<Times & { peakBytes?: number }> {
   if (name === 'cpu') await import('@tensorflow/tfjs-backend-cpu');
   if (!(await tf.setBackend(name))) throw new Error(`backend ${name} did not start`);
   const t = fresh();
-  if (name === 'wasm') trainStep(t, 'sft', batch, { lr: 1e-4 }); // warm-up (wasm kernel set-up), not timed
+  if (name === tfBackend) trainStep(t, 'sft', batch, { lr: 1e-4 }); // warm-up (kernel set-up), not timed
   const times: Times = { wall: [], cpu: [] };
   for (let s = 0; s < steps; s++) {
     const x = timed(() => trainStep(t, 'sft', batch, { lr: 1e-4 }));
     times.wall.push(x.wall);
     times.cpu.push(x.cpu);
   }
-  const peakBytes = name === 'wasm' ? (await tf.profile(() => void trainStep(t, 'sft', batch, { lr: 1e-4 }))).peakBytes : undefined;
+  const peakBytes = name === tfBackend ? (await tf.profile(() => void trainStep(t, 'sft', batch, { lr: 1e-4 }))).peakBytes : undefined;
   release(t);
   return { ...times, peakBytes };
 }
-const wasmT = await trainTimes('wasm', reps);
+const wasmT = await trainTimes(tfBackend, reps);
 const cpuT = await trainTimes('cpu', Math.min(2, reps)); // an order of magnitude slower: fewer steps
-await tf.setBackend(backend);
+await tf.setBackend(tfBackend);
 const wasmRate = rates(seqTokens, wasmT);
 const cpuRate = rates(seqTokens, cpuT);
 const wasmOverCpu = wasmRate.cpu / cpuRate.cpu;
 console.log(
   `SFT step, ${TB} x ${PROMPT_TOKENS + ACTION_TOKENS} tokens (${TB * ACTION_TOKENS} action tokens): ` +
-    `wasm ${wasmRate.cpu.toFixed(0)} tok/s of CPU time (${fmt(wasmT)}, median of ${wasmT.wall.length}), ` +
+    `${backend} ${wasmRate.cpu.toFixed(0)} tok/s of CPU time (${fmt(wasmT)}, median of ${wasmT.wall.length}), ` +
     `cpu ${cpuRate.cpu.toFixed(1)} tok/s (${fmt(cpuT)}, median of ${cpuT.wall.length}): ` +
-    `wasm/cpu ${wasmOverCpu.toFixed(1)}x by CPU time, ${(wasmRate.wall / cpuRate.wall).toFixed(1)}x by wall time`,
+    `${backend}/cpu ${wasmOverCpu.toFixed(1)}x by CPU time, ${(wasmRate.wall / cpuRate.wall).toFixed(1)}x by wall time`,
+);
+
+// ---- roofline: peak matmul rate, then sampling and training as fractions of it (pi0's shape and WIDE x wider)
+
+/** GFLOP/s of CPU time of an [m, k] x [k, n] product: the best of 3 trials of enough repetitions for ~0.2 s. */
+function matmulRate(m: number, k: number, n: number): number {
+  const [a, b] = [tf.randomNormal([m, k]), tf.randomNormal([k, n])];
+  tf.matMul(a, b).dispose(); // warm-up
+  let best = 0;
+  for (let trial = 0; trial < 3; trial++) {
+    let r = 0;
+    const t = timed(() => {
+      const c0 = process.cpuUsage();
+      for (; r < 2 || process.cpuUsage(c0).user < 0.2e6; r++) {
+        const c = tf.matMul(a, b);
+        c.dataSync();
+        c.dispose();
+      }
+    });
+    best = Math.max(best, (2 * m * k * n * r) / t.cpu / 1e9);
+  }
+  tf.dispose([a, b]);
+  return best;
+}
+
+/** Peak matmul GFLOP/s: 512^3 and the products of the model's layers at a training step's and a decoding step's rows. */
+function peakMatmul(cs: ModelConfig[]): { gflops: number; shapes: Record<string, number> } {
+  const shapes: Record<string, number> = { '512x512x512': matmulRate(512, 512, 512) };
+  for (const c of cs) {
+    const W = c.width;
+    for (const rows of [TB * (PROMPT_TOKENS + ACTION_TOKENS), RP * K]) {
+      for (const [k, n] of [
+        [W, W],
+        [W, 4 * W],
+        [4 * W, W],
+        [W, c.vocab],
+      ])
+        shapes[`${rows}x${k}x${n}`] ??= matmulRate(rows, k, n);
+    }
+  }
+  return { gflops: Math.max(...Object.values(shapes)), shapes };
+}
+
+/** Sampling (RP prompts x K samples, temperature 1, no stop) and SFT training rates of a config, against `peak`. */
+function roofline(c: ModelConfig, peak: number) {
+  const t = fresh(c);
+  const rPrompts = Array.from({ length: RP }, () => text(PROMPT_TOKENS - 1));
+  const opts = { n: K, temperature: 1, topP: 1, maxTokens: ACTION_TOKENS, stop: [], seed: 3 };
+  sample(t.model, rPrompts.slice(0, 1), { ...opts, maxTokens: 2 }); // warm-up
+  const sT: Times = { wall: [], cpu: [] };
+  for (let r = 0; r < reps; r++) {
+    const x = timed(() => sample(t.model, rPrompts, opts).tokens);
+    if (x.out !== RP * K * ACTION_TOKENS) throw new Error(`sampled ${x.out} tokens, expected ${RP * K * ACTION_TOKENS}`);
+    sT.wall.push(x.wall);
+    sT.cpu.push(x.cpu);
+  }
+  trainStep(t, 'sft', batch, { lr: 1e-4 }); // warm-up
+  const tT: Times = { wall: [], cpu: [] };
+  for (let r = 0; r < reps; r++) {
+    const x = timed(() => trainStep(t, 'sft', batch, { lr: 1e-4 }));
+    tT.wall.push(x.wall);
+    tT.cpu.push(x.cpu);
+  }
+  release(t);
+  // the prompt's prefill runs once per prompt, the decoding once per sample
+  const prefill = sampleFlops(c, PROMPT_TOKENS, 0);
+  const sGflops = (RP * prefill + RP * K * (sampleFlops(c, PROMPT_TOKENS, ACTION_TOKENS) - prefill)) / median(sT.cpu) / 1e9;
+  const tGflops = (TB * trainFlops(c, PROMPT_TOKENS, ACTION_TOKENS)) / median(tT.cpu) / 1e9;
+  return {
+    width: c.width,
+    params: countParams(c),
+    sample_tok_s: round(rates(RP * K * ACTION_TOKENS, sT).cpu, 1),
+    sample_gflops: round(sGflops),
+    sample_roofline_frac: round(sGflops / peak, 3),
+    train_tok_s: round(rates(seqTokens, tT).cpu, 1),
+    train_gflops: round(tGflops),
+    train_mfu: round(tGflops / peak, 3),
+    seconds: { sample: list(sT), train: list(tT) },
+  };
+}
+
+const wideCfg = ModelConfig.parse({ ...cfg, width: cfg.width * WIDE, heads: cfg.heads * WIDE });
+const peak = peakMatmul([cfg, wideCfg]);
+console.log(
+  `peak matmul ${peak.gflops.toFixed(1)} GFLOP/s of CPU time (best of ${Object.entries(peak.shapes)
+    .map(([k, v]) => `${k} ${v.toFixed(1)}`)
+    .join(', ')})`,
+);
+const pi0Roof = roofline(cfg, peak.gflops);
+const wideRoof = roofline(wideCfg, peak.gflops);
+for (const [name, r] of [
+  ['pi0 shape', pi0Roof],
+  [`${WIDE}x wider`, wideRoof],
+] as const) {
+  console.log(
+    `${name} (width ${r.width}, ${r.params} parameters): sampling ${RP}x${K} ${r.sample_tok_s} tok/s = ${r.sample_gflops} GFLOP/s ` +
+      `(roofline fraction ${r.sample_roofline_frac}); SFT ${r.train_tok_s} tok/s = ${r.train_gflops} GFLOP/s (MFU ${r.train_mfu})`,
+  );
+}
+
+// ---- scaling: the engine (worker threads) with 1 and 2 threads, rates by wall time (threads run in parallel)
+
+/** Sampling (RP x K) and SFT (2 x train-batch sequences, micro-batches of 2) tokens per wall second on `threads`. */
+async function engineRates(threads: number): Promise<{ sample: number; train: number }> {
+  const dir = mkdtempSync(join(tmpdir(), 'pivotrl-bench-policy-'));
+  const engine = openPolicyEngine({ store: { kind: 'local', root: dir }, onLog: () => {}, threads });
+  try {
+    await engine.init({ out: 'c/0', config: cfg, seed: 1 });
+    const rPrompts = Array.from({ length: RP }, () => text(PROMPT_TOKENS - 1));
+    const opts = { n: K, temperature: 1, topP: 1, maxTokens: ACTION_TOKENS, stop: [], seed: 3 };
+    const examples = [...batch, ...batch];
+    const hp = { lr: 1e-4, microBatchTokens: 2 * (PROMPT_TOKENS + ACTION_TOKENS) };
+    await engine.sample('c/0', rPrompts, { ...opts, maxTokens: 2 }); // warm-up: threads and kernels start
+    await engine.trainSft({ checkpoint: 'c/0', out: 'c/w', examples, hp });
+    const sampleS: number[] = [];
+    const trainS: number[] = [];
+    for (let r = 0; r < reps; r++) {
+      let t0 = performance.now();
+      await engine.sample('c/0', rPrompts, opts);
+      sampleS.push((performance.now() - t0) / 1000);
+      t0 = performance.now();
+      await engine.trainSft({ checkpoint: 'c/0', out: `c/${r + 1}`, examples, hp });
+      trainS.push((performance.now() - t0) / 1000);
+    }
+    return { sample: (RP * K * ACTION_TOKENS) / median(sampleS), train: (2 * seqTokens) / median(trainS) };
+  } finally {
+    await engine.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+const one = await engineRates(1);
+const two = await engineRates(2);
+const sampleScaling2 = two.sample / one.sample;
+const trainScaling2 = two.train / one.train;
+console.log(
+  `engine threads, tok/s by wall time: sampling ${RP}x${K} ${one.sample.toFixed(0)} (1 thread) / ${two.sample.toFixed(0)} (2): ` +
+    `${sampleScaling2.toFixed(2)}x; SFT ${one.train.toFixed(0)} / ${two.train.toFixed(0)}: ${trainScaling2.toFixed(2)}x ` +
+    (backend === 'wasm' ? '(the wasm backend itself runs single-threaded in Node: WASM_HAS_MULTITHREAD_SUPPORT is false there)' : ''),
 );
 
 const peakRssMiB = process.resourceUsage().maxRSS / 1024;
 const peakTfBytes = Math.max(sampleProfile.peakBytes, wasmT.peakBytes ?? 0);
-console.log(`peak RSS ${peakRssMiB.toFixed(0)} MiB; peak tensor bytes (wasm) ${(peakTfBytes / 2 ** 20).toFixed(1)} MiB`);
-const round = (x: number, d = 2) => Number(x.toFixed(d));
-const list = (t: Times) => ({ wall: t.wall.map((x) => round(x, 3)), cpu: t.cpu.map((x) => round(x, 3)) });
+console.log(`peak RSS ${peakRssMiB.toFixed(0)} MiB; peak tensor bytes (${backend}) ${(peakTfBytes / 2 ** 20).toFixed(1)} MiB`);
 console.log(
   JSON.stringify({
     backend,
+    peak_matmul_gflops: round(peak.gflops),
+    sample_roofline_frac: pi0Roof.sample_roofline_frac,
+    train_mfu: pi0Roof.train_mfu,
+    sample_scaling_2: round(sampleScaling2),
+    train_scaling_2: round(trainScaling2),
+    engine_tok_s: {
+      sample_1: round(one.sample, 1),
+      sample_2: round(two.sample, 1),
+      train_1: round(one.train, 1),
+      train_2: round(two.train, 1),
+    },
+    roofline_sample_batch: `${RP}x${K}`,
+    roofline: {
+      pi0: pi0Roof,
+      wide: wideRoof,
+      matmul_gflops: Object.fromEntries(Object.entries(peak.shapes).map(([k, v]) => [k, round(v)])),
+    },
     model: { ...cfg, params: countParams(cfg), weights: 'random init (pi0 shape, longer ctx)' },
     prompt_tokens: PROMPT_TOKENS,
     action_tokens: ACTION_TOKENS,

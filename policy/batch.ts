@@ -25,8 +25,9 @@ export interface PrefixLayout {
   len: number[];
 }
 
-export function prefixLayout(prefixes: number[][]): PrefixLayout {
-  const L = Math.max(0, ...prefixes.map((p) => p.length));
+/** `minLength` pads to at least that length (a share of a batch laid out as the whole batch is). */
+export function prefixLayout(prefixes: number[][], minLength = 0): PrefixLayout {
+  const L = Math.max(minLength, ...prefixes.map((p) => p.length));
   return { L, pad: prefixes.map((p) => L - p.length), len: prefixes.map((p) => p.length) };
 }
 

@@ -4,9 +4,10 @@
 // event loop (heartbeats and cancellation keep flowing during a long update). The thread opens its own store
 // from the StoreConfig and caches the last loaded model. openInProcessPolicyEngine() is the same engine in
 // the calling thread, for unit tests and benchmarks.
-import { Worker } from 'node:worker_threads';
+import { availableParallelism } from 'node:os';
 import { StoreConfig } from '../store';
 import type { LocalEngine } from './local';
+import { spawnEngineThread } from './spawn';
 import { Completion, GrpoHyper, GrpoItem, InitRequest, SampleOptions, SequenceNll, SftExample, SftHyper, TrainMetrics } from './schemas';
 
 export { assertAcceleratorOrAllowed } from './backend';
@@ -57,49 +58,26 @@ export interface TrainOptions {
 export interface EngineOptions {
   store: StoreConfig;
   onLog?: (msg: string) => void;
+  /** Data-parallel threads (default policyThreads()): sampling splits the prompts, training the micro-batches. */
+  threads?: number;
+}
+
+/** PIVOTRL_POLICY_THREADS, else the cores available to this process. */
+export function policyThreads(env: NodeJS.ProcessEnv = process.env): number {
+  const raw = env.PIVOTRL_POLICY_THREADS;
+  if (raw === undefined || raw === '') return availableParallelism();
+  const n = Number(raw);
+  if (!Number.isInteger(n) || n < 1) throw new Error(`PIVOTRL_POLICY_THREADS=${raw}: want a positive integer`);
+  return n;
 }
 
 type Method = Exclude<keyof PolicyEngine, 'close'>;
 
-/** The engine in a worker thread. */
+/** The engine in a worker thread (which starts threads - 1 helper threads of its own when it needs them). */
 export function openPolicyEngine(opts: EngineOptions): PolicyEngine {
   const log = opts.onLog ?? ((m: string) => console.log(`[policy] ${m}`));
-  // thread-boot.mjs registers tsx in the thread, then loads thread.ts (see there).
-  const worker = new Worker(new URL('./thread-boot.mjs', import.meta.url), {
-    workerData: { store: StoreConfig.parse(opts.store) },
-  });
-  worker.unref(); // an idle engine does not keep the process alive
-  const pending = new Map<number, { resolve: (v: unknown) => void; reject: (e: Error) => void }>();
-  let nextId = 1;
-  let dead: Error | undefined;
-
-  const failAll = (err: Error) => {
-    dead ??= err;
-    for (const p of pending.values()) p.reject(err);
-    pending.clear();
-    worker.unref();
-  };
-  worker.on('message', (msg: { type: string; id?: number; msg?: string; result?: unknown; error?: ErrorShape }) => {
-    if (msg.type === 'log') return log(msg.msg!);
-    const p = pending.get(msg.id!);
-    if (!p) return;
-    pending.delete(msg.id!);
-    if (pending.size === 0) worker.unref();
-    if (msg.type === 'result') p.resolve(msg.result);
-    else p.reject(revive(msg.error!));
-  });
-  worker.on('error', (err) => failAll(err));
-  worker.on('exit', (code) => failAll(new Error(`policy thread exited (code ${code})`)));
-
-  const call = (method: Method, args: unknown[]): Promise<never> => {
-    if (dead) return Promise.reject(dead);
-    return new Promise((resolve, reject) => {
-      const id = nextId++;
-      pending.set(id, { resolve: resolve as (v: unknown) => void, reject });
-      worker.ref();
-      worker.postMessage({ id, method, args });
-    });
-  };
+  const thread = spawnEngineThread(opts.store, opts.threads ?? policyThreads(), log);
+  const call = (method: Method, args: unknown[]) => thread.call(method, args);
   // The thread's training loop is synchronous, so an abort cannot reach it as a message: it reads a shared flag instead.
   const train = (method: 'trainSft' | 'trainGrpo', req: unknown, signal?: AbortSignal): Promise<never> => {
     if (signal?.aborted) return Promise.reject(signal.reason);
@@ -116,17 +94,16 @@ export function openPolicyEngine(opts: EngineOptions): PolicyEngine {
     sequenceNll: (checkpoint, sequences) => call('sequenceNll', [checkpoint, sequences]),
     init: (req) => call('init', [req]),
     checkpointHash: (prefix) => call('checkpointHash', [prefix]),
-    close: async () => {
-      if (!dead) failAll(new Error('policy engine closed'));
-      await worker.terminate();
-    },
+    close: () => thread.close(),
   };
 }
 
 /** The same engine in the calling thread (blocks it during tensor work): unit tests, benchmarks, scripts. */
 export function openInProcessPolicyEngine(opts: EngineOptions): PolicyEngine {
   const log = opts.onLog ?? ((m: string) => console.log(`[policy] ${m}`));
-  const engine: Promise<LocalEngine> = import('./local').then((m) => new m.LocalEngine({ store: opts.store, onLog: log }));
+  const engine: Promise<LocalEngine> = import('./local').then(
+    (m) => new m.LocalEngine({ store: opts.store, onLog: log, threads: opts.threads ?? 1 }),
+  );
   const call = async (method: Method, args: unknown[]): Promise<never> => {
     const e = (await engine) as unknown as Record<Method, (...a: unknown[]) => Promise<never>>;
     return e[method](...args);
@@ -151,17 +128,4 @@ function settleAsCancelled<T>(work: Promise<T>, signal: AbortSignal | undefined)
   return work.catch((err: unknown) => {
     throw signal?.aborted ? signal.reason : err;
   });
-}
-
-export interface ErrorShape {
-  name: string;
-  message: string;
-  stack?: string;
-}
-
-function revive(e: ErrorShape): Error {
-  const err = new Error(e.message);
-  err.name = e.name;
-  if (e.stack) err.stack = `${e.name}: ${e.message}\n    [policy thread]\n${e.stack.split('\n').slice(1).join('\n')}`;
-  return err;
 }

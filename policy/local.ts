@@ -1,12 +1,17 @@
 // The policy engine's implementation, in the calling thread. openPolicyEngine() runs this in a worker thread;
-// openInProcessPolicyEngine() runs it here (tests, benchmarks).
+// openInProcessPolicyEngine() runs it here (tests, benchmarks). With threads > 1 it starts threads - 1 helper
+// threads (LocalEngines of one thread) on first use: sampling gives each a contiguous share of the prompts (with
+// their prompt seeds, so the draws do not depend on the split), training each a share of the micro-batches, whose
+// gradients come back and are summed in micro-batch order (the result does not depend on the thread count).
 import * as tf from '@tensorflow/tfjs-core';
 import { ArtefactStore, StoreConfig, getText, openStore } from '../store';
 import { initBackend } from './backend';
 import { cancelledError } from '../core/abort';
 import { checkpointExists, checkpointHash, loadCheckpoint, saveCheckpoint } from './checkpoint';
 import { disposeModel, initParams, makeModel, paramsFrom } from './model';
-import { sample } from './sample';
+import { prefixPassLength, sample } from './sample';
+import { promptSeed } from './rng';
+import { spawnEngineThread, type EngineThread } from './spawn';
 import {
   Completion,
   GrpoRequest,
@@ -20,7 +25,27 @@ import {
   TrainMetrics,
 } from './schemas';
 import { charTokenizer } from './tokenizer';
-import { Trainee, completionNll, disposeAdam, trainStep, zeroAdam } from './train';
+import {
+  Trainee,
+  applyStep,
+  completionNll,
+  disposeAdam,
+  microBatchGrads,
+  planStep,
+  zeroAdam,
+  type MicroGrads,
+  type Sequence,
+} from './train';
+
+/** What a helper thread needs to compute some micro-batches' gradients of a step. */
+interface MicroGradsRequest {
+  checkpoint: string;
+  reference?: string;
+  kind: 'sft' | 'grpo';
+  seqs: Sequence[];
+  hp: SftRequest['hp'] | GrpoRequest['hp'];
+  batches: number[];
+}
 
 export class LocalEngine {
   private readonly store: ArtefactStore;
@@ -29,10 +54,23 @@ export class LocalEngine {
   /** The last loaded (or trained) model, by checkpoint prefix. */
   private current: { key: string; tr: Trainee } | undefined;
   private reference: { key: string; tr: Trainee } | undefined;
+  private readonly storeConfig: StoreConfig;
+  private readonly threads: number;
+  private helperThreads: EngineThread[] | undefined;
 
-  constructor(opts: { store: StoreConfig; onLog?: (msg: string) => void }) {
-    this.store = openStore(StoreConfig.parse(opts.store));
+  constructor(opts: { store: StoreConfig; onLog?: (msg: string) => void; threads?: number }) {
+    this.storeConfig = StoreConfig.parse(opts.store);
+    this.store = openStore(this.storeConfig);
     this.log = opts.onLog ?? (() => {});
+    this.threads = opts.threads ?? 1;
+  }
+
+  /** The helper threads (threads - 1), started on first use. */
+  private helpers(): EngineThread[] {
+    this.helperThreads ??= Array.from({ length: this.threads - 1 }, (_, i) =>
+      spawnEngineThread(this.storeConfig, 1, (msg) => this.log(`[helper ${i + 1}] ${msg}`)),
+    );
+    return this.helperThreads;
   }
 
   /** Calls run one at a time (the model cache is shared). */
@@ -64,13 +102,24 @@ export class LocalEngine {
       const r = SampleRequest.parse({ checkpoint, prompts, opts });
       const tr = await this.load(r.checkpoint);
       const t0 = performance.now();
-      const out = sample(tr.model, r.prompts, r.opts);
+      const seeds = r.opts.promptSeeds ?? r.prompts.map((_, i) => promptSeed(r.opts.seed, i));
+      const shares = contiguousShares(r.prompts.length, Math.min(this.threads, r.prompts.length));
+      const o = { ...r.opts, prefixPad: shares.length > 1 ? prefixPassLength(tr.model, r.prompts) : r.opts.prefixPad };
+      const remote = shares
+        .slice(1)
+        .map(([a, b], j) =>
+          this.helpers()[j].call('sample', [r.checkpoint, r.prompts.slice(a, b), { ...o, promptSeeds: seeds.slice(a, b) }]),
+        );
+      const [a, b] = shares[0];
+      const local = await settleWith(remote, () => sample(tr.model, r.prompts.slice(a, b), { ...o, promptSeeds: seeds.slice(a, b) }));
+      const completions: Completion[][] = [...local.completions, ...(await Promise.all(remote)).flat()];
+      const tokens = completions.flat().reduce((n, c) => n + c.logprobs.length, 0);
       const s = (performance.now() - t0) / 1000;
       this.log(
-        `sampled ${out.tokens} tokens for ${r.prompts.length}x${r.opts.n} in ${s.toFixed(2)} s ` +
-          `(${(out.tokens / s).toFixed(0)} tok/s)${out.truncated ? `, ${out.truncated} prompts truncated` : ''}`,
+        `sampled ${tokens} tokens for ${r.prompts.length}x${r.opts.n} in ${s.toFixed(2)} s on ${shares.length} thread(s) ` +
+          `(${(tokens / s).toFixed(0)} tok/s)${local.truncated ? `, ${local.truncated} prompts truncated here` : ''}`,
       );
-      return out.completions;
+      return completions;
     });
   }
 
@@ -78,7 +127,9 @@ export class LocalEngine {
   trainSft(req: SftRequest, cancelled: () => boolean = () => false): Promise<TrainMetrics> {
     return this.serial(async () => {
       const r = SftRequest.parse(req);
-      return this.train(r.checkpoint, r.out, undefined, cancelled, (tr) => trainStep(tr, 'sft', r.examples, r.hp, undefined, cancelled));
+      return this.train(r.checkpoint, r.out, undefined, cancelled, (tr) =>
+        this.step(tr, 'sft', r.examples, r.hp, r.checkpoint, undefined, undefined, cancelled),
+      );
     });
   }
 
@@ -87,7 +138,9 @@ export class LocalEngine {
       const r = GrpoRequest.parse(req);
       if (r.hp.beta > 0 && !r.reference) throw new Error('hp.beta > 0 (KL penalty) needs a reference checkpoint');
       const ref = r.hp.beta > 0 ? r.reference : undefined;
-      return this.train(r.checkpoint, r.out, ref, cancelled, (tr, refModel) => trainStep(tr, 'grpo', r.items, r.hp, refModel, cancelled));
+      return this.train(r.checkpoint, r.out, ref, cancelled, (tr, refModel) =>
+        this.step(tr, 'grpo', r.items, r.hp, r.checkpoint, ref, refModel, cancelled),
+      );
     });
   }
 
@@ -96,6 +149,16 @@ export class LocalEngine {
       const r = NllRequest.parse({ checkpoint, sequences });
       const tr = await this.load(r.checkpoint);
       return completionNll(tr.model, r.sequences);
+    });
+  }
+
+  /** Helper side of a data-parallel step: the gradients of some micro-batches of the step from `checkpoint`. */
+  microGrads(req: MicroGradsRequest): Promise<MicroGrads[]> {
+    return this.serial(async () => {
+      const ref = req.reference ? await this.loadReference(req.reference) : undefined;
+      const tr = await this.load(req.checkpoint);
+      const plan = planStep(tr.model, req.kind, req.seqs, req.hp);
+      return req.batches.map((b) => microBatchGrads(tr.model, plan, b, ref?.model));
     });
   }
 
@@ -108,10 +171,45 @@ export class LocalEngine {
       this.setCurrent(undefined);
       if (this.reference) this.dispose(this.reference.tr);
       this.reference = undefined;
+      await Promise.all((this.helperThreads ?? []).map((h) => h.close()));
+      this.helperThreads = undefined;
     });
   }
 
   // ---- plumbing
+
+  /** One step, micro-batch b on thread b mod threads (this one is thread 0). */
+  private async step(
+    tr: Trainee,
+    kind: 'sft' | 'grpo',
+    seqs: Sequence[],
+    hp: MicroGradsRequest['hp'],
+    checkpoint: string,
+    reference?: string,
+    refModel?: Trainee['model'],
+    cancelled: () => boolean = () => false,
+  ): Promise<TrainMetrics> {
+    const started = performance.now();
+    const plan = planStep(tr.model, kind, seqs, hp);
+    const stopIfCancelled = () => {
+      if (cancelled()) throw cancelledError('the optimiser step was cancelled; the weights are unchanged');
+    };
+    const n = Math.min(this.threads, plan.batches.length);
+    const ofThread = (j: number) => plan.batches.map((_, b) => b).filter((b) => b % n === j);
+    const remote = Array.from({ length: n - 1 }, (_, j): Promise<MicroGrads[]> =>
+      this.helpers()[j].call('microGrads', [{ checkpoint, reference, kind, seqs, hp, batches: ofThread(j + 1) }]),
+    );
+    const local = await settleWith(remote, () =>
+      ofThread(0).map((b) => {
+        stopIfCancelled();
+        return microBatchGrads(tr.model, plan, b, refModel);
+      }),
+    );
+    const helped = await Promise.all(remote);
+    stopIfCancelled();
+    const parts = plan.batches.map((_, b) => (b % n === 0 ? local : helped[(b % n) - 1])[Math.floor(b / n)]);
+    return applyStep(tr, plan, parts, started);
+  }
 
   /**
    * One step from `checkpoint` to `out`. If `out` already holds a finished step (its metrics.json is written last),
@@ -123,7 +221,7 @@ export class LocalEngine {
     out: string,
     reference: string | undefined,
     cancelled: () => boolean,
-    step: (tr: Trainee, ref?: Trainee['model']) => TrainMetrics,
+    step: (tr: Trainee, ref?: Trainee['model']) => Promise<TrainMetrics>,
   ): Promise<TrainMetrics> {
     const stopIfCancelled = () => {
       if (cancelled()) throw cancelledError(`${out}: the step was cancelled; no checkpoint is published`);
@@ -139,7 +237,7 @@ export class LocalEngine {
     stopIfCancelled();
     let metrics: TrainMetrics;
     try {
-      metrics = step(tr, ref?.model);
+      metrics = await step(tr, ref?.model);
       await saveCheckpoint(this.store, out, tr, { beforePublish: stopIfCancelled });
     } catch (err) {
       this.setCurrent(undefined); // the in-memory model may be updated but not published
@@ -179,5 +277,21 @@ export class LocalEngine {
   private dispose(tr: Trainee): void {
     disposeModel(tr.model);
     disposeAdam(tr.adam);
+  }
+}
+
+/** [start, end) of `parts` contiguous, near-equal shares of n items. */
+function contiguousShares(n: number, parts: number): [number, number][] {
+  const k = Math.max(1, parts);
+  return Array.from({ length: k }, (_, j) => [Math.floor((j * n) / k), Math.floor(((j + 1) * n) / k)]);
+}
+
+/** Runs `local` while `remote` calls are in flight; if it throws, waits for them to settle (no stray rejection), then throws. */
+async function settleWith<T>(remote: Promise<unknown>[], local: () => T): Promise<T> {
+  try {
+    return local();
+  } catch (err) {
+    await Promise.allSettled(remote);
+    throw err;
   }
 }

@@ -153,7 +153,7 @@ function custom<A extends tf.Tensor[]>(
  * Embedding lookup: gather forward; gradient one-hot(ids)^T @ dy (a matmul). tf.gather's own gradient
  * needs UnsortedSegmentSum, which the wasm backend lacks.
  */
-const embedOp = custom<[tf.Tensor, tf.Tensor]>((table, ids, save) => {
+export const embedOp = custom<[tf.Tensor, tf.Tensor]>((table, ids, save) => {
   save([ids]);
   const [V, W] = table.shape;
   return {
@@ -166,7 +166,7 @@ const embedOp = custom<[tf.Tensor, tf.Tensor]>((table, ids, save) => {
 });
 
 /** LayerNorm over the last axis with a gain and no bias (nanoGPT bias=False). */
-const layerNorm = custom<[tf.Tensor, tf.Tensor]>((x, g, save) => {
+export const layerNorm = custom<[tf.Tensor, tf.Tensor]>((x, g, save) => {
   const xc = tf.sub(x, tf.mean(x, -1, true));
   const r = tf.rsqrt(tf.add(tf.mean(tf.square(xc), -1, true), 1e-5));
   const xhat = tf.mul(xc, r);
@@ -186,7 +186,7 @@ const layerNorm = custom<[tf.Tensor, tf.Tensor]>((x, g, save) => {
 });
 
 /** GELU, sigmoid approximation x * sigmoid(1.702 x). */
-const gelu = custom<[tf.Tensor]>((x, save) => {
+export const gelu = custom<[tf.Tensor]>((x, save) => {
   const s = tf.sigmoid(tf.mul(x, 1.702));
   save([x, s]);
   return {

@@ -8,8 +8,9 @@
 // Prompts keep their start: a prompt is left-truncated (the tail kept) only when it leaves no room for one token, and
 // each row generates at most min(maxTokens, ctx - its prompt's tokens).
 import * as tf from '@tensorflow/tfjs-core';
-import { completionInputs, prefixInputs, prefixLayout, promptTokens } from './batch';
-import { KV, Model, forward, logitsOf, repeatRows } from './model';
+import { prefixLayout, promptTokens } from './batch';
+import { decodeStep, disposeCache, keepRows, prefill } from './decode';
+import { Model, logitsOf } from './model';
 import { nucleus, nucleusLogprob, untempered, type Tempering } from './nucleus';
 import { mixSeed, promptSeed, rng } from './rng';
 import { Completion } from './schemas';
@@ -23,6 +24,8 @@ export interface SampleParams {
   seed: number;
   /** One seed per prompt (default promptSeed(seed, i)). */
   promptSeeds?: number[];
+  /** Pad the prefix pass to at least this length (see SampleOptions). */
+  prefixPad?: number;
 }
 
 export interface SampleResult {
@@ -44,7 +47,7 @@ interface Row {
 }
 
 export function sample(m: Model, prompts: string[], o: SampleParams): SampleResult {
-  const { ctx, width: W, vocab: V } = m.config;
+  const { ctx, vocab: V } = m.config;
   const tok = m.tokenizer;
   if (o.maxTokens > ctx - 2) throw new Error(`maxTokens ${o.maxTokens} leaves no room for a prompt (ctx ${ctx})`);
   if (prompts.length === 0) return { completions: [], tokens: 0, truncated: 0 };
@@ -54,7 +57,7 @@ export function sample(m: Model, prompts: string[], o: SampleParams): SampleResu
 
   const pt = prompts.map((p) => promptTokens(tok, p, ctx - 1));
   const prefixes = pt.map((x) => x.tokens.slice(0, -1));
-  const layout = prefixLayout(prefixes);
+  const layout = prefixLayout(prefixes, o.prefixPad);
   const rows: Row[] = [];
   prompts.forEach((_, i) => {
     const seed = o.promptSeeds?.[i] ?? promptSeed(o.seed, i);
@@ -72,64 +75,52 @@ export function sample(m: Model, prompts: string[], o: SampleParams): SampleResu
     }
   });
 
-  // Prefill: one forward over the prompt prefixes, keys/values repeated for the n samples of each prompt.
-  let kv: KV[] | undefined;
-  if (layout.L > 0) {
-    tf.tidy(() => {
-      const inp = prefixInputs(prefixes, layout, tok.pad);
-      kv = keepKV(forward(m, inp.ids, inp.pos, inp.bias).kv.map(({ k, v }) => ({ k: repeatRows(k, o.n), v: repeatRows(v, o.n) })));
-    });
-  }
+  // Prefill once per prompt; its n samples share its keys/values (policy/decode.ts).
+  const cache = prefill(m, prefixes, layout);
+  try {
+    let live = rows.map((_, r) => r); // rows in the batch (finished ones until compaction), in batch order
+    for (let t = 0; t < o.maxTokens && live.some((r) => !rows[r].done); t++) {
+      const ids = live.map((r) => (t === 0 ? pt[rows[r].prompt].tokens.at(-1)! : rows[r].tokens.at(-1)!));
+      const pos = live.map((r) => Math.min(ctx - 1, layout.len[rows[r].prompt] + t));
+      const h = decodeStep(m, cache, ids, pos, promptGroups(live.map((r) => rows[r].prompt)));
+      const logits = tf.tidy(() => logitsOf(m, h));
+      h.dispose();
+      // the one host read per step: the draws need the logits
+      const z = logits.dataSync() as Float32Array;
+      logits.dispose();
 
-  let live = rows.map((_, r) => r); // rows in the batch (finished ones until compaction), in batch order
-  for (let t = 0; t < o.maxTokens && live.some((r) => !rows[r].done); t++) {
-    const inputs = live.map((r) => [t === 0 ? pt[rows[r].prompt].tokens.at(-1)! : rows[r].tokens.at(-1)!]);
-    const prefixOf = live.map((r) => rows[r].prompt);
-    const past = kv;
-    let logits!: tf.Tensor;
-    tf.tidy(() => {
-      const inp = completionInputs(inputs, prefixOf, layout, t, 1, ctx, tok.pad);
-      const out = forward(m, inp.ids, inp.pos, inp.bias, past);
-      logits = tf.keep(logitsOf(m, tf.reshape(out.h, [live.length, W]) as tf.Tensor2D));
-      kv = keepKV(out.kv);
-    });
-    disposeKV(past);
-    const z = logits.dataSync() as Float32Array;
-    logits.dispose();
-
-    live.forEach((r, i) => {
-      const row = rows[r];
-      if (row.done) return;
-      const zi = z.subarray(i * V, (i + 1) * V);
-      const { id, logprob } = o.temperature === 0 ? { id: argmax(zi), logprob: NaN } : drawToken(zi, o, row.draw);
-      row.tokens.push(id);
-      row.logprobs.push(o.temperature === 0 || untempered(o) ? zi[id] - logSumExp(zi) : logprob);
-      const text = tok.decode(row.tokens);
-      const hit = firstStop(text, o.stop);
-      if (hit) {
-        row.text = text.slice(0, hit.at);
-        row.stop = hit.stop;
-        row.done = true;
-      } else {
-        row.text = text;
-        row.done = row.tokens.length >= row.limit;
-      }
-    });
-
-    // Drop finished rows from the batch once they are a quarter of it (the cache shrinks with them).
-    const keep = live.map((r, i) => [r, i] as const).filter(([r]) => !rows[r].done);
-    if (keep.length > 0 && keep.length <= 0.75 * live.length) {
-      const idx = keep.map(([, i]) => i);
-      const old = kv!;
-      tf.tidy(() => {
-        const at = tf.tensor1d(idx, 'int32');
-        kv = keepKV(old.map(({ k, v }) => ({ k: tf.gather(k, at) as tf.Tensor4D, v: tf.gather(v, at) as tf.Tensor4D })));
+      live.forEach((r, i) => {
+        const row = rows[r];
+        if (row.done) return;
+        const zi = z.subarray(i * V, (i + 1) * V);
+        const { id, logprob } = o.temperature === 0 ? { id: argmax(zi), logprob: NaN } : drawToken(zi, o, row.draw);
+        row.tokens.push(id);
+        row.logprobs.push(o.temperature === 0 || untempered(o) ? zi[id] - logSumExp(zi) : logprob);
+        const text = tok.decode(row.tokens);
+        const hit = firstStop(text, o.stop);
+        if (hit) {
+          row.text = text.slice(0, hit.at);
+          row.stop = hit.stop;
+          row.done = true;
+        } else {
+          row.text = text;
+          row.done = row.tokens.length >= row.limit;
+        }
       });
-      disposeKV(old);
-      live = keep.map(([r]) => r);
+
+      // Drop finished rows from the batch once they are a quarter of it (the recent cache shrinks with them).
+      const keep = live.map((r, i) => [r, i] as const).filter(([r]) => !rows[r].done);
+      if (keep.length > 0 && keep.length <= 0.75 * live.length) {
+        keepRows(
+          cache,
+          keep.map(([, i]) => i),
+        );
+        live = keep.map(([r]) => r);
+      }
     }
+  } finally {
+    disposeCache(cache);
   }
-  disposeKV(kv);
 
   const completions = prompts.map((_, i) =>
     rows.slice(i * o.n, (i + 1) * o.n).map((r) => ({ text: r.text, stop: r.stop, logprobs: r.logprobs })),
@@ -141,12 +132,19 @@ export function sample(m: Model, prompts: string[], o: SampleParams): SampleResu
   };
 }
 
-function keepKV(kv: KV[]): KV[] {
-  return kv.map(({ k, v }) => ({ k: tf.keep(k), v: tf.keep(v) }));
+/** Length of the prompts' prefix pass: what a share of them needs as prefixPad to compute as the whole batch does. */
+export function prefixPassLength(m: Model, prompts: string[]): number {
+  return Math.max(0, ...prompts.map((p) => promptTokens(m.tokenizer, p, m.config.ctx - 1).tokens.length - 1));
 }
 
-function disposeKV(kv: KV[] | undefined): void {
-  for (const { k, v } of kv ?? []) tf.dispose([k, v]);
+/** Contiguous runs of rows of one prompt, in batch order. */
+function promptGroups(promptOf: number[]): { prompt: number; start: number; end: number }[] {
+  const out: { prompt: number; start: number; end: number }[] = [];
+  promptOf.forEach((prompt, i) => {
+    if (out.at(-1)?.prompt === prompt) out.at(-1)!.end = i + 1;
+    else out.push({ prompt, start: i, end: i + 1 });
+  });
+  return out;
 }
 
 function firstStop(text: string, stops: string[]): { at: number; stop: string } | null {

@@ -35,6 +35,11 @@ export const SampleOptions = z.object({
    * OpenAI-compatible server) draws what one batched call would.
    */
   promptSeeds: z.array(z.number().int()).optional(),
+  /**
+   * Pads the prompts' shared prefix pass to at least this many positions. The engine's threads sample shares of one
+   * batch with the whole batch's padding, so every row computes exactly what the whole batch would.
+   */
+  prefixPad: z.number().int().nonnegative().optional(),
 });
 export type SampleOptions = z.input<typeof SampleOptions>;
 

@@ -1,12 +1,16 @@
 // Worker-thread entry of the policy engine (see engine.ts): runs LocalEngine calls posted by the parent.
 import { parentPort, workerData } from 'node:worker_threads';
-import type { ErrorShape } from './engine';
+import type { ErrorShape } from './spawn';
 import { LocalEngine } from './local';
 
 const port = parentPort!;
-const engine = new LocalEngine({ store: workerData.store, onLog: (msg) => port.postMessage({ type: 'log', msg }) });
+const engine = new LocalEngine({
+  store: workerData.store,
+  threads: workerData.threads,
+  onLog: (msg) => port.postMessage({ type: 'log', msg }),
+});
 
-const METHODS = new Set(['backend', 'sample', 'trainSft', 'trainGrpo', 'sequenceNll', 'init', 'checkpointHash', 'close']);
+const METHODS = new Set(['backend', 'sample', 'trainSft', 'trainGrpo', 'sequenceNll', 'init', 'checkpointHash', 'close', 'microGrads']);
 
 port.on('message', async (req: { id: number; method: string; args: unknown[] }) => {
   try {

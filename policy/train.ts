@@ -184,21 +184,27 @@ function tokenMask(mb: MicroBatch): tf.Tensor2D {
   );
 }
 
-/**
- * One optimiser step on `seqs`. kind 'sft': cross-entropy on completion tokens. kind 'grpo': clipped
- * token-level PPO loss with the sequences' advantages and old logprobs, plus beta * KL to `reference`.
- * `cancelled` is asked before each micro-batch and before the weights change: once it says yes, the step throws
- * an AbortError and leaves the model and its optimiser state as they were.
- */
-export function trainStep(
-  tr: Trainee,
-  kind: 'sft' | 'grpo',
-  seqs: Sequence[],
-  hpIn: SftHyper | GrpoHyper,
-  reference?: Model,
-  cancelled: () => boolean = () => false,
-): TrainMetrics {
-  const started = performance.now();
+/** A step's plan: its hyperparameters and micro-batches, a function of the input (every thread plans the same). */
+export interface StepPlan {
+  kind: 'sft' | 'grpo';
+  hp: Hyper;
+  grpo: ReturnType<typeof GrpoHyper.parse> | undefined;
+  tempering: Tempering | undefined;
+  batches: MicroBatch[];
+  truncated: number;
+  /** Completion tokens of the whole step (the loss is their mean). */
+  N: number;
+  sequences: number;
+}
+
+/** One micro-batch's gradients (namedParams order, host copies: they may cross threads) and loss statistics. */
+export interface MicroGrads {
+  grads: Float32Array[];
+  /** loss, policy_loss, approx_kl, clipfrac, entropy, kl_ref: this micro-batch's share of the step's means. */
+  stats: number[];
+}
+
+export function planStep(m: Model, kind: 'sft' | 'grpo', seqs: Sequence[], hpIn: SftHyper | GrpoHyper): StepPlan {
   if (seqs.length === 0) throw new Error('empty training batch');
   const hp: Hyper = kind === 'sft' ? SftHyper.parse(hpIn) : GrpoHyper.parse(hpIn);
   const grpo = kind === 'grpo' ? (hp as ReturnType<typeof GrpoHyper.parse>) : undefined;
@@ -209,69 +215,99 @@ export function trainStep(
     );
   }
   const tempering = grpo ? { temperature: grpo.temperature, topP: grpo.topP } : undefined;
-  const { batches, truncated } = layout(tr.model, seqs, hp.microBatchTokens, kind === 'grpo');
+  const { batches, truncated } = layout(m, seqs, hp.microBatchTokens, kind === 'grpo');
   const N = batches.reduce((s, mb) => s + mb.targets.reduce((a, t) => a + t.length, 0), 0);
+  return { kind, hp, grpo, tempering, batches, truncated, N, sequences: seqs.length };
+}
 
-  // Reference logprobs first (no gradient), only when the KL term is on.
+/** Gradients of micro-batch `b` of the plan (the KL term's reference logprobs from `reference`, when on). */
+export function microBatchGrads(m: Model, plan: StepPlan, b: number, reference?: Model): MicroGrads {
+  const { grpo, tempering, N } = plan;
+  const mb = plan.batches[b];
   const useRef = grpo !== undefined && grpo.beta > 0 && reference !== undefined;
-  const refLogp = useRef ? batches.map((mb) => tf.tidy(() => tokenLogprobs(reference!, mb, tempering).logp)) : [];
-
-  const named = namedParams(tr.model.params);
-  const vars = named.map(([, v]) => v);
-  let acc: tf.Tensor[] | null = null;
-  const sums = { loss: 0, policy_loss: 0, approx_kl: 0, clipfrac: 0, entropy: 0, kl_ref: 0 };
-  const stopIfCancelled = () => {
-    if (!cancelled()) return;
-    tf.dispose([...(acc ?? []), ...refLogp]);
-    throw cancelledError('the optimiser step was cancelled; the weights are unchanged');
-  };
-  batches.forEach((mb, b) => {
-    stopIfCancelled();
-    let stats: tf.Scalar[] = [];
-    const { grads } = tf.variableGrads(() => {
-      const { logp, entropy } = tokenLogprobs(tr.model, mb, tempering);
-      const mask = tokenMask(mb);
-      const ent = tf.div(tf.sum(tf.mul(entropy, mask)), N) as tf.Scalar;
-      if (grpo) {
-        const t = grpoTokenLoss(
-          {
-            logp,
-            oldLogp: padded(mb.oldLogprobs, mb.T, 'float32'),
-            advantages: tf.tensor1d(mb.advantages),
-            mask,
-            refLogp: useRef ? refLogp[b] : undefined,
-          },
-          { clipEps: grpo.clipEps, beta: grpo.beta },
-          N,
-        );
-        stats = [t.loss, t.policyLoss, t.approxKl, t.clipfrac, ent, t.klRef].map((x) => tf.keep(x));
-        return t.loss;
-      }
-      const loss = sftTokenLoss(logp, mask, N);
-      stats = [loss, loss, tf.scalar(0), tf.scalar(0), ent, tf.scalar(0)].map((x) => tf.keep(x));
-      return loss;
-    }, vars);
-    const g = vars.map((v) => grads[v.name]);
-    if (acc === null) acc = g;
-    else {
-      const prev: tf.Tensor[] = acc;
-      acc = prev.map((a, i) => tf.add(a, g[i]));
-      tf.dispose([...prev, ...g]);
+  const refLogp = useRef ? tf.tidy(() => tokenLogprobs(reference, mb, tempering).logp) : undefined;
+  const vars = namedParams(m.params).map(([, v]) => v);
+  let stats: tf.Scalar[] = [];
+  const { grads } = tf.variableGrads(() => {
+    const { logp, entropy } = tokenLogprobs(m, mb, tempering);
+    const mask = tokenMask(mb);
+    const ent = tf.div(tf.sum(tf.mul(entropy, mask)), N) as tf.Scalar;
+    if (grpo) {
+      const t = grpoTokenLoss(
+        {
+          logp,
+          oldLogp: padded(mb.oldLogprobs, mb.T, 'float32'),
+          advantages: tf.tensor1d(mb.advantages),
+          mask,
+          refLogp,
+        },
+        { clipEps: grpo.clipEps, beta: grpo.beta },
+        N,
+      );
+      stats = [t.loss, t.policyLoss, t.approxKl, t.clipfrac, ent, t.klRef].map((x) => tf.keep(x));
+      return t.loss;
     }
-    const [loss, pl, kl, cf, ent, klRef] = stats.map((s) => s.dataSync()[0]);
-    tf.dispose(stats);
-    sums.loss += loss;
-    sums.policy_loss += pl;
-    sums.approx_kl += kl;
-    sums.clipfrac += cf;
-    sums.entropy += ent;
-    sums.kl_ref += klRef;
+    const loss = sftTokenLoss(logp, mask, N);
+    stats = [loss, loss, tf.scalar(0), tf.scalar(0), ent, tf.scalar(0)].map((x) => tf.keep(x));
+    return loss;
+  }, vars);
+  const out = {
+    grads: vars.map((v) => grads[v.name].dataSync() as Float32Array),
+    stats: stats.map((s) => s.dataSync()[0]),
+  };
+  tf.dispose([...Object.values(grads), ...stats]);
+  if (refLogp) refLogp.dispose();
+  return out;
+}
+
+/**
+ * One optimiser step on `seqs`. kind 'sft': cross-entropy on completion tokens. kind 'grpo': clipped
+ * token-level PPO loss with the sequences' advantages and old logprobs, plus beta * KL to `reference`.
+ */
+export function trainStep(
+  tr: Trainee,
+  kind: 'sft' | 'grpo',
+  seqs: Sequence[],
+  hpIn: SftHyper | GrpoHyper,
+  reference?: Model,
+  cancelled: () => boolean = () => false,
+): TrainMetrics {
+  const started = performance.now();
+  const plan = planStep(tr.model, kind, seqs, hpIn);
+  const stopIfCancelled = () => {
+    if (cancelled()) throw cancelledError('the optimiser step was cancelled; the weights are unchanged');
+  };
+  const parts = plan.batches.map((_, b) => {
+    stopIfCancelled();
+    return microBatchGrads(tr.model, plan, b, reference);
   });
   stopIfCancelled();
-  tf.dispose(refLogp);
+  return applyStep(tr, plan, parts, started);
+}
+
+/**
+ * Sums the micro-batches' gradients in micro-batch order (whichever thread computed them: the sum does not depend on
+ * the thread count), clips by global norm and takes one AdamW step.
+ */
+export function applyStep(tr: Trainee, plan: StepPlan, parts: MicroGrads[], started: number): TrainMetrics {
+  const { hp } = plan;
+  if (parts.length !== plan.batches.length)
+    throw new Error(`${parts.length} micro-batch gradients for ${plan.batches.length} micro-batches`);
+  const vars = namedParams(tr.model.params).map(([, v]) => v);
+  const sum = parts[0].grads.map((g) => Float32Array.from(g));
+  for (const part of parts.slice(1)) {
+    part.grads.forEach((g, i) => {
+      const acc = sum[i];
+      for (let j = 0; j < g.length; j++) acc[j] += g[j]; // float32 stores: the float32 sum, as tf.add gave
+    });
+  }
+  const [loss, policy_loss, approx_kl, clipfrac, entropy, kl_ref] = [0, 1, 2, 3, 4, 5].map((k) =>
+    parts.reduce((s, p) => s + p.stats[k], 0),
+  );
+  const sums = { loss, policy_loss, approx_kl, clipfrac, entropy, kl_ref };
+  const grads = sum.map((g, i) => tf.tensor(g, vars[i].shape, 'float32'));
 
   // ---- clip by global norm, then AdamW
-  const grads = acc!;
   const gradNorm = tf.tidy(() => tf.sqrt(tf.addN(grads.map((g) => tf.sum(tf.square(g))))).dataSync()[0]);
   const scale = hp.gradClip > 0 && gradNorm > hp.gradClip ? hp.gradClip / (gradNorm + 1e-6) : 1;
   const lr = hp.lr * (hp.warmupSteps > 0 ? Math.min(1, (tr.step + 1) / hp.warmupSteps) : 1);
@@ -299,9 +335,9 @@ export function trainStep(
     ...sums,
     grad_norm: gradNorm,
     lr,
-    tokens: N,
-    sequences: seqs.length,
-    truncated,
+    tokens: plan.N,
+    sequences: plan.sequences,
+    truncated: plan.truncated,
     step: tr.step,
     seconds: (performance.now() - started) / 1000,
   });

@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { assertAcceleratorOrAllowed, generatedText, openPolicyEngine } from '../../policy/engine';
+import { assertAcceleratorOrAllowed, generatedText, openPolicyEngine, policyThreads } from '../../policy/engine';
 import { groupAdvantages } from '../../pivotrl/grpo';
 import { LocalStore } from '../../store';
 
@@ -66,6 +66,60 @@ test('worker-thread engine: init, sample, GRPO and SFT steps, checkpoints in the
     rmSync(dir, { recursive: true, force: true });
   }
   await assert.rejects(engine.backend(), /closed/);
+});
+
+/** Samples, then a GRPO step (KL to a reference) and an SFT step of several micro-batches each, on `threads` threads. */
+async function lineage(threads: number) {
+  const dir = mkdtempSync(join(tmpdir(), 'pivotrl-engine-'));
+  const logs: string[] = [];
+  const engine = openPolicyEngine({ store: { kind: 'local', root: dir }, onLog: (m) => logs.push(m), threads });
+  try {
+    await engine.init({ out: 'c/0', config: TINY, seed: 5 });
+    const prompts = ['G: list files\n$ ', 'Q: add 1 1\nA: ', '$ ', 'G: copy a to b\n$ ', ''];
+    const samples = await engine.sample('c/0', prompts, { n: 3, temperature: 1, topP: 0.9, maxTokens: 8, stop: ['\n'], seed: 2 });
+    const items = samples.flatMap((group, i) => {
+      const adv = groupAdvantages(group.map((_, j) => j % 2));
+      return group.map((c, j) => ({
+        prompt: prompts[i],
+        completion: generatedText(c) || 'x',
+        advantage: adv[j]!,
+        oldLogprobs: c.logprobs,
+      }));
+    });
+    // completions that came out empty get a stand-in token, and then their old logprobs must match its length
+    for (const it of items) if (it.oldLogprobs.length !== it.completion.length) it.oldLogprobs = [...it.completion].map(() => -1);
+    const hp = { lr: 1e-3, beta: 0.05, temperature: 1, topP: 0.9, microBatchTokens: 48 };
+    const grpo = await engine.trainGrpo({ checkpoint: 'c/0', out: 'c/1', reference: 'c/0', items, hp });
+    const examples = prompts.map((prompt, i) => ({ prompt, completion: `ls ${'-a '.repeat(i)}\n` }));
+    const sft = await engine.trainSft({ checkpoint: 'c/1', out: 'c/2', examples, hp: { lr: 1e-3, microBatchTokens: 40 } });
+    return {
+      samples,
+      grpo: { loss: grpo.loss, grad_norm: grpo.grad_norm },
+      sft: { loss: sft.loss, grad_norm: sft.grad_norm },
+      hashes: [await engine.checkpointHash('c/1'), await engine.checkpointHash('c/2')],
+      threadsUsed: logs.filter((l) => l.startsWith('[helper 1]')).length > 0,
+    };
+  } finally {
+    await engine.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+test('results do not depend on the thread count: samples, metrics and checkpoint hashes with 1 and 2 threads', async () => {
+  const one = await lineage(1);
+  const two = await lineage(2);
+  assert.equal(one.threadsUsed, false);
+  assert.equal(two.threadsUsed, true, 'the second thread took part');
+  assert.deepEqual(two.samples, one.samples);
+  assert.deepEqual(two.grpo, one.grpo);
+  assert.deepEqual(two.sft, one.sft);
+  assert.deepEqual(two.hashes, one.hashes);
+});
+
+test('PIVOTRL_POLICY_THREADS sets the thread count; a bad value is refused by name', () => {
+  assert.equal(policyThreads({ PIVOTRL_POLICY_THREADS: '3' }), 3);
+  assert.ok(policyThreads({}) >= 1);
+  assert.throws(() => policyThreads({ PIVOTRL_POLICY_THREADS: '0' }), /PIVOTRL_POLICY_THREADS=0: want a positive integer/);
 });
 
 test('the GPU worker refuses a CPU backend unless allowed', () => {

@@ -47,31 +47,34 @@ test('tokenizer round-trips printable text; unknown characters become a placehol
   assert.deepEqual(tok.encode(tok.decode(ids)), ids);
 });
 
-test('KV-cached greedy sampling equals greedy decoding by full recomputation', () => {
+test('KV-cached greedy sampling (2 samples sharing a prefix, or no prefix at all) equals full recomputation', () => {
   const tr = tinyModel(3);
   const m = tr.model;
   const maxTokens = 12;
-  const fast = sample(m, PROMPTS, { n: 1, temperature: 0, topP: 1, maxTokens, stop: [], seed: 0 });
-  for (const [i, prompt] of PROMPTS.entries()) {
-    const ids = [tok.bos, ...tok.encode(prompt)];
-    const out: number[] = [];
-    for (let t = 0; t < maxTokens; t++) {
-      const next = tf.tidy(() => {
-        const T = ids.length;
-        const bias = new Float32Array(T * T).fill(-1e9);
-        for (let q = 0; q < T; q++) for (let k = 0; k <= q; k++) bias[q * T + k] = 0;
-        const { h } = forward(
-          m,
-          tf.tensor2d([ids], [1, T], 'int32'),
-          tf.tensor2d([ids.map((_, j) => j)], [1, T], 'int32'),
-          tf.tensor4d(bias, [1, 1, T, T]),
-        );
-        return tf.argMax(logitsOf(m, tf.reshape(tf.slice(h, [0, T - 1, 0], [1, 1, -1]), [1, -1]) as tf.Tensor2D), -1).dataSync()[0];
-      });
-      ids.push(next);
-      out.push(next);
+  for (const prompts of [PROMPTS, ['']]) {
+    const fast = sample(m, prompts, { n: 2, temperature: 0, topP: 1, maxTokens, stop: [], seed: 0 });
+    for (const [i, prompt] of prompts.entries()) {
+      const ids = [tok.bos, ...tok.encode(prompt)];
+      const out: number[] = [];
+      for (let t = 0; t < maxTokens; t++) {
+        const next = tf.tidy(() => {
+          const T = ids.length;
+          const bias = new Float32Array(T * T).fill(-1e9);
+          for (let q = 0; q < T; q++) for (let k = 0; k <= q; k++) bias[q * T + k] = 0;
+          const { h } = forward(
+            m,
+            tf.tensor2d([ids], [1, T], 'int32'),
+            tf.tensor2d([ids.map((_, j) => j)], [1, T], 'int32'),
+            tf.tensor4d(bias, [1, 1, T, T]),
+          );
+          return tf.argMax(logitsOf(m, tf.reshape(tf.slice(h, [0, T - 1, 0], [1, 1, -1]), [1, -1]) as tf.Tensor2D), -1).dataSync()[0];
+        });
+        ids.push(next);
+        out.push(next);
+      }
+      assert.equal(fast.completions[i][0].text, tok.decode(out), `prompt ${i}`);
+      assert.equal(fast.completions[i][1].text, tok.decode(out), `prompt ${i}, second sample`);
     }
-    assert.equal(fast.completions[i][0].text, tok.decode(out), `prompt ${i}`);
   }
   dispose(tr);
 });
