@@ -14,6 +14,7 @@ import type { RunResult } from '../experiment/metrics';
 import { buildReport } from '../experiment/report';
 import type { Tables } from '../experiment/tables';
 import type { ExperimentResult } from '../workflows/experiment';
+import { temporalSettings } from '../workers/connection';
 import { startEmbeddedWorkers } from './campaigns';
 import { followExperiment, secondsOf, startExperiment } from './experiment-parent';
 
@@ -83,8 +84,9 @@ export async function runExperiment(
   const log = opts.log ?? console.log;
   for (const r of plan.runs) assertInputsExist(r.config, `${opts.where}: ${r.method} seed ${r.seed}`);
   const first = plan.runs[0].config;
-  const connection = await Connection.connect({ address: first.temporal.address });
-  const temporal = new Client({ connection, namespace: first.temporal.namespace });
+  const settings = temporalSettings(first.temporal);
+  const connection = await Connection.connect(settings.connection);
+  const temporal = new Client({ connection, namespace: settings.namespace });
   const stopWorkers = opts.embeddedWorkers ? await startEmbeddedWorkers(first) : null;
   let outcome: ExperimentResult;
   let seconds: number;
