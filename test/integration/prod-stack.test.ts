@@ -24,7 +24,16 @@ import { tinyCampaign } from '../../harness/campaign';
 import { startCampaign } from '../../cli/campaigns';
 import { currentDetails, launchChromium, requireChromium } from '../support/browser';
 import { freePort, installTestRuntime } from '../../harness/temporal';
-import { REPO, prodStateDir, prodUp, prodUpFailing, readStackEnv, type StackEnv, type UpRun } from '../../harness/prod-stack';
+import {
+  REPO,
+  prodStateDir,
+  prodUp,
+  prodUpFailing,
+  readStackEnv,
+  stackSettings,
+  type StackEnv,
+  type UpRun,
+} from '../../harness/prod-stack';
 
 const run = promisify(execFile);
 const SHOTS = join(REPO, '.pivotrl');
@@ -42,8 +51,8 @@ before(async () => {
   const second = await prodUp();
   upRuns = [first, second];
   stack = readStackEnv();
-  connection = await Connection.connect({ address: stack.PIVOTRL_TEMPORAL_ADDRESS });
-  client = new Client({ connection, namespace: stack.PIVOTRL_TEMPORAL_NAMESPACE });
+  connection = await Connection.connect(stackSettings(stack).connection);
+  client = new Client({ connection, namespace: stack.TEMPORAL_NAMESPACE });
 });
 after(async () => {
   await connection?.close();
@@ -78,7 +87,7 @@ test('up.sh brings the stack up, and a second run changes nothing', async (t) =>
   await prodUp();
   assert.deepEqual(pids(), before, 'a re-run keeps every process');
   assert.deepEqual(Object.keys(before).sort(), ['s3.pid', 'temporal.pid', 'ui.pid']);
-  assert.equal(stack.PIVOTRL_TEMPORAL_ADDRESS, '127.0.0.1:7243');
+  assert.equal(stack.TEMPORAL_ADDRESS, '127.0.0.1:7243');
   assert.equal(stack.PIVOTRL_S3_ENDPOINT, 'http://127.0.0.1:7070');
 });
 
@@ -134,11 +143,11 @@ test(
       AWS_SECRET_ACCESS_KEY: stack.AWS_SECRET_ACCESS_KEY,
       AWS_REGION: stack.AWS_REGION,
     });
-    const tiny = tinyCampaign({ address: stack.PIVOTRL_TEMPORAL_ADDRESS, queue: RUN, steps: 2 });
+    const tiny = tinyCampaign({ address: stack.TEMPORAL_ADDRESS, queue: RUN, steps: 2 });
     const id = `${RUN}-campaign`;
     const config = {
       ...tiny.config,
-      temporal: { ...tiny.config.temporal, namespace: stack.PIVOTRL_TEMPORAL_NAMESPACE },
+      temporal: { ...tiny.config.temporal, namespace: stack.TEMPORAL_NAMESPACE },
       store: {
         kind: 's3' as const,
         bucket: stack.PIVOTRL_S3_BUCKET,
@@ -150,8 +159,8 @@ test(
     };
 
     installTestRuntime();
-    const native = await NativeConnection.connect({ address: stack.PIVOTRL_TEMPORAL_ADDRESS });
-    const namespace = stack.PIVOTRL_TEMPORAL_NAMESPACE;
+    const native = await NativeConnection.connect(stackSettings(readStackEnv(join(prodStateDir(), 'worker.env'))).connection);
+    const namespace = stack.TEMPORAL_NAMESPACE;
     const workers: OwnedWorker[] = [
       await createCpuWorker({ connection: native, namespace, taskQueue: config.temporal.cpuQueue }),
       await createGpuWorker({ connection: native, namespace, taskQueue: config.temporal.gpuQueue, allowCpu: true }),
