@@ -11,6 +11,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { Client, Connection } from '@temporalio/client';
+import { temporalSettings } from '../workers/connection';
 import type { CampaignProgress } from '../pipeline/campaign-state';
 import { phaseTotals } from '../pipeline/stage-times';
 
@@ -69,9 +70,12 @@ function worktreeOf(rev: string): { dir: string; remove: () => void } {
 }
 
 async function stageTimesOf(workflowId: string): Promise<CampaignProgress['stageTimes']> {
-  const connection = await Connection.connect({ address: process.env.TEMPORAL_ADDRESS ?? '127.0.0.1:7233' });
+  const settings = temporalSettings();
+  const connection = await Connection.connect(settings.connection);
   try {
-    const result: CampaignProgress = await new Client({ connection }).workflow.getHandle(workflowId).result();
+    const result: CampaignProgress = await new Client({ connection, namespace: settings.namespace }).workflow
+      .getHandle(workflowId)
+      .result();
     return result.stageTimes;
   } finally {
     await connection.close();

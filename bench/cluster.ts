@@ -166,7 +166,7 @@ for (const h of HOSTS) {
   await hosts.add(h.name, h.n);
 }
 await Promise.all(HOSTS.map((h) => hosts.start(h.name, h.kind, { ...stack.workerEnv, ...queues })));
-const prodConnection = await Connection.connect({ address: stack.address });
+const prodConnection = await Connection.connect(stack.connection);
 const prodClient = new Client({ connection: prodConnection, namespace: stack.namespace });
 const prodConfig = benchConfig(tiny.config, stack.hostAddress, stack.namespace, stack.store);
 

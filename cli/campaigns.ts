@@ -10,25 +10,27 @@ import { progressQuery } from '../workflows/campaign';
 import { campaignSummary } from '../workflows/details';
 import { workflowFor } from '../workflows/methods';
 import { PivotCampaign, PivotIteration, PivotStage } from '../workflows/search-attributes';
+import { temporalSettings, temporalUiUrl } from '../workers/connection';
 import { formatProgressLine, formatSummary } from './format';
 import { dataConverterFromEnv } from '../workers/data-converter';
 
-const uiBase = () => process.env.TEMPORAL_UI_URL ?? `http://127.0.0.1:${process.env.TEMPORAL_UI_PORT ?? '8233'}`;
-export const workflowUrl = (namespace: string, id: string) => `${uiBase()}/namespaces/${namespace}/workflows/${encodeURIComponent(id)}`;
+export const workflowUrl = (namespace: string, id: string) =>
+  `${temporalUiUrl()}/namespaces/${namespace}/workflows/${encodeURIComponent(id)}`;
 
 /** A CPU worker (workflows, sandboxes) and a GPU worker (generation, updates) in this process; returns their stop. */
 export async function startEmbeddedWorkers(config: CampaignConfig): Promise<() => Promise<void>> {
   installRuntime(); // logs and metrics as a worker's (PIVOTRL_LOG_LEVEL, PIVOTRL_METRICS_ADDRESS)
-  const native = await NativeConnection.connect({ address: config.temporal.address });
+  const settings = temporalSettings(config.temporal);
+  const native = await NativeConnection.connect(settings.connection);
   const cpu = await createCpuWorker({
     connection: native,
-    namespace: config.temporal.namespace,
+    namespace: settings.namespace,
     taskQueue: config.temporal.cpuQueue,
     maxActivities: 4,
   });
   const gpu = await createGpuWorker({
     connection: native,
-    namespace: config.temporal.namespace,
+    namespace: settings.namespace,
     taskQueue: config.temporal.gpuQueue,
     allowCpu: true,
   });
@@ -63,7 +65,7 @@ export function startCampaign(temporal: Client, config: CampaignConfig, workflow
 export async function followCampaign(temporal: Client, config: CampaignConfig, workflowId: string, log: (line: string) => void) {
   const handle = await startCampaign(temporal, config, workflowId);
   log(`started campaign ${workflowId}`);
-  log(`  Temporal UI: ${workflowUrl(config.temporal.namespace, workflowId)}`);
+  log(`  Temporal UI: ${workflowUrl(temporal.options.namespace, workflowId)}`);
   let last = '';
   let polling: Promise<void> = Promise.resolve();
   const poll = setInterval(() => {
@@ -88,14 +90,15 @@ export async function followCampaign(temporal: Client, config: CampaignConfig, w
 /** Starts a campaign and follows it to the end, printing progress. */
 export async function runCampaign(config: CampaignConfig, opts: { id?: string; embeddedWorkers?: boolean; log?: (line: string) => void }) {
   const log = opts.log ?? console.log;
-  const connection = await Connection.connect({ address: config.temporal.address });
-  const temporal = new Client({ connection, namespace: config.temporal.namespace, dataConverter: dataConverterFromEnv() });
+  const settings = temporalSettings(config.temporal);
+  const connection = await Connection.connect(settings.connection);
+  const temporal = new Client({ connection, namespace: settings.namespace, dataConverter: dataConverterFromEnv() });
   const workflowId = opts.id ?? `${config.name}-${new Date().toISOString().replace(/[:.]/g, '-')}`;
   const stopWorkers: (() => Promise<void>)[] = [];
   if (opts.embeddedWorkers) stopWorkers.push(await startEmbeddedWorkers(config));
   try {
     const result: CampaignProgress = await followCampaign(temporal, config, workflowId, log);
-    log(formatSummary(result, workflowUrl(config.temporal.namespace, workflowId)));
+    log(formatSummary(result, workflowUrl(settings.namespace, workflowId)));
     return { workflowId, result };
   } finally {
     for (const stop of stopWorkers) await stop();

@@ -42,7 +42,7 @@ export async function startExperiment(temporal: Client, plan: ExperimentPlan, lo
           ? 'taking the result of the completed'
           : `starting again (its completed campaigns are kept) the ${prior.toLowerCase()}`;
   log(`${what} experiment ${workflowId}`);
-  log(`  Temporal UI: ${workflowUrl(config.temporal.namespace, workflowId)}`);
+  log(`  Temporal UI: ${workflowUrl(temporal.options.namespace, workflowId)}`);
   try {
     return await temporal.workflow.start(experimentWorkflow, {
       taskQueue: config.temporal.cpuQueue,

@@ -3,7 +3,6 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { Client, Connection } from '@temporalio/client';
-import { TemporalConfig } from '../core/config';
 import { firstIssue } from '../core/zod-errors';
 import { ConfigError, assertInputsExist, loadCampaignConfig } from '../pipeline/config-file';
 import { generateTerminalSuite } from '../tasks/terminal/suite';
@@ -16,6 +15,7 @@ import { progressQuery, pauseUpdate, stopUpdate, hyperUpdate } from '../workflow
 import { loadExperiment } from '../experiment/plan';
 import { reportFromResults, runExperiment } from './experiment';
 import { runCampaign } from './campaigns';
+import { temporalSettings } from '../workers/connection';
 import { formatProgressLine } from './format';
 import { exportPivots } from '../pipeline/export-pivots';
 import { checkPassed, checkSources, formatBadLine, formatCheck } from '../pipeline/ingest-check';
@@ -36,8 +36,6 @@ const USAGE = `usage:
   pivotrl ingest --check FILE... [--format auto|chat|nemo-gym] [--image SANDBOX_IMAGE]
                    validates trajectory files without a campaign: every bad line as file:line:field, counts per format,
                    how each turn will be verified; exit status 1 when any line is bad`;
-
-const temporalAddress = () => process.env.TEMPORAL_ADDRESS ?? TemporalConfig.shape.address.parse(undefined);
 
 function writeJsonl(path: string, rows: unknown[]): void {
   writeFileSync(path, rows.map((r) => JSON.stringify(r) + '\n').join(''));
@@ -179,8 +177,12 @@ function hyperChange(values: Record<string, string | boolean | undefined>): Part
 }
 
 async function client(): Promise<Client> {
-  const connection = await Connection.connect({ address: temporalAddress() });
-  return new Client({ connection, namespace: process.env.TEMPORAL_NAMESPACE ?? 'default', dataConverter: dataConverterFromEnv() });
+  const settings = temporalSettings();
+  return new Client({
+    connection: await Connection.connect(settings.connection),
+    namespace: settings.namespace,
+    dataConverter: dataConverterFromEnv(),
+  });
 }
 
 async function main(argv: string[]): Promise<void> {

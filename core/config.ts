@@ -13,10 +13,14 @@ const positiveInt = z.number().int().positive();
 /** Most held-out tasks, OOD items, turns per shard, and steps between evaluations a config may ask for. */
 const MAX_COUNT = 100_000;
 
-/** Where the campaign's workflows and workers meet (the config's `temporal`). */
+/**
+ * Where the campaign's workflows and workers meet (the config's `temporal`). The server's address and namespace, when
+ * the config names them, win over the connection settings of the environment and profile (workers/connection.ts);
+ * unnamed, those settings choose (default 127.0.0.1:7233, namespace `default`).
+ */
 export const TemporalConfig = z.object({
-  address: z.string().default('127.0.0.1:7233'),
-  namespace: z.string().default('default'),
+  address: z.string().min(1).optional(),
+  namespace: z.string().min(1).optional(),
   cpuQueue: z.string().default('pivotrl-cpu'),
   gpuQueue: z.string().default('pivotrl-gpu'),
   /** Update steps per workflow run: the campaign continues as new after this many (or when Temporal suggests). */

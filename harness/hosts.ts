@@ -7,7 +7,8 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
 import type { StoreConfig } from '../store';
-import { prodStateDir, prodUp, readStackEnv } from './prod-stack';
+import type { TemporalSettings } from '../workers/connection';
+import { prodStateDir, prodUp, readStackEnv, stackSettings } from './prod-stack';
 
 const run = promisify(execFile);
 const REPO = resolve(import.meta.dirname, '..');
@@ -68,11 +69,16 @@ export interface ProdStack {
   state: string;
   /** Temporal frontend as this process reaches it, and as the hosts do (through the bridge). */
   address: string;
+  /** Options for Connection.connect / NativeConnection.connect from this process: the address and the cli certificate. */
+  connection: TemporalSettings['connection'];
   hostAddress: string;
   namespace: string;
   /** The artefact store as this process reaches it (the hosts' workers reach it through the bridge: PIVOTRL_S3_ENDPOINT). */
   store: StoreConfig;
-  /** What a host's worker needs besides its queues: the server and the bucket as hosts reach them, the S3 credentials. */
+  /**
+   * What a host's worker needs besides its queues: the server and the bucket as hosts reach them, the S3 credentials,
+   * the worker certificate (the server's certificate names the bridge's address too: PIVOTRL_TLS_SANS).
+   */
   workerEnv: Record<string, string>;
   /** Stops the Temporal server and starts it again on its database. */
   restartTemporal(pauseMs?: number): Promise<void>;
@@ -119,6 +125,7 @@ export async function startProdStack(offsets: number[]): Promise<ProdStack> {
     PIVOTRL_S3_PORT: String(defaults.s3 + offset),
     PIVOTRL_PG_PORT: String(defaults.pg + offset),
     PIVOTRL_CODEC_PORT: String(defaults.codec + offset),
+    PIVOTRL_TLS_SANS: `IP:${GATEWAY}`,
   };
   const down = async () => {
     await sh('deploy/prod/down.sh', [], env);
@@ -131,15 +138,17 @@ export async function startProdStack(offsets: number[]): Promise<ProdStack> {
     throw err;
   }
   const vars = readStackEnv(join(prodStateDir(env), 'stack.env'));
+  const worker = readStackEnv(join(prodStateDir(env), 'worker.env'));
   const aws = { AWS_ACCESS_KEY_ID: vars.AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY: vars.AWS_SECRET_ACCESS_KEY, AWS_REGION: vars.AWS_REGION };
   Object.assign(process.env, aws);
   const viaBridge = (url: string) => url.replace('127.0.0.1', GATEWAY);
-  const hostAddress = viaBridge(vars.PIVOTRL_TEMPORAL_ADDRESS);
+  const hostAddress = viaBridge(vars.TEMPORAL_ADDRESS);
   return {
     state,
-    address: vars.PIVOTRL_TEMPORAL_ADDRESS,
+    address: vars.TEMPORAL_ADDRESS,
+    connection: stackSettings(vars).connection,
     hostAddress,
-    namespace: vars.PIVOTRL_TEMPORAL_NAMESPACE,
+    namespace: vars.TEMPORAL_NAMESPACE,
     store: {
       kind: 's3',
       bucket: vars.PIVOTRL_S3_BUCKET,
@@ -149,8 +158,8 @@ export async function startProdStack(offsets: number[]): Promise<ProdStack> {
       forcePathStyle: true,
     },
     workerEnv: {
+      ...worker,
       TEMPORAL_ADDRESS: hostAddress,
-      TEMPORAL_NAMESPACE: vars.PIVOTRL_TEMPORAL_NAMESPACE,
       PIVOTRL_S3_ENDPOINT: viaBridge(vars.PIVOTRL_S3_ENDPOINT),
       ...aws,
     },

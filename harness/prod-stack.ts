@@ -4,6 +4,7 @@ import { readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
 import { z } from 'zod';
+import { temporalSettings } from '../workers/connection';
 
 const run = promisify(execFile);
 export const REPO = resolve(import.meta.dirname, '..');
@@ -15,8 +16,11 @@ export function prodStateDir(env: NodeJS.ProcessEnv = process.env): string {
 }
 
 export const StackEnv = z.object({
-  PIVOTRL_TEMPORAL_ADDRESS: z.string().regex(/^[^:]+:\d+$/),
-  PIVOTRL_TEMPORAL_NAMESPACE: z.string().min(1),
+  TEMPORAL_ADDRESS: z.string().regex(/^[^:]+:\d+$/),
+  TEMPORAL_NAMESPACE: z.string().min(1),
+  TEMPORAL_TLS_SERVER_CA_CERT_PATH: z.string().min(1),
+  TEMPORAL_TLS_CLIENT_CERT_PATH: z.string().min(1),
+  TEMPORAL_TLS_CLIENT_KEY_PATH: z.string().min(1),
   PIVOTRL_S3_ENDPOINT: z.url(),
   PIVOTRL_S3_BUCKET: z.string().min(1),
   AWS_ACCESS_KEY_ID: z.string().min(1),
@@ -30,16 +34,19 @@ export const StackEnv = z.object({
 });
 export type StackEnv = z.infer<typeof StackEnv>;
 
-/** Parses stack.env (`KEY=value` lines, the value maybe in single quotes); a bad line or a missing key is an error naming the file, line or key. */
+/**
+ * Parses stack.env or worker.env (`export KEY='value'` lines, as up.sh writes them; plain `KEY=value` too); a bad line
+ * or a missing key is an error naming the file, line or key.
+ */
 export function readStackEnv(path = join(prodStateDir(), 'stack.env')): StackEnv {
   const values: Record<string, string> = {};
   readFileSync(path, 'utf8')
     .split('\n')
     .forEach((line, i) => {
       if (line.trim() === '' || line.startsWith('#')) return;
-      const m = /^([A-Z_][A-Z0-9_]*)=(.*)$/.exec(line);
-      if (!m) throw new Error(`${path}:${i + 1}: expected KEY=value, got ${JSON.stringify(line)}`);
-      values[m[1]] = m[2].replace(/^'(.*)'$/, '$1');
+      const m = /^(?:export )?([A-Z_][A-Z0-9_]*)=(?:'([^']*)'|([^'\s]*))$/.exec(line);
+      if (!m) throw new Error(`${path}:${i + 1}: expected export KEY='value', got ${JSON.stringify(line)}`);
+      values[m[1]] = m[2] ?? m[3];
     });
   const parsed = StackEnv.safeParse(values);
   if (!parsed.success) {
@@ -48,6 +55,9 @@ export function readStackEnv(path = join(prodStateDir(), 'stack.env')): StackEnv
   }
   return parsed.data;
 }
+
+/** The connection settings (address, namespace, mTLS) that a stack.env or worker.env gives (workers/connection.ts). */
+export const stackSettings = (vars: StackEnv) => temporalSettings({}, vars);
 
 export interface UpRun {
   stdout: string;

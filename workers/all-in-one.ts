@@ -6,21 +6,23 @@ import { installRuntime } from './runtime';
 
 const env = workerEnv();
 const log = installRuntime(env).child({ name: 'all-in-one' });
-const connection = await NativeConnection.connect({ address: env.TEMPORAL_ADDRESS });
+const connection = await NativeConnection.connect(env.temporal.connection);
 const cpu = await createCpuWorker({
   connection,
-  namespace: env.TEMPORAL_NAMESPACE,
+  namespace: env.temporal.namespace,
   taskQueue: env.PIVOTRL_CPU_QUEUE,
   maxActivities: env.PIVOTRL_CPU_ACTIVITIES,
 });
 const gpu = await createGpuWorker({
   connection,
-  namespace: env.TEMPORAL_NAMESPACE,
+  namespace: env.temporal.namespace,
   taskQueue: env.PIVOTRL_GPU_QUEUE,
   gpus: env.PIVOTRL_GPUS,
   allowCpu: true,
 });
-log.info(`polling ${env.PIVOTRL_CPU_QUEUE} and ${env.PIVOTRL_GPU_QUEUE} on ${env.TEMPORAL_ADDRESS}`);
+log.info(
+  `polling ${env.PIVOTRL_CPU_QUEUE} and ${env.PIVOTRL_GPU_QUEUE} on ${env.temporal.address}${env.temporal.tls ? ' (TLS)' : ''}, namespace ${env.temporal.namespace}`,
+);
 holdSignalsWhileClosing(log);
 await Promise.all([cpu.worker.run(), gpu.worker.run()]);
 await Promise.all([cpu.close(), gpu.close()]);

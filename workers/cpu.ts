@@ -7,16 +7,18 @@ import { installRuntime } from './runtime';
 
 const env = workerEnv();
 const log = installRuntime(env).child({ name: 'cpu-worker' });
-const connection = await NativeConnection.connect({ address: env.TEMPORAL_ADDRESS });
+const connection = await NativeConnection.connect(env.temporal.connection);
 const { worker, close } = await createCpuWorker({
   connection,
-  namespace: env.TEMPORAL_NAMESPACE,
+  namespace: env.temporal.namespace,
   taskQueue: env.PIVOTRL_CPU_QUEUE,
   maxActivities: env.PIVOTRL_CPU_ACTIVITIES,
   sandboxImage: env.PIVOTRL_SANDBOX_IMAGE,
   sweSandboxImage: env.PIVOTRL_SWE_SANDBOX_IMAGE,
 });
-log.info(`polling ${env.PIVOTRL_CPU_QUEUE} on ${env.TEMPORAL_ADDRESS}`);
+log.info(
+  `polling ${env.PIVOTRL_CPU_QUEUE} on ${env.temporal.address}${env.temporal.tls ? ' (TLS)' : ''}, namespace ${env.temporal.namespace}`,
+);
 holdSignalsWhileClosing(log);
 serveHealth(worker, env.PIVOTRL_HEALTH_PORT);
 await worker.run();

@@ -6,11 +6,13 @@ import { DEFAULT_IMAGE } from '../sandboxes/sandbox';
 import { SWE_IMAGE } from '../sandboxes/swe';
 import { LOG_LEVELS, type Logger } from './log';
 import { parsePayloadKeys } from './payload-keys';
+import { temporalSettingsOrExit, type TemporalSettings } from './connection';
 
-/** Temporal's address, namespace and queues default to the campaign config's (core/config.ts TemporalConfig). */
+/**
+ * The queues default to the campaign config's (core/config.ts TemporalConfig). The server, namespace and TLS are the
+ * connection settings of workers/connection.ts (TEMPORAL_ADDRESS, TEMPORAL_NAMESPACE, TEMPORAL_TLS_*, profiles).
+ */
 const WorkerEnv = z.object({
-  TEMPORAL_ADDRESS: TemporalConfig.shape.address,
-  TEMPORAL_NAMESPACE: TemporalConfig.shape.namespace,
   /** The worker host's name (sandbox label pivotrl.host, worker identity); default: the machine's host name. */
   PIVOTRL_HOST: z
     .string()
@@ -70,15 +72,14 @@ export function telemetryEnv(env: NodeJS.ProcessEnv = process.env): TelemetryEnv
   return parsed.data;
 }
 
-export function workerEnv(): WorkerEnv {
-  // The production stack's stack.env names the server PIVOTRL_TEMPORAL_*; TEMPORAL_* set explicitly win.
-  const { PIVOTRL_TEMPORAL_ADDRESS: TEMPORAL_ADDRESS, PIVOTRL_TEMPORAL_NAMESPACE: TEMPORAL_NAMESPACE } = process.env;
-  const parsed = WorkerEnv.safeParse({ TEMPORAL_ADDRESS, TEMPORAL_NAMESPACE, ...process.env });
+/** The worker's settings and its connection settings; a bad one is printed, naming the variable, and exits with status 2. */
+export function workerEnv(): WorkerEnv & { temporal: TemporalSettings } {
+  const parsed = WorkerEnv.safeParse(process.env);
   if (!parsed.success) {
     console.error(formatZodIssues('environment', parsed.error));
     process.exit(2);
   }
-  return parsed.data;
+  return { ...parsed.data, temporal: temporalSettingsOrExit() };
 }
 
 /**

@@ -7,15 +7,17 @@ import { installRuntime } from './runtime';
 
 const env = workerEnv();
 const log = installRuntime(env).child({ name: 'gpu-worker' });
-const connection = await NativeConnection.connect({ address: env.TEMPORAL_ADDRESS });
+const connection = await NativeConnection.connect(env.temporal.connection);
 const { worker, close } = await createGpuWorker({
   connection,
-  namespace: env.TEMPORAL_NAMESPACE,
+  namespace: env.temporal.namespace,
   taskQueue: env.PIVOTRL_GPU_QUEUE,
   gpus: env.PIVOTRL_GPUS,
   allowCpu: env.PIVOTRL_ALLOW_CPU === '1',
 });
-log.info(`polling ${env.PIVOTRL_GPU_QUEUE} on ${env.TEMPORAL_ADDRESS}`);
+log.info(
+  `polling ${env.PIVOTRL_GPU_QUEUE} on ${env.temporal.address}${env.temporal.tls ? ' (TLS)' : ''}, namespace ${env.temporal.namespace}`,
+);
 holdSignalsWhileClosing(log);
 serveHealth(worker, env.PIVOTRL_HEALTH_PORT);
 await worker.run();

@@ -14,7 +14,9 @@
 #   hosts.sh list                hosts, addresses, link state and processes
 #
 # Workers get TEMPORAL_ADDRESS (default 10.231.0.1:7243, the production frontend seen from the bridge) and
-# TEMPORAL_NAMESPACE (default pivotrl); everything else (queues, PIVOTRL_ALLOW_CPU, AWS_*, PIVOTRL_S3_ENDPOINT: the
+# TEMPORAL_NAMESPACE (default pivotrl); everything else (the mTLS settings TEMPORAL_TLS_* of the production stack's
+# worker.env, whose server certificate must name the bridge's address: PIVOTRL_TLS_SANS=IP:10.231.0.1 for up.sh;
+# queues, PIVOTRL_ALLOW_CPU, AWS_*, PIVOTRL_S3_ENDPOINT: the
 # object store as hosts reach it, e.g. http://10.231.0.1:7070) passes through from the caller. The bridge drops
 # anything a host sends beyond 10.231.0.0/24. Idempotent. Logs in $PIVOTRL_STATE/hosts/.
 set -euo pipefail

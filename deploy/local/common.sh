@@ -9,6 +9,9 @@ TEMPORAL_BIN="$PIVOTRL_CACHE/bin/temporal"
 TEMPORAL_PORT="${TEMPORAL_PORT:-7233}"
 TEMPORAL_UI_PORT="${TEMPORAL_UI_PORT:-8233}"
 TEMPORAL_ADDRESS="127.0.0.1:$TEMPORAL_PORT"
+# The temporal CLI's connection flags in these scripts: the address is always passed, and the caller's TEMPORAL_*
+# variables and profile are ignored (the dev server is plain gRPC on loopback); deploy/prod/common.sh adds its mTLS files.
+TEMPORAL_CLI_CONN=(--disable-config-env --disable-config-file)
 
 log() { echo "[pivotrl-setup] $*" >&2; }
 die() { log "ERROR: $*"; exit 1; }
@@ -51,7 +54,7 @@ ensure_search_attributes() {
   [ ${#SA_FLAGS[@]} -gt 0 ] || read_search_attribute_flags
   # A namespace created a moment ago may not be in the server's namespace cache yet ("Namespace X is not found").
   for i in $(seq 40); do
-    existing="$("$TEMPORAL_BIN" operator search-attribute list --address "$address" --namespace "$namespace" --command-timeout 10s -o json 2>&1)" &&
+    existing="$("$TEMPORAL_BIN" operator search-attribute list --address "$address" "${TEMPORAL_CLI_CONN[@]}" --namespace "$namespace" --command-timeout 10s -o json 2>&1)" &&
       break
     if ! grep -q 'is not found' <<<"$existing" || [ "$i" -eq 40 ]; then
       die "cannot list search attributes of $namespace at $address: $existing"
@@ -70,7 +73,7 @@ ensure_search_attributes() {
     return
   fi
   log "registering search attributes in $namespace: ${missing[*]}"
-  "$TEMPORAL_BIN" operator search-attribute create --address "$address" --namespace "$namespace" --command-timeout 10s "${missing[@]}" >&2 ||
+  "$TEMPORAL_BIN" operator search-attribute create --address "$address" "${TEMPORAL_CLI_CONN[@]}" --namespace "$namespace" --command-timeout 10s "${missing[@]}" >&2 ||
     die "could not register search attributes in $namespace (one present with another type, or more of one type than SQL visibility has columns for?)"
 }
 

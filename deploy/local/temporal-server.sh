@@ -10,7 +10,7 @@ PID_FILE="$PIVOTRL_STATE/temporal.pid"
 UI_URL="http://127.0.0.1:$TEMPORAL_UI_PORT"
 
 healthy() {
-  "$TEMPORAL_BIN" operator cluster health --address "$TEMPORAL_ADDRESS" --command-timeout 3s >/dev/null 2>&1
+  "$TEMPORAL_BIN" operator cluster health --address "$TEMPORAL_ADDRESS" "${TEMPORAL_CLI_CONN[@]}" --command-timeout 3s >/dev/null 2>&1
 }
 
 # Prints the pid from the pid file if that process is alive and is a temporal server.

@@ -11,6 +11,10 @@ cd "$PIVOTRL_REPO"
 DIR="$PIVOTRL_STATE/workers"
 CPU_WORKERS="${PIVOTRL_CPU_WORKERS:-2}"
 export TEMPORAL_ADDRESS
+# The dev server is plain gRPC on loopback: a shell that sourced the production stack's stack.env keeps its mTLS
+# settings for itself, not for these workers.
+unset TEMPORAL_TLS TEMPORAL_TLS_CLIENT_CERT_PATH TEMPORAL_TLS_CLIENT_KEY_PATH TEMPORAL_TLS_SERVER_CA_CERT_PATH \
+  TEMPORAL_TLS_SERVER_NAME TEMPORAL_API_KEY TEMPORAL_PROFILE TEMPORAL_CONFIG_FILE
 
 # Prints the pid in a pid file when that process is alive.
 alive() {

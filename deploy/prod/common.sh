@@ -22,6 +22,10 @@ PROD_TEMPORAL_ADDRESS="127.0.0.1:$PROD_TEMPORAL_PORT"
 PROD_NAMESPACE=pivotrl
 PROD_RETENTION=7d
 PROD_UI_PORT="${PIVOTRL_PROD_UI_PORT:-8243}"
+# mTLS: the CA and certificates of deploy/prod/tls.sh; the frontend accepts only clients with a certificate of this CA.
+PROD_TLS="$PROD_STATE/tls"
+# The scripts' temporal CLI calls connect with the cli certificate (paths only: no key material on a command line).
+TEMPORAL_CLI_CONN+=(--tls-ca-path "$PROD_TLS/ca.pem" --tls-cert-path "$PROD_TLS/cli.pem" --tls-key-path "$PROD_TLS/cli.key")
 S3_PORT="${PIVOTRL_S3_PORT:-7070}"
 S3_ACCESS_KEY="${PIVOTRL_S3_ACCESS_KEY:-pivotrl}"
 S3_SECRET_KEY="${PIVOTRL_S3_SECRET_KEY:-pivotrl-secret}"

@@ -3,9 +3,10 @@
 //   npx tsx deploy/prod/render-config.ts temporal OUT_DIR   -> production.yaml (mode 600: it holds the database password)
 //                                                              and dynamicconfig.yaml
 //   npx tsx deploy/prod/render-config.ts ui OUT_DIR         -> production.yaml
-import { chmodSync, copyFileSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
-import { parseDocument, type Document } from 'yaml';
+// Certificate file names in the templates are resolved against PROD_TLS_DIR (deploy/prod/tls.sh), which must hold them.
+import { chmodSync, copyFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { isAbsolute, join } from 'node:path';
+import { isMap, isScalar, isSeq, parseDocument, visit, type Document } from 'yaml';
 import { z } from 'zod';
 import { firstIssue } from '../../core/zod-errors';
 
@@ -16,6 +17,7 @@ const TemporalSettings = z.object({
   PROD_PG_PASSWORD: z.string().min(1),
   PROD_TEMPORAL_PORT: Port,
   PROD_TEMPORAL_PORT_BASE: Port,
+  PROD_TLS_DIR: z.string().refine(isAbsolute, 'an absolute path'),
 });
 const UiSettings = z.object({
   PROD_TEMPORAL_ADDRESS: z.string().regex(/^[^:\s]+:\d+$/, 'expected host:port'),
@@ -23,7 +25,29 @@ const UiSettings = z.object({
   PROD_NAMESPACE: z.string().min(1),
   /** The codec server as the UI's browsers reach it (none: the UI shows encrypted payloads as they are stored). */
   PROD_CODEC_ENDPOINT: z.url().optional(),
+  PROD_TLS_DIR: TemporalSettings.shape.PROD_TLS_DIR,
 });
+
+/** Keys whose values name certificate files, in the server's config (`global.tls`) and the UI server's (`tls`). */
+const CERT_KEYS = new Set(['certFile', 'keyFile', 'clientCaFiles', 'rootCaFiles', 'caFile']);
+
+/** Resolves every certificate file name under `node` against `dir`; a file that is not there is an error naming it. */
+function resolveCertFiles(doc: Document, path: string[], dir: string): void {
+  const node = doc.getIn(path, true);
+  if (!isMap(node)) throw new Error(`render-config: the template has no ${path.join('.')} block`);
+  visit(node, {
+    Pair(_, pair) {
+      if (!isScalar(pair.key) || !CERT_KEYS.has(String(pair.key.value))) return;
+      const names = isSeq(pair.value) ? pair.value.items : [pair.value];
+      for (const name of names) {
+        if (!isScalar(name)) continue;
+        const file = join(dir, String(name.value));
+        if (!existsSync(file)) throw new Error(`render-config: ${file} (${String(pair.key.value)}) is missing: run deploy/prod/tls.sh`);
+        name.value = file;
+      }
+    },
+  });
+}
 
 function settings<T extends z.ZodType>(schema: T): z.infer<T> {
   const parsed = schema.safeParse(process.env);
@@ -54,6 +78,7 @@ function renderTemporal(out: string): void {
   });
   doc.setIn(['clusterMetadata', 'clusterInformation', 'active', 'rpcAddress'], `127.0.0.1:${s.PROD_TEMPORAL_PORT}`);
   doc.setIn(['dynamicConfigClient', 'filepath'], join(out, 'dynamicconfig.yaml'));
+  resolveCertFiles(doc, ['global', 'tls'], s.PROD_TLS_DIR);
   copyFileSync(join(TEMPLATES, 'dynamicconfig.yaml'), join(out, 'dynamicconfig.yaml'));
   writeFileSync(join(out, 'production.yaml'), doc.toString(), { mode: 0o600 });
   chmodSync(join(out, 'production.yaml'), 0o600);
@@ -66,6 +91,7 @@ function renderUi(out: string): void {
   doc.set('port', s.PROD_UI_PORT);
   doc.set('defaultNamespace', s.PROD_NAMESPACE);
   if (s.PROD_CODEC_ENDPOINT) doc.setIn(['codec', 'endpoint'], s.PROD_CODEC_ENDPOINT);
+  resolveCertFiles(doc, ['tls'], s.PROD_TLS_DIR);
   writeFileSync(join(out, 'production.yaml'), doc.toString());
 }
 

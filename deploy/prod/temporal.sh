@@ -1,15 +1,16 @@
 #!/usr/bin/env bash
 # shellcheck source-path=SCRIPTDIR
-# start|stop|status of Temporal's own server on PostgreSQL (frontend on 0.0.0.0:$PROD_TEMPORAL_PORT), with the namespace
-# `pivotrl` (retention 7 days) and the project's search attributes. Needs postgres.sh start first.
+# start|stop|status of Temporal's own server on PostgreSQL (frontend on 0.0.0.0:$PROD_TEMPORAL_PORT, mTLS: clients need a
+# certificate of the stack's CA), with the namespace `pivotrl` (retention 7 days) and the project's search attributes.
+# Needs postgres.sh start and tls.sh first.
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
 
 SERVER_BIN="$BIN_DIR/temporal-server"
 CONFIG_DIR="$PROD_STATE/temporal/config"
 
-cli() { "$TEMPORAL_BIN" "$@" --address "$PROD_TEMPORAL_ADDRESS" --command-timeout 10s; }
-healthy() { "$TEMPORAL_BIN" operator cluster health --address "$PROD_TEMPORAL_ADDRESS" --command-timeout 3s >/dev/null 2>&1; }
+cli() { "$TEMPORAL_BIN" "$@" --address "$PROD_TEMPORAL_ADDRESS" "${TEMPORAL_CLI_CONN[@]}" --command-timeout 10s; }
+healthy() { cli operator cluster health --command-timeout 3s >/dev/null 2>&1; }
 
 service_ports() {
   local b=$PROD_TEMPORAL_PORT_BASE
@@ -18,7 +19,7 @@ service_ports() {
 
 write_config() {
   (cd "$PIVOTRL_REPO" && PROD_PG_ADDRESS="$PG_HOST:$PG_PORT" PROD_PG_PASSWORD="$PG_PASSWORD" PROD_TEMPORAL_PORT="$PROD_TEMPORAL_PORT" \
-    PROD_TEMPORAL_PORT_BASE="$PROD_TEMPORAL_PORT_BASE" npx tsx deploy/prod/render-config.ts temporal "$CONFIG_DIR") ||
+    PROD_TEMPORAL_PORT_BASE="$PROD_TEMPORAL_PORT_BASE" PROD_TLS_DIR="$PROD_TLS" npx tsx deploy/prod/render-config.ts temporal "$CONFIG_DIR") ||
     die "could not write the Temporal server's config into $CONFIG_DIR"
 }
 
@@ -44,6 +45,7 @@ start() {
   local pid port
   [ -x "$SERVER_BIN" ] || die "$SERVER_BIN is missing: run deploy/prod/binaries.sh"
   [ -x "$TEMPORAL_BIN" ] || die "$TEMPORAL_BIN is missing: run deploy/local/temporal-cli.sh"
+  [ -f "$PROD_TLS/server.pem" ] || die "$PROD_TLS/server.pem is missing: run deploy/prod/tls.sh"
   for port in $(service_ports); do
     # Temporal's SQL schema keeps the services' membership ports in a smallint column.
     [ "$port" -le 32767 ] || die "Temporal's ports must be at most 32767 (its PostgreSQL schema stores them as smallint):" \
@@ -51,6 +53,8 @@ start() {
   done
   if pid="$(live_pid temporal "$SERVER_BIN")"; then
     log "temporal server already running (pid $pid, $PROD_TEMPORAL_ADDRESS)"
+    grep -q 'requireClientAuth: true' "$CONFIG_DIR/production.yaml" 2>/dev/null ||
+      die "the running temporal server (pid $pid) was started without mTLS: run deploy/prod/temporal.sh stop, then deploy/prod/up.sh"
   else
     for port in $(service_ports); do port_free "$port" "the Temporal server"; done
     write_config

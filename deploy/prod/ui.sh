@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # shellcheck source-path=SCRIPTDIR
-# start|stop|status of Temporal's Web UI server (http on 0.0.0.0:$PROD_UI_PORT) for the production stack's server.
+# start|stop|status of Temporal's Web UI server (http on 0.0.0.0:$PROD_UI_PORT) for the production stack's server, which it
+# reaches with the ui certificate (deploy/prod/tls.sh).
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
 
@@ -18,7 +19,7 @@ start() {
   else
     port_free "$PROD_UI_PORT" "the Temporal UI server"
     (cd "$PIVOTRL_REPO" && PROD_TEMPORAL_ADDRESS="$PROD_TEMPORAL_ADDRESS" PROD_UI_PORT="$PROD_UI_PORT" PROD_NAMESPACE="$PROD_NAMESPACE" \
-      PROD_CODEC_ENDPOINT="$UI_CODEC_ENDPOINT" npx tsx deploy/prod/render-config.ts ui "$CONFIG_DIR") || die "could not write the UI server's config into $CONFIG_DIR"
+      PROD_CODEC_ENDPOINT="$UI_CODEC_ENDPOINT" PROD_TLS_DIR="$PROD_TLS" npx tsx deploy/prod/render-config.ts ui "$CONFIG_DIR") || die "could not write the UI server's config into $CONFIG_DIR"
     log "starting the Temporal UI server on 0.0.0.0:$PROD_UI_PORT (log: $PROD_LOGS/ui.log)"
     start_daemon ui "$UI_BIN" --root "$PROD_STATE/ui" --config config --env production start
     pid="$(cat "$PROD_RUN/ui.pid")"

@@ -132,7 +132,7 @@ before(async () => {
   for (const h of HOSTS) await hosts.remove(h.name); // leftovers of an interrupted earlier run
   await Promise.all(HOSTS.map((h) => startHost(h.name)));
   mark(`hosts up (worker logs in ${logs}/hosts)`);
-  connection = await Connection.connect({ address: stack.address });
+  connection = await Connection.connect(stack.connection);
   client = new Client({ connection, namespace: stack.namespace });
   tiny = tinyCampaign({ address: stack.hostAddress, queue: QUEUE, steps: STEPS, trainTasks: 16 });
   store = openStore(stack.store);

@@ -25,7 +25,16 @@ import { startCampaign } from '../../cli/campaigns';
 import { currentDetails, launchChromium, requireChromium } from '../support/browser';
 import { freePort, installTestRuntime, temporalCliPath } from '../../harness/temporal';
 import { dataConverterFromEnv } from '../../workers/data-converter';
-import { REPO, prodStateDir, prodUp, prodUpFailing, readStackEnv, type StackEnv, type UpRun } from '../../harness/prod-stack';
+import {
+  REPO,
+  prodStateDir,
+  prodUp,
+  prodUpFailing,
+  readStackEnv,
+  stackSettings,
+  type StackEnv,
+  type UpRun,
+} from '../../harness/prod-stack';
 
 const run = promisify(execFile);
 const SHOTS = join(REPO, '.pivotrl');
@@ -43,8 +52,8 @@ before(async () => {
   const second = await prodUp();
   upRuns = [first, second];
   stack = readStackEnv();
-  connection = await Connection.connect({ address: stack.PIVOTRL_TEMPORAL_ADDRESS });
-  client = new Client({ connection, namespace: stack.PIVOTRL_TEMPORAL_NAMESPACE });
+  connection = await Connection.connect(stackSettings(stack).connection);
+  client = new Client({ connection, namespace: stack.TEMPORAL_NAMESPACE });
 });
 after(async () => {
   await connection?.close();
@@ -80,7 +89,7 @@ test('up.sh brings the stack up, and a second run changes nothing', async (t) =>
   await prodUp();
   assert.deepEqual(pids(), before, 'a re-run keeps every process');
   assert.deepEqual(Object.keys(before).sort(), ['codec.pid', 's3.pid', 'temporal.pid', 'ui.pid']);
-  assert.equal(stack.PIVOTRL_TEMPORAL_ADDRESS, '127.0.0.1:7243');
+  assert.equal(stack.TEMPORAL_ADDRESS, '127.0.0.1:7243');
   assert.equal(stack.PIVOTRL_S3_ENDPOINT, 'http://127.0.0.1:7070');
 });
 
@@ -136,11 +145,11 @@ test(
       AWS_SECRET_ACCESS_KEY: stack.AWS_SECRET_ACCESS_KEY,
       AWS_REGION: stack.AWS_REGION,
     });
-    const tiny = tinyCampaign({ address: stack.PIVOTRL_TEMPORAL_ADDRESS, queue: RUN, steps: 2 });
+    const tiny = tinyCampaign({ address: stack.TEMPORAL_ADDRESS, queue: RUN, steps: 2 });
     const id = `${RUN}-campaign`;
     const config = {
       ...tiny.config,
-      temporal: { ...tiny.config.temporal, namespace: stack.PIVOTRL_TEMPORAL_NAMESPACE },
+      temporal: { ...tiny.config.temporal, namespace: stack.TEMPORAL_NAMESPACE },
       store: {
         kind: 's3' as const,
         bucket: stack.PIVOTRL_S3_BUCKET,
@@ -152,8 +161,8 @@ test(
     };
 
     installTestRuntime();
-    const native = await NativeConnection.connect({ address: stack.PIVOTRL_TEMPORAL_ADDRESS });
-    const namespace = stack.PIVOTRL_TEMPORAL_NAMESPACE;
+    const native = await NativeConnection.connect(stackSettings(readStackEnv(join(prodStateDir(), 'worker.env'))).connection);
+    const namespace = stack.TEMPORAL_NAMESPACE;
     const workers: OwnedWorker[] = [
       await createCpuWorker({ connection: native, namespace, taskQueue: config.temporal.cpuQueue }),
       await createGpuWorker({ connection: native, namespace, taskQueue: config.temporal.gpuQueue, allowCpu: true }),
@@ -250,7 +259,7 @@ test(
 
 test('payloads are encrypted by default: stack.env holds the key, the temporal CLI decodes through the codec server with its token, the UI is pointed at it', async () => {
   const marker = `${RUN}-secret-input`;
-  const namespace = stack.PIVOTRL_TEMPORAL_NAMESPACE;
+  const namespace = stack.TEMPORAL_NAMESPACE;
   const dataConverter = dataConverterFromEnv({ PIVOTRL_PAYLOAD_KEYS: stack.PIVOTRL_PAYLOAD_KEYS });
   const encrypting = new Client({ connection: connection!, namespace, dataConverter });
   // No worker needed: the started event holds the input as the client sent it.
@@ -260,17 +269,16 @@ test('payloads are encrypted by default: stack.env holds the key, the temporal C
     args: [marker],
   });
   const show = async (codec: Record<string, string>) => {
-    const args = [
-      'workflow',
-      'show',
-      '--address',
-      stack.PIVOTRL_TEMPORAL_ADDRESS,
-      '--namespace',
-      namespace,
-      '--workflow-id',
-      handle.workflowId,
-    ];
-    const env = { ...process.env, ...codec };
+    const args = ['workflow', 'show', '--workflow-id', handle.workflowId];
+    // The CLI connects as stack.env says (address, namespace, its mTLS certificate), in Temporal's own variables.
+    const connect = {
+      TEMPORAL_ADDRESS: stack.TEMPORAL_ADDRESS,
+      TEMPORAL_NAMESPACE: namespace,
+      TEMPORAL_TLS_SERVER_CA_CERT_PATH: stack.TEMPORAL_TLS_SERVER_CA_CERT_PATH,
+      TEMPORAL_TLS_CLIENT_CERT_PATH: stack.TEMPORAL_TLS_CLIENT_CERT_PATH,
+      TEMPORAL_TLS_CLIENT_KEY_PATH: stack.TEMPORAL_TLS_CLIENT_KEY_PATH,
+    };
+    const env: NodeJS.ProcessEnv = { ...process.env, ...connect, ...codec };
     if (!codec.TEMPORAL_CODEC_ENDPOINT) delete env.TEMPORAL_CODEC_ENDPOINT; // a shell that sourced stack.env has it
     const { stdout } = await run(temporalCliPath(), [...args, '--output', 'json'], { env });
     return stdout;

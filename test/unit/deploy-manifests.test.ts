@@ -1,9 +1,9 @@
 // Static checks of the cluster deployments that cannot run here: the compose file, the Kubernetes manifests and the
 // values for Temporal's Helm chart parse, name every service, route GPU workers only to GPU nodes, point each worker
 // at its task queue, probe liveness where the workers answer it, and agree with each other and with the code
-// (versions, ports, namespace, search attributes), export the workers' metrics where Prometheus finds them, and the
-// Grafana dashboard shows every campaign metric the code emits and no metric the code does not. Also the workers'
-// liveness endpoint itself.
+// (versions, ports, namespace, search attributes, mTLS certificates), export the workers' metrics where Prometheus finds
+// them, and the Grafana dashboard shows every campaign metric the code emits and no metric the code does not. Also the
+// workers' liveness endpoint itself.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
@@ -314,6 +314,72 @@ test('the Grafana dashboard: every campaign metric the code emits, SDK metrics b
     ['datasource', 'campaign'],
   );
   assert.ok(new Set(panels.map((p) => p.id)).size === panels.length, 'panel ids are unique');
+});
+
+/** Where a TEMPORAL_TLS_* path of a compose service comes from: one of the service's own secrets, by name. */
+const composeSecretOf = (name: string, path: string) => {
+  const m = /^\/run\/secrets\/(.+)$/.exec(path);
+  assert.ok(m, `${name}: ${path} is a mounted secret`);
+  assert.ok(services[name].secrets.includes(m[1]), `${name}: mounts secret ${m[1]}`);
+  return compose.secrets[m[1]].file as string;
+};
+
+test('compose: mTLS, the frontend requires a certificate of the CA; each client presents its own and holds only its key', () => {
+  const server = services.temporal.environment;
+  assert.equal(server.TEMPORAL_TLS_REQUIRE_CLIENT_AUTH, 'true');
+  const ca = composeSecretOf('temporal', server.TEMPORAL_TLS_SERVER_CA_CERT);
+  assert.match(ca, /\/ca\.pem$/);
+  for (const key of ['TEMPORAL_TLS_CLIENT1_CA_CERT', 'TEMPORAL_TLS_CLIENT2_CA_CERT'])
+    assert.equal(composeSecretOf('temporal', server[key]), ca);
+  for (const key of ['TEMPORAL_TLS_SERVER_CERT', 'TEMPORAL_TLS_FRONTEND_CERT']) {
+    assert.match(composeSecretOf('temporal', server[key]), /\/server\.pem$/);
+  }
+  assert.ok(services.temporal.healthcheck.test.includes('--tls-cert-path'), 'the health check presents a certificate');
+
+  const identities: Record<string, string> = { 'cpu-worker': 'worker', 'gpu-worker': 'worker', 'temporal-namespace': 'cli' };
+  for (const [name, cert] of Object.entries(identities)) {
+    const env = services[name].environment;
+    assert.equal(composeSecretOf(name, env.TEMPORAL_TLS_SERVER_CA_CERT_PATH), ca, `${name}: trusts the stack's CA`);
+    assert.match(composeSecretOf(name, env.TEMPORAL_TLS_CLIENT_CERT_PATH), new RegExp(`/${cert}\\.pem$`), name);
+    assert.match(composeSecretOf(name, env.TEMPORAL_TLS_CLIENT_KEY_PATH), new RegExp(`/${cert}\\.key$`), name);
+  }
+  const ui = services['temporal-ui'].environment;
+  assert.equal(composeSecretOf('temporal-ui', ui.TEMPORAL_TLS_CA), ca);
+  assert.match(composeSecretOf('temporal-ui', ui.TEMPORAL_TLS_KEY), /\/ui\.key$/);
+  assert.equal(ui.TEMPORAL_TLS_ENABLE_HOST_VERIFICATION, 'true');
+  for (const [name, service] of Object.entries(services)) {
+    const keys = (service.secrets ?? []).filter((s: string) => compose.secrets[s].file.endsWith('.key'));
+    assert.ok(keys.length <= 1, `${name} holds at most one private key: ${keys.join(', ')}`);
+  }
+});
+
+test('kubernetes and helm: mTLS on the frontend; workers and the job present their own certificates from Secrets', () => {
+  assert.equal(helm.server.tls.frontend.enabled, true);
+  assert.equal(helm.server.tls.frontend.requireClientAuth, true);
+  assert.equal(helm.server.tls.internode.enabled, true);
+  assert.equal(helm.web.tls.enabled, true);
+  assert.equal(helm.web.tls.enableHostVerification, true);
+  assert.notEqual(helm.web.tls.secretName, helm.server.tls.frontend.secretName, 'the UI has its own certificate');
+  const job = k8s.find((d) => d.kind === 'Job' && d.metadata.name === 'pivotrl-search-attributes').spec.template.spec;
+  const pods: [string, Doc, Record<string, string>, string][] = [
+    ...deployments.map((d): [string, Doc, Record<string, string>, string] => [
+      d.metadata.name,
+      d.spec.template.spec,
+      k8sEnv(d),
+      'pivotrl-worker-tls',
+    ]),
+    ['pivotrl-search-attributes', job, Object.fromEntries(job.containers[0].env.map((e: Doc) => [e.name, e.value])), 'pivotrl-cli-tls'],
+  ];
+  for (const [name, spec, env, secret] of pods) {
+    assert.equal(env.TEMPORAL_TLS_SERVER_NAME, helm.server.tls.frontend.serverName, `${name}: checks the frontend's name`);
+    const mount = spec.containers[0].volumeMounts.find((m: Doc) => env.TEMPORAL_TLS_CLIENT_CERT_PATH.startsWith(m.mountPath + '/'));
+    assert.ok(mount?.readOnly, `${name}: the certificate's folder is mounted read-only`);
+    const volume = spec.volumes.find((v: Doc) => v.name === mount.name);
+    assert.equal(volume.secret.secretName, secret, `${name}: its own certificate`);
+    for (const key of ['TEMPORAL_TLS_SERVER_CA_CERT_PATH', 'TEMPORAL_TLS_CLIENT_CERT_PATH', 'TEMPORAL_TLS_CLIENT_KEY_PATH']) {
+      assert.ok(env[key]?.startsWith(mount.mountPath + '/'), `${name}: ${key} in the mounted Secret`);
+    }
+  }
 });
 
 test('the workers health endpoint answers from the worker state', async () => {
