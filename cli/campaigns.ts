@@ -1,6 +1,6 @@
 // Running a campaign on Temporal from this process: start it with its method's workflow, follow its progress, and
 // optionally host its workers here (`--embedded-workers`).
-import { Client, Connection, WorkflowIdReusePolicy } from '@temporalio/client';
+import { type Client, WorkflowIdReusePolicy } from '@temporalio/client';
 import { NativeConnection } from '@temporalio/worker';
 import type { CampaignConfig } from '../core/config';
 import type { CampaignProgress } from '../pipeline/campaign-state';
@@ -10,7 +10,10 @@ import { progressQuery } from '../workflows/campaign';
 import { campaignSummary } from '../workflows/details';
 import { workflowFor } from '../workflows/methods';
 import { PivotCampaign, PivotIteration, PivotStage } from '../workflows/search-attributes';
-import { formatProgressLine, formatSummary } from './format';
+import { connectClient } from './connect';
+import { formatSummary } from './format';
+import { campaignView, type ProgressView, type Terminal } from './progress-view';
+import { barPlanOf } from './stage-bars';
 
 const uiBase = () => process.env.TEMPORAL_UI_URL ?? `http://127.0.0.1:${process.env.TEMPORAL_UI_PORT ?? '8233'}`;
 export const workflowUrl = (namespace: string, id: string) => `${uiBase()}/namespaces/${namespace}/workflows/${encodeURIComponent(id)}`;
@@ -58,22 +61,22 @@ export function startCampaign(temporal: Client, config: CampaignConfig, workflow
   });
 }
 
-/** Starts a campaign and follows it to the end, printing progress. */
-export async function followCampaign(temporal: Client, config: CampaignConfig, workflowId: string, log: (line: string) => void) {
+/** Starts a campaign and follows it to the end, showing each progress snapshot on `view`. */
+export async function followCampaign(
+  temporal: Client,
+  config: CampaignConfig,
+  workflowId: string,
+  log: (line: string) => void,
+  view: ProgressView<CampaignProgress>,
+) {
   const handle = await startCampaign(temporal, config, workflowId);
   log(`started campaign ${workflowId}`);
   log(`  Temporal UI: ${workflowUrl(config.temporal.namespace, workflowId)}`);
-  let last = '';
   let polling: Promise<void> = Promise.resolve();
   const poll = setInterval(() => {
-    polling = (async () => {
-      try {
-        const line = formatProgressLine(await handle.query(progressQuery));
-        if (line !== last) log(`  ${(last = line)}`);
-      } catch {
-        // The first workflow task may not have run yet; the next poll will tell.
-      }
-    })();
+    polling = handle.query(progressQuery).then(view.show, () => {
+      // The first workflow task may not have run yet; the next poll will tell.
+    });
   }, 2000);
   try {
     return await handle.result();
@@ -84,20 +87,32 @@ export async function followCampaign(temporal: Client, config: CampaignConfig, w
   }
 }
 
-/** Starts a campaign and follows it to the end, printing progress. */
-export async function runCampaign(config: CampaignConfig, opts: { id?: string; embeddedWorkers?: boolean; log?: (line: string) => void }) {
+/**
+ * Starts a campaign and follows it to the end: live bars on `terminal` when given (a TTY), else progress lines
+ * through `log`; then the summary.
+ */
+export async function runCampaign(
+  config: CampaignConfig,
+  opts: { id?: string; embeddedWorkers?: boolean; log?: (line: string) => void; terminal?: Terminal },
+) {
   const log = opts.log ?? console.log;
-  const connection = await Connection.connect({ address: config.temporal.address });
-  const temporal = new Client({ connection, namespace: config.temporal.namespace });
+  const temporal = await connectClient(config.temporal);
   const workflowId = opts.id ?? `${config.name}-${new Date().toISOString().replace(/[:.]/g, '-')}`;
   const stopWorkers: (() => Promise<void>)[] = [];
-  if (opts.embeddedWorkers) stopWorkers.push(await startEmbeddedWorkers(config));
+  const view = campaignView(barPlanOf(config), { log, terminal: opts.terminal });
   try {
-    const result: CampaignProgress = await followCampaign(temporal, config, workflowId, log);
+    if (opts.embeddedWorkers) stopWorkers.push(await startEmbeddedWorkers(config));
+    let result: CampaignProgress;
+    try {
+      result = await followCampaign(temporal, config, workflowId, log, view);
+      view.show(result);
+    } finally {
+      view.stop();
+    }
     log(formatSummary(result, workflowUrl(config.temporal.namespace, workflowId)));
     return { workflowId, result };
   } finally {
     for (const stop of stopWorkers) await stop();
-    await connection.close();
+    await temporal.connection.close();
   }
 }

@@ -2,7 +2,6 @@
 // then the report (report.md, SVG plots, results.json) computed from the campaigns' results.
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { Client, Connection } from '@temporalio/client';
 import { assertInputsExist } from '../pipeline/config-file';
 import { firstIssue } from '../core/zod-errors';
 import { openStore } from '../store';
@@ -14,8 +13,12 @@ import type { RunResult } from '../experiment/metrics';
 import { buildReport } from '../experiment/report';
 import type { Tables } from '../experiment/tables';
 import type { ExperimentResult } from '../workflows/experiment';
+import { pi0Plan } from '../workflows/pi0';
 import { startEmbeddedWorkers } from './campaigns';
-import { followExperiment, secondsOf, startExperiment } from './experiment-parent';
+import { connectClient } from './connect';
+import { followExperiment, runsOf, secondsOf, startExperiment } from './experiment-parent';
+import { experimentView, type Terminal } from './progress-view';
+import { barPlanOf, pi0BarPlan } from './stage-bars';
 
 export interface ResultsFile {
   name: string;
@@ -71,32 +74,53 @@ export function reportFromResults(out: string): string {
   return writeReport(out, results);
 }
 
+/** What the experiment's bars need: pi0's stages and profiles, and each campaign's stages. */
+function barPlansOf(plan: ExperimentPlan, planned: Map<string, PlannedRun>) {
+  const pi0 = pi0BarPlan(pi0Plan(runsOf(plan)).profiles.map((p) => p.config));
+  return { pi0, of: (who: string) => barPlanOf(planned.get(who)!.config) };
+}
+
 /**
  * Runs the experiment as one parent workflow (workflows/experiment.ts) and follows it, or reattaches to it when it
  * already runs (see `startExperiment`), then writes the report. Fails, naming them, when campaigns fail. `signal`
  * stops this process's part (following, embedded workers); the experiment runs on, and the next call reattaches.
+ * Progress: live bars on `terminal` when given (a TTY), else lines through `log`.
  */
 export async function runExperiment(
   plan: ExperimentPlan,
-  opts: { where: string; command: string; embeddedWorkers?: boolean; log?: (line: string) => void; signal?: AbortSignal },
+  opts: {
+    where: string;
+    command: string;
+    embeddedWorkers?: boolean;
+    log?: (line: string) => void;
+    signal?: AbortSignal;
+    terminal?: Terminal;
+  },
 ): Promise<{ report: string; results: ResultsFile }> {
   const log = opts.log ?? console.log;
   for (const r of plan.runs) assertInputsExist(r.config, `${opts.where}: ${r.method} seed ${r.seed}`);
   const first = plan.runs[0].config;
-  const connection = await Connection.connect({ address: first.temporal.address });
-  const temporal = new Client({ connection, namespace: first.temporal.namespace });
-  const stopWorkers = opts.embeddedWorkers ? await startEmbeddedWorkers(first) : null;
+  const planned = new Map(plan.runs.map((r) => [`${r.method} s${r.seed}`, r]));
+  const temporal = await connectClient(first.temporal);
   let outcome: ExperimentResult;
   let seconds: number;
   try {
-    const handle = await startExperiment(temporal, plan, log);
-    outcome = await followExperiment(temporal, handle, log, opts.signal);
-    seconds = await secondsOf(handle);
+    const stopWorkers = opts.embeddedWorkers ? await startEmbeddedWorkers(first) : null;
+    try {
+      const handle = await startExperiment(temporal, plan, log);
+      const view = experimentView(barPlansOf(plan, planned), { log, terminal: opts.terminal });
+      try {
+        outcome = await followExperiment(temporal, handle, view, opts.signal);
+      } finally {
+        view.stop();
+      }
+      seconds = await secondsOf(handle);
+    } finally {
+      await stopWorkers?.();
+    }
   } finally {
-    await stopWorkers?.();
-    await connection.close();
+    await temporal.connection.close();
   }
-  const planned = new Map(plan.runs.map((r) => [`${r.method} s${r.seed}`, r]));
   const results: ResultsFile = {
     name: plan.experiment.name,
     command: opts.command,
