@@ -3,6 +3,7 @@
 import { type Client, WorkflowIdReusePolicy } from '@temporalio/client';
 import { NativeConnection } from '@temporalio/worker';
 import type { CampaignConfig } from '../core/config';
+import { assertInputsExist, loadCampaignConfig } from '../pipeline/config-file';
 import type { CampaignProgress } from '../pipeline/campaign-state';
 import { createCpuWorker, createGpuWorker } from '../workers/build';
 import { installRuntime } from '../workers/runtime';
@@ -115,4 +116,14 @@ export async function runCampaign(
     for (const stop of stopWorkers) await stop();
     await temporal.connection.close();
   }
+}
+
+/** Live bars on stdout when it is a terminal; progress lines otherwise (a log, a pipe). */
+export const stdoutTerminal = () => (process.stdout.isTTY ? process.stdout : undefined);
+
+/** `pivotrl run`: the config checked (schema, input files) before anything starts, then the campaign followed. */
+export async function runCommand(o: { config: string; id?: string; embeddedWorkers: boolean }): Promise<void> {
+  const config = loadCampaignConfig(o.config);
+  assertInputsExist(config, o.config);
+  await runCampaign(config, { id: o.id, embeddedWorkers: o.embeddedWorkers, terminal: stdoutTerminal() });
 }

@@ -2,13 +2,7 @@
 // TemporalUnreachableError (exit status 3).
 import { Client, Connection } from '@temporalio/client';
 import { TemporalConfig } from '../core/config';
-
-export class TemporalUnreachableError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = 'TemporalUnreachableError';
-  }
-}
+import { TemporalUnreachableError } from './exit-status';
 
 /** Where the steering commands (status, pause, resume, stop, set) find the server: TEMPORAL_ADDRESS, TEMPORAL_NAMESPACE. */
 export const envTarget = () => ({

@@ -8,13 +8,13 @@ import { openStore } from '../store';
 import type { Claim } from '../experiment/claims';
 import { baseHashOf, collectRunItems } from '../experiment/collect';
 import { RunItems } from '../experiment/items';
-import type { ExperimentPlan, PlannedRun } from '../experiment/plan';
+import { loadExperiment, type ExperimentPlan, type PlannedRun } from '../experiment/plan';
 import type { RunResult } from '../experiment/metrics';
 import { buildReport } from '../experiment/report';
 import type { Tables } from '../experiment/tables';
 import type { ExperimentResult } from '../workflows/experiment';
 import { pi0Plan } from '../workflows/pi0';
-import { startEmbeddedWorkers } from './campaigns';
+import { startEmbeddedWorkers, stdoutTerminal } from './campaigns';
 import { connectClient } from './connect';
 import { followExperiment, runsOf, secondsOf, startExperiment } from './experiment-parent';
 import { experimentView, type Terminal } from './progress-view';
@@ -138,4 +138,18 @@ export async function runExperiment(
     ),
   };
   return { report: writeReport(plan.out, results), results };
+}
+
+/** `pivotrl experiment`: runs (or reattaches to) the experiment and writes its report, or only rewrites the report. */
+export async function experimentCommand(o: { config: string; embeddedWorkers: boolean; reportOnly: boolean }): Promise<void> {
+  const plan = loadExperiment(o.config);
+  if (o.reportOnly) return void console.log(`wrote ${reportFromResults(plan.out)}`);
+  const command = `pivotrl experiment --config ${o.config}`;
+  const { report } = await runExperiment(plan, {
+    where: o.config,
+    command,
+    embeddedWorkers: o.embeddedWorkers,
+    terminal: stdoutTerminal(),
+  });
+  console.log(`wrote ${report}`);
 }

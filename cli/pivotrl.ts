@@ -1,13 +1,9 @@
-// pivotrl: generate the task suites, run a campaign and watch it, steer a running one. The commands live in
-// data-commands.ts and campaign-commands.ts; this file makes the program and turns every outcome into an exit status.
+// pivotrl: generate the task suites, run a campaign and watch it, steer a running one. The commands are declared in
+// data-commands.ts and campaign-commands.ts (each loads its implementation when it runs, so `--help` is quick); this
+// file makes the program and turns every outcome into an exit status (cli/exit-status.ts).
 import { Command, CommanderError } from 'commander';
-import { ConfigError } from '../pipeline/config-file';
-import { BadInputError } from '../pipeline/jsonl-reader';
 import { addCampaignCommands } from './campaign-commands';
-import { TemporalUnreachableError } from './connect';
 import { addDataCommands } from './data-commands';
-
-export const EXIT = { ok: 0, failed: 1, usage: 2, unreachable: 3 } as const;
 
 const EXIT_CODES = `
 Exit status:
@@ -39,26 +35,14 @@ export function makeProgram(): Command {
   return program;
 }
 
-/** Errors that are bugs in this program: their stack is worth printing. */
-const BUGS = [TypeError, RangeError, ReferenceError, SyntaxError];
-
-/** The exit status of an error a command threw, and what to print for it (a Temporal failure with its cause). */
-export function outcomeOf(err: unknown): { status: number; message: string } {
-  if (!(err instanceof Error)) return { status: EXIT.failed, message: String(err) };
-  if (err instanceof ConfigError || err instanceof BadInputError) return { status: EXIT.usage, message: err.message };
-  if (err instanceof TemporalUnreachableError) return { status: EXIT.unreachable, message: err.message };
-  if (BUGS.some((bug) => err instanceof bug)) return { status: EXIT.failed, message: err.stack ?? err.message };
-  const cause = err.cause instanceof Error ? `: ${err.cause.message}` : '';
-  return { status: EXIT.failed, message: err.message + cause };
-}
-
 /** Runs the command `argv` names; resolves to its exit status (commander has printed its own errors and help). */
 export async function main(argv: string[]): Promise<number> {
   try {
     await makeProgram().parseAsync(argv, { from: 'user' });
-    return Number(process.exitCode ?? EXIT.ok);
+    return Number(process.exitCode ?? 0);
   } catch (err) {
-    if (err instanceof CommanderError) return err.exitCode === 0 ? EXIT.ok : EXIT.usage;
+    if (err instanceof CommanderError) return err.exitCode === 0 ? 0 : 2;
+    const { outcomeOf } = await import('./exit-status');
     const { status, message } = outcomeOf(err);
     console.error(`error: ${message}`);
     return status;
