@@ -1,5 +1,6 @@
 // How a followed campaign or experiment shows its progress: live bars on a terminal (cli-progress), or a plain line
 // whenever what it says changes (a log file, a pipe). Both are fed the snapshots the progress queries return.
+import { format } from 'node:util';
 import { MultiBar, type SingleBar } from 'cli-progress';
 import type { CampaignProgress } from '../pipeline/campaign-state';
 import { formatProgressLine } from './format';
@@ -30,6 +31,23 @@ export function linesView<S>(log: (line: string) => void, linesOf: (snapshot: S)
   };
 }
 
+const CONSOLE = ['log', 'info', 'warn', 'error', 'debug'] as const;
+
+/**
+ * Prints what this process logs while the bars are drawn (embedded workers: console lines, and Temporal's logger,
+ * which writes to stderr) above the bars instead of through them. Returns the undo.
+ */
+function logAbove(multi: MultiBar): () => void {
+  const saved = CONSOLE.map((method) => console[method]);
+  const stderrWrite = process.stderr.write;
+  for (const method of CONSOLE) console[method] = (...args: unknown[]) => multi.log(format(...args) + '\n');
+  process.stderr.write = ((chunk: string | Uint8Array) => (multi.log(String(chunk)), true)) as typeof process.stderr.write;
+  return () => {
+    CONSOLE.forEach((method, i) => (console[method] = saved[i]));
+    process.stderr.write = stderrWrite;
+  };
+}
+
 /** Redraws one bar per row of each snapshot in place on `terminal`; a snapshot has as many rows as the first one. */
 export function barsView<S>(terminal: Terminal, barsOf: (snapshot: S) => StageBar[]): ProgressView<S> {
   const multi = new MultiBar({
@@ -37,12 +55,17 @@ export function barsView<S>(terminal: Terminal, barsOf: (snapshot: S) => StageBa
     format: (_options, _params, payload: { line: string }) => payload.line,
     // No cursor hiding and no SIGINT handler of its own: Ctrl-C must still end the command, leaving a usable terminal.
     hideCursor: false,
+    // Every bar is redrawn on each tick: lines logged above them move them down.
+    forceRedraw: true,
+    fps: 4,
   });
+  let restoreLogs: (() => void) | null = null;
   const bars: SingleBar[] = [];
   return {
     show(snapshot) {
       const rows = barsOf(snapshot);
       const labelWidth = Math.max(...rows.map((r) => r.label.length));
+      restoreLogs ??= logAbove(multi);
       rows.forEach((row, i) => {
         const payload = { line: barLine(row, { labelWidth, barWidth: BAR_WIDTH }) };
         if (!bars[i]) bars[i] = multi.create(row.total, row.value, payload);
@@ -53,7 +76,9 @@ export function barsView<S>(terminal: Terminal, barsOf: (snapshot: S) => StageBa
       });
     },
     stop() {
+      if (multi.isActive) multi.update(); // prints the lines logged since the last tick
       multi.stop();
+      restoreLogs?.();
     },
   };
 }

@@ -206,14 +206,19 @@ test('on a terminal the bars are drawn from each snapshot; elsewhere a plain lin
   const tty = Object.assign(new PassThrough(), { isTTY: true, columns: 160 });
   let drawn = '';
   tty.on('data', (chunk) => (drawn += chunk));
+  const log = console.log;
   const view = campaignView(barPlanOf(config()), { log: () => assert.fail('no lines on a terminal'), terminal: tty });
   view.show(progress({ stage: 'update', step: 4, candidates: 50, pivots: pivots as CampaignProgress['pivots'] }));
+  console.log('a worker logs while the bars are drawn');
+  assert.notEqual(console.log, log, 'console goes above the bars while they are drawn');
   view.show(progress({ stage: 'update', step: 5, candidates: 50, pivots: pivots as CampaignProgress['pivots'] }));
   view.stop();
+  assert.equal(console.log, log, 'and back once they stop');
   await new Promise((r) => setImmediate(r));
   assert.match(drawn, /> update +█+░+ {2}5\/10 steps {2}ETA —/);
   assert.match(drawn, /✓ profile +█+ {2}200\/200 samples {2}12 pivots of 50 turns/);
   assert.match(drawn, / {2}evaluate-final +░+ {2}waiting/);
+  assert.match(drawn, /a worker logs while the bars are drawn\n/);
 
   const lines: string[] = [];
   const plain = campaignView(barPlanOf(config()), { log: (l) => lines.push(l) });
