@@ -62,7 +62,7 @@ export function startCampaign(temporal: Client, config: CampaignConfig, workflow
   });
 }
 
-/** Starts a campaign and follows it to the end, showing each progress snapshot on `view`. */
+/** Starts a campaign and follows it to the end, showing each progress snapshot on `view` (stopped at the end). */
 export async function followCampaign(
   temporal: Client,
   config: CampaignConfig,
@@ -79,12 +79,15 @@ export async function followCampaign(
       // The first workflow task may not have run yet; the next poll will tell.
     });
   }, 2000);
+  let result: CampaignProgress | undefined;
   try {
-    return await handle.result();
+    return (result = await handle.result());
   } finally {
     clearInterval(poll);
-    // A query still in flight must finish before the caller closes the connection under it.
+    // A query still in flight must finish before the caller closes the connection under it (and before the last view).
     await polling;
+    if (result) view.show(result);
+    view.stop();
   }
 }
 
@@ -99,21 +102,15 @@ export async function runCampaign(
   const log = opts.log ?? console.log;
   const temporal = await connectClient(config.temporal);
   const workflowId = opts.id ?? `${config.name}-${new Date().toISOString().replace(/[:.]/g, '-')}`;
-  const stopWorkers: (() => Promise<void>)[] = [];
-  const view = campaignView(barPlanOf(config), { log, terminal: opts.terminal });
+  let stopWorkers: (() => Promise<void>) | null = null;
   try {
-    if (opts.embeddedWorkers) stopWorkers.push(await startEmbeddedWorkers(config));
-    let result: CampaignProgress;
-    try {
-      result = await followCampaign(temporal, config, workflowId, log, view);
-      view.show(result);
-    } finally {
-      view.stop();
-    }
+    if (opts.embeddedWorkers) stopWorkers = await startEmbeddedWorkers(config);
+    const view = campaignView(barPlanOf(config), { log, terminal: opts.terminal });
+    const result: CampaignProgress = await followCampaign(temporal, config, workflowId, log, view);
     log(formatSummary(result, workflowUrl(config.temporal.namespace, workflowId)));
     return { workflowId, result };
   } finally {
-    for (const stop of stopWorkers) await stop();
+    await stopWorkers?.();
     await temporal.connection.close();
   }
 }

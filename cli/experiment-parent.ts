@@ -86,8 +86,8 @@ async function snapshotOf(temporal: Client, handle: WorkflowHandle<typeof experi
 }
 
 /**
- * Follows the experiment to its result, showing each snapshot on `view`. `signal` stops following (the experiment
- * runs on); the experiment's own failure is thrown with its message (the failed campaigns, named).
+ * Follows the experiment to its result, showing each snapshot on `view` (stopped at the end). `signal` stops following
+ * (the experiment runs on); the experiment's own failure is thrown with its message (the failed campaigns, named).
  */
 export async function followExperiment(
   temporal: Client,
@@ -107,21 +107,23 @@ export async function followExperiment(
     if (signal?.aborted) reject(new Error('experiment: stopped following'));
     signal?.addEventListener('abort', () => reject(new Error('experiment: stopped following')), { once: true });
   });
+  let outcome: ExperimentResult | undefined;
   try {
-    const outcome = await Promise.race([result, stopped]);
-    // The view ends on the finished state (the runs come in the order of the status' children).
-    view.show({
-      pi0: { who: 'pi0', state: 'done' },
-      children: outcome.runs.map((r) => ({ who: `${r.method} s${r.seed}`, state: 'done' })),
-    });
-    return outcome;
+    return (outcome = await Promise.race([result, stopped]));
   } catch (err) {
     if (err instanceof WorkflowFailedError && err.cause) throw new Error(err.cause.message);
     throw err;
   } finally {
     clearInterval(poll);
-    // A query still in flight must finish before the caller closes the connection under it.
+    // A query still in flight must finish before the caller closes the connection under it (and before the last view).
     await polling;
+    // The view ends on the finished experiment (its runs come in the order of the status' children).
+    if (outcome)
+      view.show({
+        pi0: { who: 'pi0', state: 'done' },
+        children: outcome.runs.map((r) => ({ who: `${r.method} s${r.seed}`, state: 'done' })),
+      });
+    view.stop();
   }
 }
 

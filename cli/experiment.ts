@@ -102,23 +102,17 @@ export async function runExperiment(
   const first = plan.runs[0].config;
   const planned = new Map(plan.runs.map((r) => [`${r.method} s${r.seed}`, r]));
   const temporal = await connectClient(first.temporal);
+  let stopWorkers: (() => Promise<void>) | null = null;
   let outcome: ExperimentResult;
   let seconds: number;
   try {
-    const stopWorkers = opts.embeddedWorkers ? await startEmbeddedWorkers(first) : null;
-    try {
-      const handle = await startExperiment(temporal, plan, log);
-      const view = experimentView(barPlansOf(plan, planned), { log, terminal: opts.terminal });
-      try {
-        outcome = await followExperiment(temporal, handle, view, opts.signal);
-      } finally {
-        view.stop();
-      }
-      seconds = await secondsOf(handle);
-    } finally {
-      await stopWorkers?.();
-    }
+    if (opts.embeddedWorkers) stopWorkers = await startEmbeddedWorkers(first);
+    const handle = await startExperiment(temporal, plan, log);
+    const view = experimentView(barPlansOf(plan, planned), { log, terminal: opts.terminal });
+    outcome = await followExperiment(temporal, handle, view, opts.signal);
+    seconds = await secondsOf(handle);
   } finally {
+    await stopWorkers?.();
     await temporal.connection.close();
   }
   const results: ResultsFile = {
