@@ -1,8 +1,9 @@
 // Running a campaign on Temporal from this process: start it with its method's workflow, follow its progress, and
 // optionally host its workers here (`--embedded-workers`).
-import { Client, Connection, WorkflowIdReusePolicy } from '@temporalio/client';
+import { type Client, WorkflowIdReusePolicy } from '@temporalio/client';
 import { NativeConnection } from '@temporalio/worker';
 import type { CampaignConfig } from '../core/config';
+import { assertInputsExist, loadCampaignConfig } from '../pipeline/config-file';
 import type { CampaignProgress } from '../pipeline/campaign-state';
 import { createCpuWorker, createGpuWorker } from '../workers/build';
 import { installRuntime } from '../workers/runtime';
@@ -11,8 +12,10 @@ import { campaignSummary } from '../workflows/details';
 import { workflowFor } from '../workflows/methods';
 import { PivotCampaign, PivotIteration, PivotStage } from '../workflows/search-attributes';
 import { temporalSettings, temporalUiUrl } from '../workers/connection';
-import { formatProgressLine, formatSummary } from './format';
-import { dataConverterFromEnv } from '../workers/data-converter';
+import { connectClient } from './connect';
+import { formatSummary } from './format';
+import { campaignView, type ProgressView, type Terminal } from './progress-view';
+import { barPlanOf } from './stage-bars';
 
 export const workflowUrl = (namespace: string, id: string) =>
   `${temporalUiUrl()}/namespaces/${namespace}/workflows/${encodeURIComponent(id)}`;
@@ -61,47 +64,65 @@ export function startCampaign(temporal: Client, config: CampaignConfig, workflow
   });
 }
 
-/** Starts a campaign and follows it to the end, printing progress. */
-export async function followCampaign(temporal: Client, config: CampaignConfig, workflowId: string, log: (line: string) => void) {
+/** Starts a campaign and follows it to the end, showing each progress snapshot on `view` (stopped at the end). */
+export async function followCampaign(
+  temporal: Client,
+  config: CampaignConfig,
+  workflowId: string,
+  log: (line: string) => void,
+  view: ProgressView<CampaignProgress>,
+) {
   const handle = await startCampaign(temporal, config, workflowId);
   log(`started campaign ${workflowId}`);
   log(`  Temporal UI: ${workflowUrl(temporal.options.namespace, workflowId)}`);
-  let last = '';
   let polling: Promise<void> = Promise.resolve();
   const poll = setInterval(() => {
-    polling = (async () => {
-      try {
-        const line = formatProgressLine(await handle.query(progressQuery));
-        if (line !== last) log(`  ${(last = line)}`);
-      } catch {
-        // The first workflow task may not have run yet; the next poll will tell.
-      }
-    })();
+    polling = handle.query(progressQuery).then(view.show, () => {
+      // The first workflow task may not have run yet; the next poll will tell.
+    });
   }, 2000);
+  let result: CampaignProgress | undefined;
   try {
-    return await handle.result();
+    return (result = await handle.result());
   } finally {
     clearInterval(poll);
-    // A query still in flight must finish before the caller closes the connection under it.
+    // A query still in flight must finish before the caller closes the connection under it (and before the last view).
     await polling;
+    if (result) view.show(result);
+    view.stop();
   }
 }
 
-/** Starts a campaign and follows it to the end, printing progress. */
-export async function runCampaign(config: CampaignConfig, opts: { id?: string; embeddedWorkers?: boolean; log?: (line: string) => void }) {
+/**
+ * Starts a campaign and follows it to the end: live bars on `terminal` when given (a TTY), else progress lines
+ * through `log`; then the summary.
+ */
+export async function runCampaign(
+  config: CampaignConfig,
+  opts: { id?: string; embeddedWorkers?: boolean; log?: (line: string) => void; terminal?: Terminal },
+) {
   const log = opts.log ?? console.log;
-  const settings = temporalSettings(config.temporal);
-  const connection = await Connection.connect(settings.connection);
-  const temporal = new Client({ connection, namespace: settings.namespace, dataConverter: dataConverterFromEnv() });
+  const temporal = await connectClient(config.temporal);
   const workflowId = opts.id ?? `${config.name}-${new Date().toISOString().replace(/[:.]/g, '-')}`;
-  const stopWorkers: (() => Promise<void>)[] = [];
-  if (opts.embeddedWorkers) stopWorkers.push(await startEmbeddedWorkers(config));
+  let stopWorkers: (() => Promise<void>) | null = null;
   try {
-    const result: CampaignProgress = await followCampaign(temporal, config, workflowId, log);
-    log(formatSummary(result, workflowUrl(settings.namespace, workflowId)));
+    if (opts.embeddedWorkers) stopWorkers = await startEmbeddedWorkers(config);
+    const view = campaignView(barPlanOf(config), { log, terminal: opts.terminal });
+    const result: CampaignProgress = await followCampaign(temporal, config, workflowId, log, view);
+    log(formatSummary(result, workflowUrl(temporal.options.namespace, workflowId)));
     return { workflowId, result };
   } finally {
-    for (const stop of stopWorkers) await stop();
-    await connection.close();
+    await stopWorkers?.();
+    await temporal.connection.close();
   }
+}
+
+/** Live bars on stdout when it is a terminal; progress lines otherwise (a log, a pipe). */
+export const stdoutTerminal = () => (process.stdout.isTTY ? process.stdout : undefined);
+
+/** `pivotrl run`: the config checked (schema, input files) before anything starts, then the campaign followed. */
+export async function runCommand(o: { config: string; id?: string; embeddedWorkers: boolean }): Promise<void> {
+  const config = loadCampaignConfig(o.config);
+  assertInputsExist(config, o.config);
+  await runCampaign(config, { id: o.id, embeddedWorkers: o.embeddedWorkers, terminal: stdoutTerminal() });
 }

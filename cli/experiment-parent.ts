@@ -4,13 +4,14 @@ import { createHash } from 'node:crypto';
 import { WorkflowExecutionAlreadyStartedError, WorkflowFailedError, type Client, type WorkflowHandle } from '@temporalio/client';
 import type { ExperimentPlan } from '../experiment/plan';
 import { progressQuery } from '../workflows/campaign';
-import { experimentProgressQuery, experimentWorkflow, type ExperimentResult } from '../workflows/experiment';
+import { experimentProgressQuery, experimentWorkflow, type ChildState, type ExperimentResult } from '../workflows/experiment';
 import { PivotCampaign, PivotIteration, PivotStage } from '../workflows/search-attributes';
 import { workflowUrl } from './campaigns';
-import { formatProgressLine } from './format';
+import type { ProgressView } from './progress-view';
+import type { ExperimentSnapshot } from './stage-bars';
 
 /** The runs as the parent workflow gets them: what the hash covers (a changed config is a new experiment). */
-const runsOf = (plan: ExperimentPlan) => plan.runs.map((r) => ({ method: r.method, seed: r.seed, config: r.config }));
+export const runsOf = (plan: ExperimentPlan) => plan.runs.map((r) => ({ method: r.method, seed: r.seed, config: r.config }));
 
 /** `<name>-<12 hex digits of the plan's hash>`: the same config reattaches to the same experiment. */
 export const experimentWorkflowId = (plan: ExperimentPlan) =>
@@ -64,31 +65,37 @@ export async function startExperiment(temporal: Client, plan: ExperimentPlan, lo
   }
 }
 
+/** What the experiment and its running campaigns say now (pi0's shared work under `<experiment id>-pi0`). */
+async function snapshotOf(temporal: Client, handle: WorkflowHandle<typeof experimentWorkflow>): Promise<ExperimentSnapshot> {
+  const status = await handle.query(experimentProgressQuery);
+  const progressOf = (workflowId: string, state: ChildState) =>
+    // A child not started yet answers nothing: it shows as running without progress until the next poll.
+    state === 'running'
+      ? temporal.workflow
+          .getHandle(workflowId)
+          .query(progressQuery)
+          .catch(() => undefined)
+      : Promise.resolve(undefined);
+  const [pi0, ...children] = await Promise.all([
+    progressOf(`${handle.workflowId}-pi0`, status.pi0).then((progress) => ({ who: 'pi0', state: status.pi0, progress })),
+    ...status.children.map((c) =>
+      progressOf(c.workflowId, c.state).then((progress) => ({ who: `${c.method} s${c.seed}`, state: c.state, progress })),
+    ),
+  ]);
+  return { pi0, children };
+}
+
 /**
- * Follows the experiment to its result, logging each campaign's progress as it changes. `signal` stops following
+ * Follows the experiment to its result, showing each snapshot on `view` (stopped at the end). `signal` stops following
  * (the experiment runs on); the experiment's own failure is thrown with its message (the failed campaigns, named).
  */
 export async function followExperiment(
   temporal: Client,
   handle: WorkflowHandle<typeof experimentWorkflow>,
-  log: (line: string) => void,
+  view: ProgressView<ExperimentSnapshot>,
   signal?: AbortSignal,
 ): Promise<ExperimentResult> {
-  const last = new Map<string, string>();
-  const say = (who: string, line: string) => {
-    if (last.get(who) !== line) log(`[${who}] ${line}`);
-    last.set(who, line);
-  };
-  const pollOnce = async () => {
-    const status = await handle.query(experimentProgressQuery);
-    say('pi0', status.pi0);
-    for (const c of status.children) {
-      const who = `${c.method} s${c.seed}`;
-      const line =
-        c.state === 'running' ? await temporal.workflow.getHandle(c.workflowId).query(progressQuery).then(formatProgressLine) : c.state;
-      say(who, line);
-    }
-  };
+  const pollOnce = async () => view.show(await snapshotOf(temporal, handle));
   let polling: Promise<void> = Promise.resolve();
   const poll = setInterval(() => {
     // A workflow task not yet run, or a child not yet started, answers nothing: the next poll will tell.
@@ -100,15 +107,23 @@ export async function followExperiment(
     if (signal?.aborted) reject(new Error('experiment: stopped following'));
     signal?.addEventListener('abort', () => reject(new Error('experiment: stopped following')), { once: true });
   });
+  let outcome: ExperimentResult | undefined;
   try {
-    return await Promise.race([result, stopped]);
+    return (outcome = await Promise.race([result, stopped]));
   } catch (err) {
     if (err instanceof WorkflowFailedError && err.cause) throw new Error(err.cause.message);
     throw err;
   } finally {
     clearInterval(poll);
-    // A query still in flight must finish before the caller closes the connection under it.
+    // A query still in flight must finish before the caller closes the connection under it (and before the last view).
     await polling;
+    // The view ends on the finished experiment (its runs come in the order of the status' children).
+    if (outcome)
+      view.show({
+        pi0: { who: 'pi0', state: 'done' },
+        children: outcome.runs.map((r) => ({ who: `${r.method} s${r.seed}`, state: 'done' })),
+      });
+    view.stop();
   }
 }
 

@@ -2,22 +2,23 @@
 // then the report (report.md, SVG plots, results.json) computed from the campaigns' results.
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { Client, Connection } from '@temporalio/client';
 import { assertInputsExist } from '../pipeline/config-file';
 import { firstIssue } from '../core/zod-errors';
 import { openStore } from '../store';
 import type { Claim } from '../experiment/claims';
 import { baseHashOf, collectRunItems } from '../experiment/collect';
 import { RunItems } from '../experiment/items';
-import type { ExperimentPlan, PlannedRun } from '../experiment/plan';
+import { loadExperiment, type ExperimentPlan, type PlannedRun } from '../experiment/plan';
 import type { RunResult } from '../experiment/metrics';
 import { buildReport } from '../experiment/report';
 import type { Tables } from '../experiment/tables';
 import type { ExperimentResult } from '../workflows/experiment';
-import { temporalSettings } from '../workers/connection';
-import { startEmbeddedWorkers } from './campaigns';
-import { followExperiment, secondsOf, startExperiment } from './experiment-parent';
-import { dataConverterFromEnv } from '../workers/data-converter';
+import { pi0Plan } from '../workflows/pi0';
+import { startEmbeddedWorkers, stdoutTerminal } from './campaigns';
+import { connectClient } from './connect';
+import { followExperiment, runsOf, secondsOf, startExperiment } from './experiment-parent';
+import { experimentView, type Terminal } from './progress-view';
+import { barPlanOf, pi0BarPlan } from './stage-bars';
 
 export interface ResultsFile {
   name: string;
@@ -73,33 +74,47 @@ export function reportFromResults(out: string): string {
   return writeReport(out, results);
 }
 
+/** What the experiment's bars need: pi0's stages and profiles, and each campaign's stages. */
+function barPlansOf(plan: ExperimentPlan, planned: Map<string, PlannedRun>) {
+  const pi0 = pi0BarPlan(pi0Plan(runsOf(plan)).profiles.map((p) => p.config));
+  return { pi0, of: (who: string) => barPlanOf(planned.get(who)!.config) };
+}
+
 /**
  * Runs the experiment as one parent workflow (workflows/experiment.ts) and follows it, or reattaches to it when it
  * already runs (see `startExperiment`), then writes the report. Fails, naming them, when campaigns fail. `signal`
  * stops this process's part (following, embedded workers); the experiment runs on, and the next call reattaches.
+ * Progress: live bars on `terminal` when given (a TTY), else lines through `log`.
  */
 export async function runExperiment(
   plan: ExperimentPlan,
-  opts: { where: string; command: string; embeddedWorkers?: boolean; log?: (line: string) => void; signal?: AbortSignal },
+  opts: {
+    where: string;
+    command: string;
+    embeddedWorkers?: boolean;
+    log?: (line: string) => void;
+    signal?: AbortSignal;
+    terminal?: Terminal;
+  },
 ): Promise<{ report: string; results: ResultsFile }> {
   const log = opts.log ?? console.log;
   for (const r of plan.runs) assertInputsExist(r.config, `${opts.where}: ${r.method} seed ${r.seed}`);
   const first = plan.runs[0].config;
-  const settings = temporalSettings(first.temporal);
-  const connection = await Connection.connect(settings.connection);
-  const temporal = new Client({ connection, namespace: settings.namespace, dataConverter: dataConverterFromEnv() });
-  const stopWorkers = opts.embeddedWorkers ? await startEmbeddedWorkers(first) : null;
+  const planned = new Map(plan.runs.map((r) => [`${r.method} s${r.seed}`, r]));
+  const temporal = await connectClient(first.temporal);
+  let stopWorkers: (() => Promise<void>) | null = null;
   let outcome: ExperimentResult;
   let seconds: number;
   try {
+    if (opts.embeddedWorkers) stopWorkers = await startEmbeddedWorkers(first);
     const handle = await startExperiment(temporal, plan, log);
-    outcome = await followExperiment(temporal, handle, log, opts.signal);
+    const view = experimentView(barPlansOf(plan, planned), { log, terminal: opts.terminal });
+    outcome = await followExperiment(temporal, handle, view, opts.signal);
     seconds = await secondsOf(handle);
   } finally {
     await stopWorkers?.();
-    await connection.close();
+    await temporal.connection.close();
   }
-  const planned = new Map(plan.runs.map((r) => [`${r.method} s${r.seed}`, r]));
   const results: ResultsFile = {
     name: plan.experiment.name,
     command: opts.command,
@@ -117,4 +132,18 @@ export async function runExperiment(
     ),
   };
   return { report: writeReport(plan.out, results), results };
+}
+
+/** `pivotrl experiment`: runs (or reattaches to) the experiment and writes its report, or only rewrites the report. */
+export async function experimentCommand(o: { config: string; embeddedWorkers: boolean; reportOnly: boolean }): Promise<void> {
+  const plan = loadExperiment(o.config);
+  if (o.reportOnly) return void console.log(`wrote ${reportFromResults(plan.out)}`);
+  const command = `pivotrl experiment --config ${o.config}`;
+  const { report } = await runExperiment(plan, {
+    where: o.config,
+    command,
+    embeddedWorkers: o.embeddedWorkers,
+    terminal: stdoutTerminal(),
+  });
+  console.log(`wrote ${report}`);
 }

@@ -7,7 +7,9 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { z } from 'zod';
 import { seedOf } from '../core/rng';
+import { firstIssue } from '../core/zod-errors';
 import { Verdict, type Turn } from '../core/schemas';
+import { ConfigError } from '../pipeline/config-file';
 import { generateSamples } from '../pipeline/generate';
 import { promptRowOf } from '../pipeline/records';
 import { verifySamples, type VerifierFactory } from '../pipeline/verify';
@@ -173,4 +175,35 @@ export async function writeSuitesReport(out: string, r: Awaited<ReturnType<typeo
   await writeFile(`${out}.md`, formatSuitesTable(r.report));
   await writeFile(`${out}.json`, JSON.stringify(r.report, null, 2) + '\n');
   await writeFile(`${out}.verdicts.jsonl`, r.verdicts.map((v) => JSON.stringify(v) + '\n').join(''));
+}
+
+export interface ProfileSuitesFlags {
+  checkpoint: string;
+  seed: number;
+  k: number;
+  lambdaDiff: number;
+  terminalTasks: number;
+  sweTasks: number;
+  toolTasks: number;
+  temperature: number;
+  concurrency: number;
+  out: string;
+}
+
+/** `pivotrl profile-suites`: its options checked against ProfileSuitesOptions, then the profile and its report. */
+export async function profileSuitesCommand(o: ProfileSuitesFlags): Promise<void> {
+  const parsed = ProfileSuitesOptions.safeParse({
+    checkpoint: o.checkpoint,
+    seed: o.seed,
+    k: o.k,
+    lambdaDiff: o.lambdaDiff,
+    tasks: { terminal: o.terminalTasks, swe: o.sweTasks, tool: o.toolTasks },
+    temperature: o.temperature,
+    concurrency: o.concurrency,
+  });
+  if (!parsed.success) throw new ConfigError(`profile-suites: option ${firstIssue(parsed.error)}`);
+  const result = await profileSuites(parsed.data);
+  await writeSuitesReport(o.out, result);
+  console.log(formatSuitesTable(result.report));
+  console.log(`wrote ${o.out}.md, ${o.out}.json and ${o.out}.verdicts.jsonl`);
 }

@@ -212,7 +212,7 @@ test('NeMo-Gym rows -> ingest -> profile -> export: rows keep the row contract a
     expectedPivots.map(() => 'my_agent'),
   );
   const missing = cli('no-such-campaign');
-  assert.equal(missing.status, 1);
+  assert.equal(missing.status, 2); // bad input: no such campaign in the store
   assert.match(missing.stderr, /campaign no-such-campaign: .*pivots\.turns\.jsonl is not in local:.*has its profiling finished\?/);
 });
 
