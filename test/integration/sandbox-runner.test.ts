@@ -149,19 +149,46 @@ describe('sandbox runner (Docker)', () => {
 
   test('a tree deeper than the runner may hold open files is listed, saved, restored and wiped', { timeout: 120_000 }, async () => {
     await sb.reset();
-    const deep = "p=$(printf 'd/%.0s' {1..1000}); for i in 1 2 3; do mkdir -p $p && cd $p; done; echo deep > f";
+    // 1500 levels: past the 1024 descriptors the runner may hold, within the listing's cap (2.3 MB of paths).
+    const deep = "p=$(printf 'd/%.0s' {1..500}); for i in 1 2 3; do mkdir -p $p && cd $p; done; echo deep > f";
     assert.equal((await sb.run(deep, T)).exitCode, 0);
-    const path = `${'d/'.repeat(3000)}f`;
+    const path = `${'d/'.repeat(1500)}f`;
     const base = await sb.snapshot();
-    assert.equal(base.length, 3001);
+    assert.equal(base.length, 1501);
     assert.deepEqual(base.at(-1), { path, kind: 'f', mode: 0o644, sha256: sha('deep\n') });
     const r = await sb.run('rm -rf d; echo gone', { ...T, restore: false, manifest: true });
     assert.deepEqual(r.manifest, []);
-    const back = await sb.run("p=$(printf 'd/%.0s' {1..1000}); cd $p && cd $p && cd $p && cat f", { ...T, restore: true, manifest: true });
+    const back = await sb.run("p=$(printf 'd/%.0s' {1..500}); cd $p && cd $p && cd $p && cat f", { ...T, restore: true, manifest: true });
     assert.equal(back.output, 'deep\n');
     assert.deepEqual(back.manifest, base);
     await sb.reset();
     assert.equal((await sb.exec('ls -A /work')).output, '');
+  });
+
+  test('a listing over its caps is not sent: the action hits manifestCapHit, a snapshot of it fails', { timeout: 60_000 }, async () => {
+    const capped = await Sandbox.create({ docker, owner: OWNER, limits: { manifestEntries: 200, manifestBytes: 64 * 1024 } });
+    try {
+      const fits = await capped.run('for i in $(seq 100); do echo $i > f$i; done', { ...T, manifest: true });
+      assert.equal(fits.manifestCapHit, false);
+      assert.equal(fits.manifest?.length, 100);
+      // Hard links: entries without inodes (the tmpfs's inode limit does not bound them).
+      const links = await capped.run('echo x > f; for i in $(seq 300); do ln f l$i; done', { ...T, restore: false, manifest: true });
+      assert.equal(links.exitCode, 0);
+      assert.equal(links.manifestCapHit, true, 'entries over the cap');
+      assert.deepEqual(links.manifest, []);
+      await capped.reset();
+      // 100 levels of 200-byte names: 100 entries, 1 MB of paths.
+      const deep = await capped.run('n=$(printf "n%.0s" {1..200}); for i in $(seq 100); do mkdir $n && cd $n; done', {
+        ...T,
+        manifest: true,
+      });
+      assert.equal(deep.exitCode, 0);
+      assert.equal(deep.manifestCapHit, true, 'bytes over the cap');
+      await assert.rejects(capped.snapshot(), /over its cap \(200 entries, 65536 bytes\)/);
+      assert.equal((await capped.run('echo alive', T)).output, 'alive\n', 'the sandbox still serves');
+    } finally {
+      await capped.destroy();
+    }
   });
 
   test(
