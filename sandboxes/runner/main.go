@@ -148,14 +148,23 @@ func main() {
 		close(reqs)
 		close(r.eof)
 	}()
+	r.tellInit("up")
 	for q := range reqs {
 		r.serve(q)
 	}
-	reap()
 	if readErr != nil {
 		fmt.Fprintln(os.Stderr, "runner:", readErr)
-		os.Exit(exitProtocol)
+		r.leave(exitProtocol)
 	}
+	r.leave(0)
+}
+
+// leave ends the runner when its worker's stream has ended (or broke the protocol): the agent's processes are killed
+// and PID 1 is told to stop, so the container stops with everything in it.
+func (r *runner) leave(code int) {
+	reap()
+	r.tellInit("stop")
+	os.Exit(code)
 }
 
 // setup readies everything an action needs, before any action can exhaust the pids limit.
@@ -366,14 +375,25 @@ func (r *runner) answer(id, status, ints string, sections ...[]byte) {
 	}
 	if err := w.Flush(); err != nil {
 		// The worker is gone: nothing would read another answer.
-		reap()
-		os.Exit(0)
+		r.leave(0)
 	}
 	// The runner's memory counts against the sandbox's limit, which is the agent's: a large manifest's buffers
 	// go back to the kernel now, not minutes later.
 	if size > bigAnswer {
 		debug.FreeOSMemory()
 	}
+}
+
+// tellInit writes a word to PID 1 (sandboxes/init.sh) on its fifo in the scratch dir: `up` once this runner serves,
+// `stop` when the worker's stream has ended, after which PID 1 exits and the container stops with everything in it.
+func (r *runner) tellInit(word string) {
+	f, err := os.OpenFile(r.scratch+"/.init", os.O_WRONLY|syscall.O_NONBLOCK, 0)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "runner: cannot reach PID 1:", err)
+		return
+	}
+	f.WriteString(word + "\n")
+	f.Close()
 }
 
 func (r *runner) snapPath() string { return r.scratch + "/snap.tar" }
