@@ -78,7 +78,7 @@ test(
     assert.ok(await waitFor(async () => out.includes('burning'), 60_000), `the child never started its sandbox:\n${out}`);
     const [gone] = await containersOf(GONE);
     assert.ok(gone, 'the child’s sandbox exists');
-    const top = async () => (await docker.getContainer(gone.Id).top()).Processes.map((p) => p.at(-1)).join('\n');
+    const top = async () => ((await docker.getContainer(gone.Id).top()).Processes as string[][]).map((p) => p.at(-1)).join('\n');
     assert.ok(await waitFor(async () => /while/.test(await top()), 10_000), 'the action runs');
 
     child.kill('SIGKILL');
