@@ -6,8 +6,8 @@ export type DockerClient = Docker;
 export type Container = Docker.Container;
 export type ContainerInfo = Docker.ContainerInfo;
 
-/** A client of the Docker engine at DOCKER_HOST, else /var/run/docker.sock (dockerode's own defaults). */
-export const connectEngine = (): DockerClient => new Docker();
+/** A client of the Docker engine at `socketPath`, else DOCKER_HOST, else /var/run/docker.sock (dockerode's defaults). */
+export const connectEngine = (socketPath?: string): DockerClient => (socketPath ? new Docker({ socketPath }) : new Docker());
 
 /** An engine-side failure (engine down, image missing, container gone, runner lost): never an action's result. */
 export class SandboxInfraError extends Error {

@@ -19,6 +19,13 @@ export interface SandboxLimits {
   shmBytes: number;
   /** Output kept per action (stdout and stderr interleaved); the rest is dropped and `truncated` is set. */
   outputCapBytes: number;
+  /**
+   * Caps of the listing of /work (hard links are entries without inodes; paths grow with depth): past either, an
+   * action's manifest is not sent and the action hits a resource limit.
+   */
+  manifestEntries: number;
+  /** Bytes of the listing's records and hashes. */
+  manifestBytes: number;
 }
 
 export const DEFAULT_LIMITS: SandboxLimits = {
@@ -31,7 +38,12 @@ export const DEFAULT_LIMITS: SandboxLimits = {
   scratchTmpfsBytes: 96 * MiB,
   shmBytes: 4 * MiB,
   outputCapBytes: 64 * 1024,
+  manifestEntries: 20_000,
+  manifestBytes: 8 * MiB,
 };
+
+/** The largest answer the runner may send: the output, the manifest and its error log (64 KiB), with room to spare. */
+export const maxReplyBytes = (l: SandboxLimits): number => l.outputCapBytes + 1 + l.manifestBytes + 256 * 1024;
 
 /**
  * The largest file an action may write: the largest tmpfs it can write to (the captured output lives in the

@@ -1,4 +1,5 @@
-// Whose sandbox containers are (their labels), and removing those that dead workers left behind.
+// Whose sandbox containers are (their labels), and removing those that dead workers left behind: a worker's own at
+// its start, and any worker's stopped ones periodically.
 import { hostname } from 'node:os';
 import { toInfraError, withEngineTimeout, type ContainerInfo, type DockerClient } from './engine';
 
@@ -65,4 +66,78 @@ export function isLiveProcess(pid: string | undefined): boolean {
   } catch (err) {
     return (err as NodeJS.ErrnoException).code === 'EPERM';
   }
+}
+
+/**
+ * A sandbox stops when its worker goes: the runner (PID 1's only client, on the worker's stream) sees its stdin end,
+ * kills the action and tells PID 1 to exit (sandboxes/init.sh). So a stopped sandbox has no owner any more, whatever
+ * host made it (a dead k8s pod's name never comes back), and a running one always has a live stream.
+ */
+
+/** A sandbox created but never started is left this long at least (its worker may be between create and start). */
+export const NEVER_STARTED_GRACE_MS = 5 * 60_000;
+
+/**
+ * Removes the sandbox containers, of any owner and host, that stopped at least `afterMs` ago (or were created and never
+ * started, at least max(afterMs, NEVER_STARTED_GRACE_MS) ago). Running sandboxes are never touched. Returns how many
+ * were removed.
+ */
+export async function reapStoppedSandboxes(docker: DockerClient, afterMs: number, now = Date.now()): Promise<number> {
+  let list: ContainerInfo[];
+  try {
+    list = await withEngineTimeout(
+      docker.listContainers({ all: true, filters: { label: [`${SANDBOX_LABEL}=1`], status: ['exited', 'dead', 'created'] } }),
+      'list stopped sandboxes',
+    );
+  } catch (err) {
+    throw toInfraError(err, 'list stopped sandboxes');
+  }
+  let removed = 0;
+  for (const c of list) {
+    try {
+      const container = docker.getContainer(c.Id);
+      const { State, Created } = await withEngineTimeout(container.inspect(), 'inspect sandbox');
+      if (State.Running || State.Paused || State.Restarting) continue;
+      const neverStarted = State.Status === 'created';
+      const since = Date.parse(neverStarted ? Created : State.FinishedAt);
+      if (!(now - since >= (neverStarted ? Math.max(afterMs, NEVER_STARTED_GRACE_MS) : afterMs))) continue;
+      await withEngineTimeout(container.remove({ v: true }), 'remove sandbox');
+      removed++;
+    } catch (err) {
+      // 404: already gone; 409: being removed, or started meanwhile (a container is removed without force only stopped).
+      const status = (err as { statusCode?: number }).statusCode;
+      if (status !== 404 && status !== 409) throw toInfraError(err, `remove sandbox ${c.Id.slice(0, 12)}`);
+    }
+  }
+  return removed;
+}
+
+export interface PeriodicReaper {
+  stop(): Promise<void>;
+}
+
+/**
+ * Runs reapStoppedSandboxes every `intervalMs` until stopped; an engine failure is reported to `onError` and the next
+ * round tries again.
+ */
+export function startPeriodicReaper(
+  docker: DockerClient,
+  o: { intervalMs: number; afterMs: number; onRemoved?: (n: number) => void; onError?: (err: unknown) => void },
+): PeriodicReaper {
+  let round: Promise<void> | null = null;
+  const timer = setInterval(() => {
+    // A round still running (a slow engine) is not stacked upon.
+    round ??= reapStoppedSandboxes(docker, o.afterMs)
+      .then((n) => {
+        if (n > 0) o.onRemoved?.(n);
+      }, o.onError)
+      .finally(() => (round = null));
+  }, o.intervalMs);
+  timer.unref?.();
+  return {
+    async stop() {
+      clearInterval(timer);
+      await round;
+    },
+  };
 }

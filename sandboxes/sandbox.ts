@@ -16,7 +16,15 @@
 import { readFileSync } from 'node:fs';
 import type { Duplex } from 'node:stream';
 import { SandboxInfraError, connectEngine, toInfraError, withEngineTimeout, type Container, type DockerClient } from './engine';
-import { AGENT_UID, DEFAULT_ACTION_TIMEOUT_MS, DEFAULT_LIMITS, SCRATCH, fileSizeLimitKiB, type SandboxLimits } from './limits';
+import {
+  AGENT_UID,
+  DEFAULT_ACTION_TIMEOUT_MS,
+  DEFAULT_LIMITS,
+  SCRATCH,
+  fileSizeLimitKiB,
+  maxReplyBytes,
+  type SandboxLimits,
+} from './limits';
 import { parseManifest, type ManifestEntry } from './manifest';
 import { HOST_LABEL, OWNER_LABEL, PID_LABEL, SANDBOX_LABEL, sandboxHost, sandboxOwner } from './reaper';
 import { buildTar, type FileToWrite } from './tar';
@@ -52,6 +60,8 @@ export interface ExecResult {
   pidsLimitHit: boolean;
   /** The action was killed by SIGXFSZ: it tried to write a file larger than the file-size limit. */
   fileSizeLimitHit: boolean;
+  /** The action left /work with more entries or a longer listing than the manifest's caps (no manifest then). */
+  manifestCapHit: boolean;
   /** Processes the action left running (background jobs, daemons, a fork bomb); all were killed. */
   leftoverProcesses: number;
   durationMs: number;
@@ -210,7 +220,15 @@ export class Sandbox {
 
   private async startRunner(): Promise<void> {
     const exec = await this.container.exec({
-      Cmd: [RUNNER_PATH, String(this.limits.outputCapBytes), String(fileSizeLimitKiB(this.limits)), SCRATCH, String(AGENT_UID)],
+      Cmd: [
+        RUNNER_PATH,
+        String(this.limits.outputCapBytes),
+        String(fileSizeLimitKiB(this.limits)),
+        SCRATCH,
+        String(AGENT_UID),
+        String(this.limits.manifestEntries),
+        String(this.limits.manifestBytes),
+      ],
       User: '0:0',
       WorkingDir: '/work',
       AttachStdin: true,
@@ -296,6 +314,10 @@ export class Sandbox {
       };
     }
     const total = p.header.sizes.reduce((a, b) => a + b, 0);
+    if (total > maxReplyBytes(this.limits)) {
+      this.fail(new SandboxInfraError('runner_failed', `sandbox ${this.id.slice(0, 12)}: protocol error (an answer of ${total} bytes)`));
+      return;
+    }
     if (this.stdoutLen < total) return;
     const body = this.takeStdout(total);
     const sections: Buffer[] = [];
@@ -358,7 +380,7 @@ export class Sandbox {
   }
 
   private toExecResult(r: Reply): RunResult {
-    const [rc, elapsedUs, oomDelta, pidsDelta, leftover, timedOutFlag] = r.ints;
+    const [rc, elapsedUs, oomDelta, pidsDelta, leftover, timedOutFlag, manifestOver] = r.ints;
     const [out] = r.sections;
     const cap = this.limits.outputCapBytes;
     const truncated = out.length > cap;
@@ -372,6 +394,7 @@ export class Sandbox {
       oomKilled: oomDelta > 0,
       pidsLimitHit: pidsDelta > 0,
       fileSizeLimitHit: rc === 128 + SIGXFSZ,
+      manifestCapHit: manifestOver === 1,
       leftoverProcesses: leftover ?? 0,
       durationMs,
     };

@@ -36,13 +36,28 @@ export interface SweSandboxOptions extends TerminalSandboxOptions {
   testTimeoutMs?: number;
 }
 
-/** Runs the task's test command on the sandbox's current /work (nothing restored first). */
-export async function runTests(sandbox: Sandbox, task: SweTask, timeoutMs: number): Promise<TestRun> {
-  const r = await sandbox.run(task.testCommand, { timeoutMs });
-  return { outcomes: parseTestOutput(r.output, r.truncated), exitCode: r.exitCode, output: r.output, timedOut: r.timedOut };
+const quote = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`;
+
+/**
+ * The command that runs the task's tests without trusting /work for the harness itself. A `python3 SCRIPT [ARG...]`
+ * command whose script is one of the task's test files runs that script's source as the task has it
+ * (`python3 -I -S -c SOURCE ARG...`): it is never read from /work, and in isolated mode without site neither /work
+ * nor the agent's HOME (/work) is on sys.path while the harness imports its standard modules, so a planted
+ * `glob.py` or `sitecustomize.py` cannot stand in for them. The harness then imports the tests from /work itself.
+ * Any other command runs as written.
+ */
+export function isolatedTestCommand(task: SweTask): string {
+  const m = /^python3 ([\w./-]+\.py)((?: [\w./=-]+)*)$/.exec(task.testCommand.trim());
+  const script = m && task.testFiles.includes(m[1]) ? task.files.find((f) => f.path === m[1]) : undefined;
+  if (!m || !script) return task.testCommand;
+  return `python3 -I -S -B -X pycache_prefix=/dev/null -c ${quote(script.content)}${m[2]}`;
 }
 
-const quote = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`;
+/** Runs the task's tests (isolatedTestCommand) on the sandbox's current /work (nothing restored first). */
+export async function runTests(sandbox: Sandbox, task: SweTask, timeoutMs: number): Promise<TestRun> {
+  const r = await sandbox.run(isolatedTestCommand(task), { timeoutMs });
+  return { outcomes: parseTestOutput(r.output, r.truncated), exitCode: r.exitCode, output: r.output, timedOut: r.timedOut };
+}
 
 /** Puts the task's test harness back as the task has them (whatever the agent did to them). */
 async function restoreTestFiles(sandbox: Sandbox, task: SweTask): Promise<void> {

@@ -31,6 +31,8 @@ export interface Effect {
   oomKilled: boolean;
   pidsLimitHit: boolean;
   fileSizeLimitHit: boolean;
+  /** The action left /work over the manifest's caps: its changes are unknown (empty). Absent in effects recorded before. */
+  manifestCapHit?: boolean;
   /** Processes still running when the action returned (all were killed before the manifest was taken). */
   leftoverProcesses: number;
   /** Sorted by path. */
@@ -66,6 +68,7 @@ export function toEffect(result: ExecResult, changes: FileChange[]): Effect {
     oomKilled: result.oomKilled,
     pidsLimitHit: result.pidsLimitHit,
     fileSizeLimitHit: result.fileSizeLimitHit,
+    manifestCapHit: result.manifestCapHit,
     leftoverProcesses: result.leftoverProcesses,
     changes,
     durationMs: result.durationMs,
@@ -118,7 +121,7 @@ export class TurnState {
       restore: true,
       manifest: true,
     });
-    return toEffect(r, diffManifests(this.base, r.manifest ?? []));
+    return toEffect(r, r.manifestCapHit ? [] : diffManifests(this.base, r.manifest ?? []));
   }
 
   /** Destroys the sandbox if openTurnState created it. */

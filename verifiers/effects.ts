@@ -131,6 +131,12 @@ export function failureOf(effect: Effect): Comparison | null {
   if (effect.pidsLimitHit) return { equivalent: false, reason: 'resource_limit', detail: 'hit the process limit (fork bomb?)' };
   if (effect.fileSizeLimitHit)
     return { equivalent: false, reason: 'resource_limit', detail: 'tried to write a file over the file-size limit' };
+  if (effect.manifestCapHit)
+    return {
+      equivalent: false,
+      reason: 'resource_limit',
+      detail: 'left more entries (or longer paths) in /work than the listing may hold',
+    };
   if (effect.timedOut) return { equivalent: false, reason: 'timeout', detail: `killed after ${Math.round(effect.durationMs)} ms` };
   return null;
 }

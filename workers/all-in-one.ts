@@ -12,6 +12,8 @@ const cpu = await createCpuWorker({
   namespace: env.temporal.namespace,
   taskQueue: env.PIVOTRL_CPU_QUEUE,
   maxActivities: env.PIVOTRL_CPU_ACTIVITIES,
+  reapIntervalMs: env.PIVOTRL_REAP_INTERVAL * 1000,
+  reapAfterMs: env.PIVOTRL_REAP_AFTER * 1000,
 });
 const gpu = await createGpuWorker({
   connection,

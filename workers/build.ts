@@ -5,7 +5,7 @@ import { NativeConnection, Worker } from '@temporalio/worker';
 import { ApplicationFailure } from '@temporalio/common';
 import { createCpuActivities, createGpuActivities } from '../activities';
 import { createVerifier } from '../verifiers';
-import { reapSandboxes, sandboxHost, sandboxOwner } from '../sandboxes/reaper';
+import { reapSandboxes, sandboxHost, sandboxOwner, startPeriodicReaper } from '../sandboxes/reaper';
 import { DEFAULT_IMAGE } from '../sandboxes/sandbox';
 import { DomainEpisodeRunner } from '../sandboxes/episodes';
 import { Memo } from '../core/memo';
@@ -62,6 +62,10 @@ export interface CpuWorkerOptions extends WorkerCommon {
   sandboxImage?: string;
   /** Sandbox image of the SWE domain (default pivotrl/swe:latest). */
   sweSandboxImage?: string;
+  /** Removes stopped sandboxes of any owner and host this often (PIVOTRL_REAP_INTERVAL; default 60 s; 0: never)... */
+  reapIntervalMs?: number;
+  /** ...once they have been stopped this long (PIVOTRL_REAP_AFTER; default 10 min). */
+  reapAfterMs?: number;
 }
 
 /** A worker and what must be released after it stops (sandboxes, model threads). */
@@ -89,7 +93,18 @@ export async function createCpuWorker(opts: CpuWorkerOptions): Promise<OwnedWork
   // sandboxes. Unnamed, the host is the machine, whose other live workers' sandboxes must be spared.
   const host = process.env.PIVOTRL_HOST || undefined;
   const removed = await reapSandboxes(docker, sandboxOwner(), { spareLiveProcesses: true, host });
-  if (removed > 0) workerLogger().child({ name: 'cpu-worker' }).info(`removed ${removed} leftover sandbox container(s)`);
+  const log = workerLogger().child({ name: 'cpu-worker' });
+  if (removed > 0) log.info(`removed ${removed} leftover sandbox container(s)`);
+  const reapIntervalMs = opts.reapIntervalMs ?? 60_000;
+  const reaper =
+    reapIntervalMs > 0
+      ? startPeriodicReaper(docker, {
+          intervalMs: reapIntervalMs,
+          afterMs: opts.reapAfterMs ?? 600_000,
+          onRemoved: (n) => log.info(`removed ${n} stopped sandbox container(s)`),
+          onError: (err) => log.error(`periodic reaper: ${(err as Error).message}`),
+        })
+      : null;
   const image = opts.sandboxImage ?? DEFAULT_IMAGE;
   const sweImage = opts.sweSandboxImage;
   // Measured verdicts and episode replays, reused by every activity of this worker (core/memo.ts).
@@ -119,6 +134,7 @@ export async function createCpuWorker(opts: CpuWorkerOptions): Promise<OwnedWork
   return {
     worker,
     close: async () => {
+      await reaper?.stop();
       await episodes.close();
       stopGauge();
     },

@@ -13,6 +13,8 @@ const { worker, close } = await createCpuWorker({
   namespace: env.temporal.namespace,
   taskQueue: env.PIVOTRL_CPU_QUEUE,
   maxActivities: env.PIVOTRL_CPU_ACTIVITIES,
+  reapIntervalMs: env.PIVOTRL_REAP_INTERVAL * 1000,
+  reapAfterMs: env.PIVOTRL_REAP_AFTER * 1000,
   sandboxImage: env.PIVOTRL_SANDBOX_IMAGE,
   sweSandboxImage: env.PIVOTRL_SWE_SANDBOX_IMAGE,
 });

@@ -43,6 +43,18 @@ const WorkerEnv = z.object({
         ctx.addIssue({ code: 'custom', message: (err as Error).message });
       }
     }),
+  /**
+   * Seconds between two rounds of the CPU worker's periodic reaper, which removes stopped sandboxes of any owner and
+   * host (sandboxes/reaper.ts); 0: no periodic reaper.
+   */
+  PIVOTRL_REAP_INTERVAL: z.coerce.number().int().min(0).max(86_400).default(60),
+  /** Seconds a sandbox must have been stopped (its worker gone) before the periodic reaper removes it. */
+  PIVOTRL_REAP_AFTER: z.coerce
+    .number()
+    .int()
+    .min(0)
+    .max(7 * 86_400)
+    .default(600),
   /** Port of the liveness endpoint GET /healthz (workers/health.ts); none when unset. */
   PIVOTRL_HEALTH_PORT: z.coerce.number().int().min(1).max(65535).optional(),
   /** Least severe level logged (workers/log.ts): trace, debug, info, warn, error, fatal or silent. */

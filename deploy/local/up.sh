@@ -9,6 +9,7 @@ source "$here/common.sh"
 "$here/temporal-cli.sh"
 "$here/docker-engine.sh"
 "$here/images.sh"
+"$here/docker-proxy.sh"
 "$here/browser.sh"
 "$here/temporal-server.sh" start
 

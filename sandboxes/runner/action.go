@@ -60,8 +60,7 @@ func (r *runner) run(action string, timeout time.Duration, log *errlog) (result,
 	if err := setOOMAdj(r.oomAdj); err != nil {
 		// Never serve with the OOM killer's first place.
 		fmt.Fprintln(os.Stderr, "runner: oom_score_adj:", err)
-		reap()
-		os.Exit(exitSetup)
+		r.leave(exitSetup)
 	}
 	out.Close()
 	if startErr != nil {
@@ -93,8 +92,7 @@ wait:
 				break wait
 			}
 		case <-r.eof:
-			reap()
-			os.Exit(0)
+			r.leave(0)
 		}
 	}
 	// An exit that came with the limit or the deadline is still the action's own.

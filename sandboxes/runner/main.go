@@ -1,6 +1,7 @@
 // The runner of a sandbox: one long-lived root process that serves the worker's requests on its stdin, answers on its stdout.
 //
-// Arguments: the output kept per action in bytes, the file-size limit in KiB, the root-only scratch dir, the agent's uid.
+// Arguments: the output kept per action in bytes, the file-size limit in KiB, the root-only scratch dir, the agent's uid,
+// and optionally the manifest's caps: its entries and its bytes (records and hashes).
 //
 // Requests (one line, then a payload of <len> bytes):
 //
@@ -12,9 +13,10 @@
 //	@@PIVOTRL <id> <status> <int,int,...> <size,size,...>
 //
 // followed by the sections' bytes. exec answers the integers exit status, duration (µs), OOM kills, pids-limit
-// hits, leftover processes and timed out (0/1), and the sections output, manifest records, manifest hashes and
-// errors; snap and manifest answer the records, the hashes and errors; the other ops errors only; a failed op
-// answers `fail 0` and errors. Nothing the agent runs writes to the runner's stdout.
+// hits, leftover processes, timed out (0/1) and manifest over its cap (0/1; then the manifest sections are empty),
+// and the sections output, manifest records, manifest hashes and errors; snap and manifest answer the records, the
+// hashes and errors (and fail when the manifest is over its cap); the other ops errors only; a failed op answers
+// `fail 0` and errors. Nothing the agent runs writes to the runner's stdout.
 //
 // The action is the only process a request starts (`bash -c <action>` as the agent): the snapshot, the restore, the
 // manifest, the output capture and the cleanup all happen in this process, because a fork+exec costs milliseconds
@@ -48,8 +50,13 @@ const (
 	maxPayload = 256 << 20
 	// The error section is for people; a pathological tree must not make it unbounded.
 	maxErrLog = 64 << 10
+	// One line of it: a path in a message may be as long as a tree is deep.
+	maxErrLine = 1 << 10
 	// Answers above this size left buffers that the runner gives back at once (see answer).
 	bigAnswer = 1 << 20
+	// The manifest's caps when the worker names none (sandboxes/limits.ts has the same).
+	defaultManifestEntries = 20000
+	defaultManifestBytes   = 8 << 20
 )
 
 type request struct {
@@ -60,11 +67,13 @@ type request struct {
 type runner struct {
 	outputCap int
 	fileSize  int64
-	scratch   string
-	agent     int
-	bash      string
-	env       []string
-	devNull   *os.File
+	// The manifest's caps: entries, and bytes of records and hashes.
+	manifestEntries, manifestBytes int
+	scratch                        string
+	agent                          int
+	bash                           string
+	env                            []string
+	devNull                        *os.File
 	// The cgroup counters of OOM kills and refused forks (v1, else v2).
 	memEvents, pidsEvents string
 	// This process's own oom_score_adj, given back after each action is started with 1000.
@@ -83,19 +92,30 @@ type errlog struct{ bytes.Buffer }
 
 func (l *errlog) add(format string, a ...any) {
 	if l.Len() < maxErrLog {
-		fmt.Fprintf(&l.Buffer, format+"\n", a...)
+		line := fmt.Sprintf(format, a...)
+		if len(line) > maxErrLine {
+			line = line[:maxErrLine] + "…"
+		}
+		l.WriteString(line + "\n")
 	}
 }
 
 func main() {
-	if len(os.Args) != 5 {
-		fmt.Fprintln(os.Stderr, "usage: runner OUTPUT_CAP_BYTES FILE_SIZE_KIB SCRATCH_DIR AGENT_UID")
+	if len(os.Args) != 5 && len(os.Args) != 7 {
+		fmt.Fprintln(os.Stderr, "usage: runner OUTPUT_CAP_BYTES FILE_SIZE_KIB SCRATCH_DIR AGENT_UID [MANIFEST_ENTRIES MANIFEST_BYTES]")
 		os.Exit(exitUsage)
 	}
 	outputCap, e1 := strconv.Atoi(os.Args[1])
 	fileSizeKiB, e2 := strconv.ParseInt(os.Args[2], 10, 64)
 	agent, e3 := strconv.Atoi(os.Args[4])
-	if e1 != nil || e2 != nil || e3 != nil || outputCap < 0 || fileSizeKiB <= 0 || agent <= 0 {
+	manifestEntries, manifestBytes := defaultManifestEntries, defaultManifestBytes
+	var e4, e5 error
+	if len(os.Args) == 7 {
+		manifestEntries, e4 = strconv.Atoi(os.Args[5])
+		manifestBytes, e5 = strconv.Atoi(os.Args[6])
+	}
+	if e1 != nil || e2 != nil || e3 != nil || e4 != nil || e5 != nil || outputCap < 0 || fileSizeKiB <= 0 || agent <= 0 ||
+		manifestEntries <= 0 || manifestBytes <= 0 {
 		fmt.Fprintln(os.Stderr, "runner: bad arguments")
 		os.Exit(exitUsage)
 	}
@@ -106,14 +126,16 @@ func main() {
 		os.Exit(exitNoWork)
 	}
 	r := &runner{
-		outputCap: outputCap,
-		fileSize:  fileSizeKiB * 1024,
-		scratch:   os.Args[3],
-		agent:     agent,
-		workMode:  0o755,
-		eof:       make(chan struct{}),
-		out:       bufio.NewWriterSize(os.Stdout, 256<<10),
-		outBuf:    make([]byte, outputCap+1),
+		outputCap:       outputCap,
+		fileSize:        fileSizeKiB * 1024,
+		manifestEntries: manifestEntries,
+		manifestBytes:   manifestBytes,
+		scratch:         os.Args[3],
+		agent:           agent,
+		workMode:        0o755,
+		eof:             make(chan struct{}),
+		out:             bufio.NewWriterSize(os.Stdout, 256<<10),
+		outBuf:          make([]byte, outputCap+1),
 	}
 	if err := r.setup(); err != nil {
 		fmt.Fprintln(os.Stderr, "runner:", err)
@@ -126,14 +148,23 @@ func main() {
 		close(reqs)
 		close(r.eof)
 	}()
+	r.tellInit("up")
 	for q := range reqs {
 		r.serve(q)
 	}
-	reap()
 	if readErr != nil {
 		fmt.Fprintln(os.Stderr, "runner:", readErr)
-		os.Exit(exitProtocol)
+		r.leave(exitProtocol)
 	}
+	r.leave(0)
+}
+
+// leave ends the runner when its worker's stream has ended (or broke the protocol): the agent's processes are killed
+// and PID 1 is told to stop, so the container stops with everything in it.
+func (r *runner) leave(code int) {
+	reap()
+	r.tellInit("stop")
+	os.Exit(code)
 }
 
 // setup readies everything an action needs, before any action can exhaust the pids limit.
@@ -313,14 +344,18 @@ func (r *runner) exec(q *request, log *errlog) {
 	}
 	out := r.takeOutput(log)
 	var m, h []byte
+	overCap := 0
 	if strings.Contains(q.flags, "m") {
-		m, h, _ = r.manifestOf(log)
+		m, h, err = r.manifestOf(log)
+		if errors.Is(err, errManifestCap) {
+			m, h, overCap = nil, nil, 1
+		}
 	}
 	timedOut := 0
 	if res.timedOut {
 		timedOut = 1
 	}
-	ints := fmt.Sprintf("%d,%d,%d,%d,%d,%d", res.status, res.micros, res.oomKills, res.pidsMax, res.leftover, timedOut)
+	ints := fmt.Sprintf("%d,%d,%d,%d,%d,%d,%d", res.status, res.micros, res.oomKills, res.pidsMax, res.leftover, timedOut, overCap)
 	r.answer(q.id, "ok", ints, out, m, h, log.Bytes())
 }
 
@@ -340,14 +375,25 @@ func (r *runner) answer(id, status, ints string, sections ...[]byte) {
 	}
 	if err := w.Flush(); err != nil {
 		// The worker is gone: nothing would read another answer.
-		reap()
-		os.Exit(0)
+		r.leave(0)
 	}
 	// The runner's memory counts against the sandbox's limit, which is the agent's: a large manifest's buffers
 	// go back to the kernel now, not minutes later.
 	if size > bigAnswer {
 		debug.FreeOSMemory()
 	}
+}
+
+// tellInit writes a word to PID 1 (sandboxes/init.sh) on its fifo in the scratch dir: `up` once this runner serves,
+// `stop` when the worker's stream has ended, after which PID 1 exits and the container stops with everything in it.
+func (r *runner) tellInit(word string) {
+	f, err := os.OpenFile(r.scratch+"/.init", os.O_WRONLY|syscall.O_NONBLOCK, 0)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "runner: cannot reach PID 1:", err)
+		return
+	}
+	f.WriteString(word + "\n")
+	f.Close()
 }
 
 func (r *runner) snapPath() string { return r.scratch + "/snap.tar" }

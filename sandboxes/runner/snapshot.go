@@ -147,12 +147,12 @@ func (r *runner) snap(log *errlog) (records, hashes []byte, err error) {
 	root := s.header("work/", &st)
 	root.Typeflag = tar.TypeDir
 	s.write(root)
-	var m manifest
+	m := r.newManifest()
 	failed := 0
 	for _, t := range []struct {
 		root, prefix string
 		m            *manifest
-	}{{"/work", "work/", &m}, {"/tmp", "tmp/", nil}, {"/dev/shm", "dev/shm/", nil}} {
+	}{{"/work", "work/", m}, {"/tmp", "tmp/", nil}, {"/dev/shm", "dev/shm/", nil}} {
 		n, err := s.tree(t.root, t.prefix, t.m, log)
 		if err != nil {
 			f.Close()
@@ -174,6 +174,9 @@ func (r *runner) snap(log *errlog) (records, hashes []byte, err error) {
 	}
 	if failed > 0 {
 		return nil, nil, fmt.Errorf("%d entries could not be saved", failed)
+	}
+	if err := m.capErr(); err != nil {
+		return nil, nil, err
 	}
 	return m.records.Bytes(), m.hashes.Bytes(), nil
 }

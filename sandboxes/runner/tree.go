@@ -24,6 +24,8 @@ type walker struct {
 	// post sees a directory after its entries.
 	post func(dirfd int, name, rel string)
 	log  *errlog
+	// stop, when set and true, ends the walk early (what it saw so far is all it visits).
+	stop func() bool
 	// Entries that could not be looked at, read or removed: the walk's result is incomplete.
 	failed int
 	buf    []byte
@@ -57,6 +59,9 @@ func (w *walker) dir(fd int, rel string) (int, error) {
 		return fd, nil
 	}
 	for _, name := range names {
+		if w.stop != nil && w.stop() {
+			break
+		}
 		var st syscall.Stat_t
 		path := rel + name
 		if err := fstatat(fd, name, &st); err != nil {
@@ -122,8 +127,39 @@ func (w *walker) names(fd int) ([]string, error) {
 }
 
 // manifest is the listing the bash runner made with find and sha256sum (sandboxes/manifest.ts parses it): a record
-// `%y %m %P\0%l\0` per entry below /work, and a line `<sha256>  /work/<path>\0` per regular file.
-type manifest struct{ records, hashes bytes.Buffer }
+// `%y %m %P\0%l\0` per entry below /work, and a line `<sha256>  /work/<path>\0` per regular file. It is capped:
+// an entry past maxEntries, or one that would take records and hashes past maxBytes, is not added and makes it over
+// (its buffers are dropped). Paths grow with depth, so a deep tree of a few thousand entries would list megabytes.
+type manifest struct {
+	records, hashes      bytes.Buffer
+	maxEntries, maxBytes int
+	entries              int
+	over                 bool
+}
+
+var errManifestCap = errors.New("the listing of /work is over its cap")
+
+func (r *runner) newManifest() *manifest {
+	return &manifest{maxEntries: r.manifestEntries, maxBytes: r.manifestBytes}
+}
+
+// fits reserves room for one more entry of n bytes, or makes the manifest over.
+func (m *manifest) fits(entries, n int) bool {
+	if !m.over && (m.entries+entries > m.maxEntries || m.records.Len()+m.hashes.Len()+n > m.maxBytes) {
+		m.over = true
+		m.records, m.hashes = bytes.Buffer{}, bytes.Buffer{}
+	}
+	m.entries += entries
+	return !m.over
+}
+
+// capErr is errManifestCap, with the caps, once the manifest is over.
+func (m *manifest) capErr() error {
+	if !m.over {
+		return nil
+	}
+	return fmt.Errorf("%w (%d entries, %d bytes)", errManifestCap, m.maxEntries, m.maxBytes)
+}
 
 func typeLetter(mode uint32) byte {
 	switch mode & syscall.S_IFMT {
@@ -146,6 +182,9 @@ func typeLetter(mode uint32) byte {
 }
 
 func (m *manifest) add(rel string, st *syscall.Stat_t, link string) {
+	if !m.fits(1, len(rel)+len(link)+16) {
+		return
+	}
 	m.records.WriteByte(typeLetter(st.Mode))
 	m.records.WriteByte(' ')
 	m.records.WriteString(strconv.FormatUint(uint64(st.Mode&0o7777), 8))
@@ -157,6 +196,9 @@ func (m *manifest) add(rel string, st *syscall.Stat_t, link string) {
 }
 
 func (m *manifest) addHash(rel string, sum []byte) {
+	if !m.fits(0, len(rel)+2*len(sum)+9) {
+		return
+	}
 	m.hashes.WriteString(hex.EncodeToString(sum))
 	m.hashes.WriteString("  /work/")
 	m.hashes.WriteString(rel)
@@ -164,10 +206,12 @@ func (m *manifest) addHash(rel string, sum []byte) {
 }
 
 // manifestOf lists /work; an entry it could not read makes it fail (as find's status did), with what it did list.
+// Over its cap, it stops at once and fails with errManifestCap. A file's hard links are hashed once.
 func (r *runner) manifestOf(log *errlog) (records, hashes []byte, err error) {
-	var m manifest
+	m := r.newManifest()
+	sums := map[fileID][]byte{}
 	buf := make([]byte, 64<<10)
-	w := &walker{log: log}
+	w := &walker{log: log, stop: func() bool { return m.over }}
 	w.pre = func(dirfd int, name, rel string, st *syscall.Stat_t) bool {
 		link := ""
 		switch st.Mode & syscall.S_IFMT {
@@ -177,17 +221,29 @@ func (r *runner) manifestOf(log *errlog) (records, hashes []byte, err error) {
 				w.fail("%s: %v", rel, err)
 			}
 		case syscall.S_IFREG:
+			id := fileID{uint64(st.Dev), uint64(st.Ino)}
+			if sum, ok := sums[id]; ok {
+				m.addHash(rel, sum)
+				break
+			}
 			h := sha256.New()
 			if err := r.readFile(dirfd, name, st, h, buf); err != nil {
 				w.fail("%s: %v", rel, err)
 			} else {
-				m.addHash(rel, h.Sum(nil))
+				sum := h.Sum(nil)
+				m.addHash(rel, sum)
+				if st.Nlink > 1 {
+					sums[id] = sum
+				}
 			}
 		}
 		m.add(rel, st, link)
 		return true
 	}
 	err = w.walk("/work", "")
+	if err == nil {
+		err = m.capErr()
+	}
 	if err == nil && w.failed > 0 {
 		err = fmt.Errorf("%d entries could not be listed", w.failed)
 	}

@@ -212,6 +212,32 @@ describe('terminal verifier (Docker)', () => {
     assert.ok(ms < 60_000, `took ${ms.toFixed(0)} ms: the 600 s sleep was not cut at the action limit`);
   });
 
+  test(
+    'an action that leaves /work over the listing’s caps gets reward 0 with resource_limit, not a masked sample',
+    { timeout: 60_000 },
+    async () => {
+      const tt = turn('ls');
+      const v = verifier({ limits: { manifestEntries: 200, manifestBytes: 64 * 1024 } });
+      const vs = await v.verifyBatch([
+        {
+          turn: tt,
+          samples: samples(tt, [
+            'ls; for i in $(seq 300); do ln notes.txt l$i; done',
+            'ls; n=$(printf "n%.0s" {1..200}); for i in $(seq 100); do mkdir $n && cd $n; done',
+            'ls -a',
+          ]),
+        },
+      ]);
+      assert.deepEqual(brief(vs), [
+        [0, 0, 'resource_limit'],
+        [1, 0, 'resource_limit'],
+        [2, 1, 'equivalent'],
+      ]);
+      assert.equal(v.stats.infraRetries, 0);
+      assert.equal(v.stats.masked, 0);
+    },
+  );
+
   test('a memo answers a verdict measured before without a sandbox; a timed-out one is measured again', { timeout: 120_000 }, async () => {
     const memo = new Memo<VerdictOutcome>();
     const cat = turn('cat greeting.txt', ['echo hello > greeting.txt']);

@@ -1,0 +1,3 @@
+module pivotrl/sandboxes/docker-proxy
+
+go 1.22
