@@ -95,9 +95,12 @@ const portFree = (port: number) =>
  */
 export async function startProdStack(offsets: number[]): Promise<ProdStack> {
   const defaults = { temporal: 7243, ui: 8243, s3: 7070, pg: 5432 };
-  // The frontend, then the other services' ports from the base (deploy/prod/temporal.sh: 7244..7250).
+  // The frontend, then the other services' ports from the base (deploy/prod/temporal.sh: 7244..7250); the UI's login
+  // proxy and the UI server behind it (ui + 1).
   const portsAt = (o: number) =>
-    [defaults.temporal, ...Array.from({ length: 7 }, (_, i) => 7244 + i), defaults.ui, defaults.s3, defaults.pg].map((p) => p + o);
+    [defaults.temporal, ...Array.from({ length: 7 }, (_, i) => 7244 + i), defaults.ui, defaults.ui + 1, defaults.s3, defaults.pg].map(
+      (p) => p + o,
+    );
   let offset: number | undefined;
   for (const o of offsets) {
     if ((await Promise.all(portsAt(o).map(portFree))).every(Boolean)) {
@@ -111,6 +114,8 @@ export async function startProdStack(offsets: number[]): Promise<ProdStack> {
   const env = {
     ...process.env,
     PIVOTRL_STATE: state,
+    // Hosts reach the frontend and S3 through the bridge, which exists only once a host is added.
+    PIVOTRL_BIND_ADDRESS: '0.0.0.0',
     PIVOTRL_PROD_TEMPORAL_PORT: String(defaults.temporal + offset),
     PIVOTRL_PROD_TEMPORAL_PORT_BASE: String(7244 + offset),
     PIVOTRL_PROD_UI_PORT: String(defaults.ui + offset),

@@ -14,6 +14,7 @@ export function prodStateDir(env: NodeJS.ProcessEnv = process.env): string {
   return join(env.PIVOTRL_STATE || join(REPO, '.pivotrl'), 'prod');
 }
 
+/** What clients and workers get (stack.env): the S3 keys are the workers', limited to the bucket. */
 export const StackEnv = z.object({
   PIVOTRL_TEMPORAL_ADDRESS: z.string().regex(/^[^:]+:\d+$/),
   PIVOTRL_TEMPORAL_NAMESPACE: z.string().min(1),
@@ -23,11 +24,25 @@ export const StackEnv = z.object({
   AWS_SECRET_ACCESS_KEY: z.string().min(1),
   AWS_REGION: z.string().min(1),
   PIVOTRL_UI_URL: z.url(),
+  /** The login proxy's certificate (self-signed), for clients to trust. */
+  PIVOTRL_UI_CERT: z.string().min(1),
 });
 export type StackEnv = z.infer<typeof StackEnv>;
 
-/** Parses stack.env (`KEY=value` lines); a bad line or a missing key is an error naming the file, line or key. */
-export function readStackEnv(path = join(prodStateDir(), 'stack.env')): StackEnv {
+/** The stack's own secrets (secrets.env, mode 600, deploy/prod/common.sh): for the stack scripts, and tests. */
+export const StackSecrets = z.object({
+  PIVOTRL_PG_PASSWORD: z.string().min(16),
+  PIVOTRL_S3_ACCESS_KEY: z.string().min(1),
+  PIVOTRL_S3_SECRET_KEY: z.string().min(16),
+  PIVOTRL_S3_WORKER_ACCESS_KEY: z.string().min(1),
+  PIVOTRL_S3_WORKER_SECRET_KEY: z.string().min(16),
+  PIVOTRL_UI_VIEWER_PASSWORD: z.string().min(16),
+  PIVOTRL_UI_OPS_PASSWORD: z.string().min(16),
+});
+export type StackSecrets = z.infer<typeof StackSecrets>;
+
+/** Parses a `KEY=value` file; a bad line or a missing key is an error naming the file, line or key. */
+function readEnvFile<T extends z.ZodType>(path: string, schema: T): z.infer<T> {
   const values: Record<string, string> = {};
   readFileSync(path, 'utf8')
     .split('\n')
@@ -37,13 +52,16 @@ export function readStackEnv(path = join(prodStateDir(), 'stack.env')): StackEnv
       if (!m) throw new Error(`${path}:${i + 1}: expected KEY=value, got ${JSON.stringify(line)}`);
       values[m[1]] = m[2];
     });
-  const parsed = StackEnv.safeParse(values);
+  const parsed = schema.safeParse(values);
   if (!parsed.success) {
     const issue = parsed.error.issues[0];
     throw new Error(`${path}: ${issue.path.join('.')}: ${issue.message}`);
   }
   return parsed.data;
 }
+
+export const readStackEnv = (path = join(prodStateDir(), 'stack.env')): StackEnv => readEnvFile(path, StackEnv);
+export const readStackSecrets = (path = join(prodStateDir(), 'secrets.env')): StackSecrets => readEnvFile(path, StackSecrets);
 
 export interface UpRun {
   stdout: string;

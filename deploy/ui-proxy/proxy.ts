@@ -1,0 +1,126 @@
+// The login proxy in front of the Temporal UI server: a login form, sessions, and each request passed on only when the
+// user's role allows it (access.ts). Unauthenticated pages are sent to the login form, API calls get 401.
+import { request as httpRequest, type IncomingMessage, type OutgoingHttpHeaders, type ServerResponse } from 'node:http';
+import { createServer as createHttpsServer, type Server } from 'node:https';
+import { mayPass } from './access';
+import { clearedSessionCookie, parseCookies, SESSION_COOKIE, sessionCookie, Sessions, withoutSessionCookie } from './sessions';
+import { UserDirectory, verifyPassword } from './users';
+
+export const LOGIN_PATH = '/_pivotrl/login';
+export const LOGOUT_PATH = '/_pivotrl/logout';
+const MAX_FORM_BYTES = 8 << 10;
+
+export interface ProxyOptions {
+  /** The UI server, e.g. http://127.0.0.1:8244. */
+  upstream: URL;
+  users: UserDirectory;
+  tls: { cert: string | Buffer; key: string | Buffer };
+  sessions?: Sessions;
+}
+
+const escapeHtml = (s: string) => s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
+/** Only a path of this site: a login link cannot send the user elsewhere. */
+const safeNext = (next: string | null) => (next && /^\/(?![/\\])/.test(next) ? next : '/');
+
+const OWN_PAGE_HEADERS = {
+  'content-type': 'text/html; charset=utf-8',
+  'cache-control': 'no-store',
+  'x-frame-options': 'DENY',
+  'content-security-policy': "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'",
+};
+
+function loginPage(res: ServerResponse, status: number, next: string, error?: string): void {
+  res.writeHead(status, OWN_PAGE_HEADERS);
+  res.end(`<!doctype html><html><head><title>pivotrl: log in</title></head>
+<body style="font-family: sans-serif; max-width: 22em; margin: 4em auto">
+<h1>pivotrl</h1><p>Log in to the Temporal UI.</p>${error ? `<p style="color: #b00">${escapeHtml(error)}</p>` : ''}
+<form method="post" action="${LOGIN_PATH}">
+<input type="hidden" name="next" value="${escapeHtml(next)}">
+<p><label>User <input name="user" autocomplete="username" required autofocus></label></p>
+<p><label>Password <input name="password" type="password" autocomplete="current-password" required></label></p>
+<p><button type="submit">Log in</button></p>
+</form></body></html>`);
+}
+
+function json(res: ServerResponse, status: number, body: object): void {
+  res.writeHead(status, { 'content-type': 'application/json', 'cache-control': 'no-store' });
+  res.end(JSON.stringify(body));
+}
+
+function readForm(req: IncomingMessage): Promise<URLSearchParams> {
+  return new Promise((resolve, reject) => {
+    let body = '';
+    req.setEncoding('utf8');
+    req.on('data', (chunk: string) => {
+      body += chunk;
+      if (body.length > MAX_FORM_BYTES) req.destroy(new Error('login form too large'));
+    });
+    req.on('end', () => resolve(new URLSearchParams(body)));
+    req.on('error', reject);
+  });
+}
+
+function forward(req: IncomingMessage, res: ServerResponse, upstream: URL): void {
+  const headers: OutgoingHttpHeaders = { ...req.headers };
+  // The UI server skips its CSRF check for requests with an Authorization header; it never needs one from here.
+  delete headers.authorization;
+  delete headers.connection;
+  headers.cookie = withoutSessionCookie(req.headers.cookie);
+  if (headers.cookie === undefined) delete headers.cookie;
+  headers['x-forwarded-proto'] = 'https';
+  headers['x-forwarded-for'] = [req.headers['x-forwarded-for'], req.socket.remoteAddress].filter(Boolean).join(', ');
+  const out = httpRequest(new URL(req.url ?? '/', upstream), { method: req.method, headers }, (answer) => {
+    res.writeHead(answer.statusCode ?? 502, answer.headers);
+    answer.pipe(res);
+  });
+  out.on('error', (err) => {
+    if (!res.headersSent) json(res, 502, { error: `the UI server does not answer: ${err.message}` });
+    else res.destroy();
+  });
+  req.pipe(out);
+}
+
+export function createUiProxy(options: ProxyOptions): Server {
+  const sessions = options.sessions ?? new Sessions();
+  const handle = async (req: IncomingMessage, res: ServerResponse) => {
+    const url = new URL(req.url ?? '/', 'https://proxy.invalid');
+    const method = req.method ?? 'GET';
+    const token = parseCookies(req.headers.cookie).get(SESSION_COOKIE);
+
+    if (url.pathname === LOGIN_PATH) {
+      if (method !== 'POST') return loginPage(res, 200, safeNext(url.searchParams.get('next')));
+      const form = await readForm(req);
+      const next = safeNext(form.get('next'));
+      const user = await verifyPassword(options.users.current(), form.get('user') ?? '', form.get('password') ?? '');
+      if (!user) return loginPage(res, 401, next, 'Unknown user or wrong password.');
+      sessions.close(token);
+      res.writeHead(303, { location: next, 'set-cookie': sessionCookie(sessions.open(user.name)), 'cache-control': 'no-store' });
+      return res.end();
+    }
+    if (url.pathname === LOGOUT_PATH) {
+      sessions.close(token);
+      res.writeHead(303, { location: LOGIN_PATH, 'set-cookie': clearedSessionCookie() });
+      return res.end();
+    }
+
+    const user = sessions.userOf(token);
+    const role = user === undefined ? undefined : options.users.roleOf(user);
+    if (role === undefined) {
+      if ((method === 'GET' || method === 'HEAD') && req.headers.accept?.includes('text/html')) {
+        res.writeHead(303, { location: `${LOGIN_PATH}?next=${encodeURIComponent(url.pathname + url.search)}` });
+        return res.end();
+      }
+      return json(res, 401, { error: `log in first: ${LOGIN_PATH}` });
+    }
+    if (!mayPass(role, method, url.pathname)) {
+      return json(res, 403, { error: `user ${user} (role ${role}) may not ${method} ${url.pathname}: write actions need the ops role` });
+    }
+    forward(req, res, options.upstream);
+  };
+  return createHttpsServer({ ...options.tls, minVersion: 'TLSv1.2' }, (req, res) => {
+    handle(req, res).catch((err: Error) => {
+      if (!res.headersSent) json(res, 500, { error: err.message });
+      else res.destroy(err);
+    });
+  });
+}
