@@ -84,6 +84,8 @@ export function createUiProxy(options: ProxyOptions): Server {
   const sessions = options.sessions ?? new Sessions();
   const handle = async (req: IncomingMessage, res: ServerResponse) => {
     const url = new URL(req.url ?? '/', 'https://proxy.invalid');
+    // Roles are checked on the path as sent (URL parsing would resolve its dot segments; the UI server gets it as sent).
+    const rawPath = (req.url ?? '/').split('?')[0];
     const method = req.method ?? 'GET';
     const token = parseCookies(req.headers.cookie).get(SESSION_COOKIE);
 
@@ -104,16 +106,18 @@ export function createUiProxy(options: ProxyOptions): Server {
     }
 
     const user = sessions.userOf(token);
+    // A request refused below is answered without its body: drain it, so the connection can carry the next request.
+    const refuse = (status: number, body: object) => (req.resume(), json(res, status, body));
     const role = user === undefined ? undefined : options.users.roleOf(user);
     if (role === undefined) {
       if ((method === 'GET' || method === 'HEAD') && req.headers.accept?.includes('text/html')) {
         res.writeHead(303, { location: `${LOGIN_PATH}?next=${encodeURIComponent(url.pathname + url.search)}` });
         return res.end();
       }
-      return json(res, 401, { error: `log in first: ${LOGIN_PATH}` });
+      return refuse(401, { error: `log in first: ${LOGIN_PATH}` });
     }
-    if (!mayPass(role, method, url.pathname)) {
-      return json(res, 403, { error: `user ${user} (role ${role}) may not ${method} ${url.pathname}: write actions need the ops role` });
+    if (!mayPass(role, method, rawPath)) {
+      return refuse(403, { error: `user ${user} (role ${role}) may not ${method} ${rawPath}: write actions need the ops role` });
     }
     forward(req, res, options.upstream);
   };
