@@ -90,10 +90,11 @@ const portFree = (port: number) =>
 
 /**
  * Brings up the production stack in a state directory of its own, on the default ports plus the first offset from
- * `offsets` whose ports are all free. Sets the S3 credentials in this process's environment (the store reads the
- * standard AWS variables).
+ * `offsets` whose ports are all free, its services on `bindAddress` (all addresses by default: hosts reach them through
+ * the bridge, which exists only once a host is added). Sets the workers' S3 keys in this process's environment (the
+ * store reads the standard AWS variables).
  */
-export async function startProdStack(offsets: number[]): Promise<ProdStack> {
+export async function startProdStack(offsets: number[], bindAddress = '0.0.0.0'): Promise<ProdStack> {
   const defaults = { temporal: 7243, ui: 8243, s3: 7070, pg: 5432 };
   // The frontend, then the other services' ports from the base (deploy/prod/temporal.sh: 7244..7250); the UI's login
   // proxy and the UI server behind it (ui + 1).
@@ -114,8 +115,7 @@ export async function startProdStack(offsets: number[]): Promise<ProdStack> {
   const env = {
     ...process.env,
     PIVOTRL_STATE: state,
-    // Hosts reach the frontend and S3 through the bridge, which exists only once a host is added.
-    PIVOTRL_BIND_ADDRESS: '0.0.0.0',
+    PIVOTRL_BIND_ADDRESS: bindAddress,
     PIVOTRL_PROD_TEMPORAL_PORT: String(defaults.temporal + offset),
     PIVOTRL_PROD_TEMPORAL_PORT_BASE: String(7244 + offset),
     PIVOTRL_PROD_UI_PORT: String(defaults.ui + offset),

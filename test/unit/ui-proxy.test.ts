@@ -6,7 +6,6 @@ import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
-import { request as httpsRequest } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -14,6 +13,7 @@ import { mayPass } from '../../deploy/ui-proxy/access';
 import { createUiProxy, LOGIN_PATH } from '../../deploy/ui-proxy/proxy';
 import { SESSION_COOKIE } from '../../deploy/ui-proxy/sessions';
 import { hashPassword, parseUsers, UserDirectory, writeUsers } from '../../deploy/ui-proxy/users';
+import { httpsCall, type Answer } from '../support/https';
 
 const dir = mkdtempSync(join(tmpdir(), 'pivotrl-ui-proxy-'));
 const usersFile = join(dir, 'users');
@@ -56,28 +56,8 @@ after(() => {
   rmSync(dir, { recursive: true, force: true });
 });
 
-interface Answer {
-  status: number;
-  headers: IncomingHttpHeaders;
-  body: string;
-}
-
-/** An https request trusting only the test's certificate. */
-function call(method: string, path: string, headers: Record<string, string> = {}, body = ''): Promise<Answer> {
-  return new Promise((resolve, reject) => {
-    // The path as written (a URL would resolve its dot segments before sending).
-    const { hostname, port } = new URL(base);
-    // With its length: Node sends a DELETE's body unframed otherwise.
-    const framed = { ...headers, 'content-length': String(Buffer.byteLength(body)) };
-    const req = httpsRequest({ hostname, port, path, method, headers: framed, ca }, (res) => {
-      let text = '';
-      res.on('data', (c) => (text += c));
-      res.on('end', () => resolve({ status: res.statusCode!, headers: res.headers, body: text }));
-    });
-    req.on('error', reject);
-    req.end(body);
-  });
-}
+const call = (method: string, path: string, headers: Record<string, string> = {}, body = '') =>
+  httpsCall(base, ca, method, path, headers, body);
 
 async function login(user: string, password: string, next = '/'): Promise<Answer> {
   const form = new URLSearchParams({ user, password, next }).toString();
