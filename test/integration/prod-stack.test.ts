@@ -24,15 +24,28 @@ import { tinyCampaign } from '../../harness/campaign';
 import { startCampaign } from '../../cli/campaigns';
 import { currentDetails, launchChromium, requireChromium } from '../support/browser';
 import { freePort } from '../../harness/temporal';
-import { REPO, prodStateDir, prodUp, prodUpFailing, readStackEnv, type StackEnv, type UpRun } from '../../harness/prod-stack';
+import {
+  REPO,
+  prodStateDir,
+  prodUp,
+  prodUpFailing,
+  readStackEnv,
+  readStackSecrets,
+  type StackEnv,
+  type UpRun,
+} from '../../harness/prod-stack';
 
 const run = promisify(execFile);
 const SHOTS = join(REPO, '.pivotrl');
-const PG_PASSWORD = process.env.PIVOTRL_PG_PASSWORD ?? 'temporal';
+// The stack's ports (deploy/prod/common.sh), so that it can run beside another stack on the defaults.
+const TEMPORAL_PORT = process.env.PIVOTRL_PROD_TEMPORAL_PORT ?? '7243';
+const UI_PORT = process.env.PIVOTRL_PROD_UI_PORT ?? '8243';
+const S3_PORT = process.env.PIVOTRL_S3_PORT ?? '7070';
 // Unique per run: the stack keeps its history (7 days), so earlier runs' campaigns are still listed.
 const RUN = `prod-${Date.now().toString(36)}`;
 
 let stack: StackEnv;
+let pgPassword: string;
 let connection: Connection | undefined;
 let client: Client;
 let upRuns: UpRun[] = [];
@@ -42,6 +55,7 @@ before(async () => {
   const second = await prodUp();
   upRuns = [first, second];
   stack = readStackEnv();
+  pgPassword = readStackSecrets().PIVOTRL_PG_PASSWORD;
   connection = await Connection.connect({ address: stack.PIVOTRL_TEMPORAL_ADDRESS });
   client = new Client({ connection, namespace: stack.PIVOTRL_TEMPORAL_NAMESPACE });
 });
@@ -58,28 +72,36 @@ const pids = () => {
 test('up.sh brings the stack up, and a second run changes nothing', async (t) => {
   const [first, second] = upRuns;
   t.diagnostic(`up.sh: first run ${first.seconds} s (the stack may have been up already), second run ${second.seconds} s`);
-  assert.match(first.stderr, /ready: Temporal at 127\.0\.0\.1:7243 \(namespace pivotrl\), Web UI at http:\/\/127\.0\.0\.1:8243/);
+  assert.match(
+    first.stderr,
+    new RegExp(
+      `ready: Temporal at 127\\.0\\.0\\.1:${TEMPORAL_PORT} \\(namespace pivotrl\\), Web UI at https://127\\.0\\.0\\.1:${UI_PORT} `,
+    ),
+  );
   const out = second.stderr;
   assert.doesNotMatch(out, /\] (installing|building|creating|starting|setting up|registering)\b/i, out);
   for (const line of [
     /postgresql already running/,
     /temporal schema at version \d+\.\d+/,
     /temporal_visibility schema at version \d+\.\d+/,
-    /temporal server already running \(pid \d+, 127\.0\.0\.1:7243\)/,
+    new RegExp(`temporal server already running \\(pid \\d+, 127\\.0\\.0\\.1:${TEMPORAL_PORT}\\)`),
     /namespace pivotrl present \(retention 7d\)/,
     new RegExp(`search attributes present \\(${ALL_SEARCH_ATTRIBUTES.length}\\)`),
     /ui server already running/,
+    /ui proxy already running/,
     /object store already running/,
     /bucket pivotrl present/,
+    /worker user \w+ present/,
+    /bucket pivotrl owned by the workers' user/,
   ]) {
     assert.match(out, line);
   }
   const before = pids();
   await prodUp();
   assert.deepEqual(pids(), before, 'a re-run keeps every process');
-  assert.deepEqual(Object.keys(before).sort(), ['s3.pid', 'temporal.pid', 'ui.pid']);
-  assert.equal(stack.PIVOTRL_TEMPORAL_ADDRESS, '127.0.0.1:7243');
-  assert.equal(stack.PIVOTRL_S3_ENDPOINT, 'http://127.0.0.1:7070');
+  assert.deepEqual(Object.keys(before).sort(), ['s3.pid', 'temporal.pid', 'ui-proxy.pid', 'ui.pid']);
+  assert.equal(stack.PIVOTRL_TEMPORAL_ADDRESS, `127.0.0.1:${TEMPORAL_PORT}`);
+  assert.equal(stack.PIVOTRL_S3_ENDPOINT, `http://127.0.0.1:${S3_PORT}`);
 });
 
 test('the namespace keeps history 7 days, has the project search attributes, and Temporal runs on PostgreSQL', async () => {
@@ -98,10 +120,10 @@ test('the namespace keeps history 7 days, has the project search attributes, and
 });
 
 test('a wrong database password is a clear error naming what to do, not a hang', async () => {
-  const failed = await prodUpFailing({ ...process.env, PIVOTRL_PG_PASSWORD: `not-${PG_PASSWORD}` });
+  const failed = await prodUpFailing({ ...process.env, PIVOTRL_PG_PASSWORD: `not-${pgPassword}` });
   assert.notEqual(failed.code, 0);
   assert.match(failed.stderr, /ERROR: PostgreSQL refused the password for role temporal: PIVOTRL_PG_PASSWORD differs from the password/);
-  assert.match(failed.stderr, /ALTER ROLE temporal PASSWORD/);
+  assert.match(failed.stderr, /-c '\\password temporal'/);
   assert.ok(failed.seconds < 60, `failed within ${failed.seconds} s`);
   // The running stack is untouched.
   await connection!.workflowService.describeNamespace({ namespace: 'pivotrl' });
@@ -186,6 +208,8 @@ test(
         [
           '-h',
           '127.0.0.1',
+          '-p',
+          process.env.PIVOTRL_PG_PORT ?? '5432',
           '-U',
           'temporal',
           '-d',
@@ -194,13 +218,20 @@ test(
           '-c',
           `SELECT search_attributes::text FROM executions_visibility WHERE workflow_id = '${id}'`,
         ],
-        { env: { ...process.env, PGPASSWORD: PG_PASSWORD } },
+        { env: { ...process.env, PGPASSWORD: pgPassword } },
       );
       assert.match(row, new RegExp(`"${id}"`), 'the campaign row in PostgreSQL carries its search attributes');
 
       // The standalone UI server (not the dev server's), filtered by the campaign's search attributes.
-      const page: Page = await browser.newPage({ viewport: { width: 1400, height: 1000 } });
+      // The UI is behind the login proxy (https, the stack's self-signed certificate): log in as a viewer first.
+      const page: Page = await browser.newPage({ viewport: { width: 1400, height: 1000 }, ignoreHTTPSErrors: true });
       const ui = stack.PIVOTRL_UI_URL;
+      await page.goto(`${ui}/namespaces/${namespace}/workflows`);
+      await page.waitForURL(/\/_pivotrl\/login/);
+      await page.getByLabel('User').fill('viewer');
+      await page.getByLabel('Password').fill(readStackSecrets().PIVOTRL_UI_VIEWER_PASSWORD);
+      await page.getByRole('button', { name: 'Log in' }).click();
+      await page.waitForURL(new RegExp(`/namespaces/${namespace}/workflows`));
       const link = page.getByRole('link', { name: id, exact: true });
       for (let i = 0; i < 20 && !(await link.isVisible()); i++) {
         await page.goto(`${ui}/namespaces/${namespace}/workflows?query=${encodeURIComponent(query)}`);
@@ -208,7 +239,7 @@ test(
       }
       assert.ok(await link.isVisible(), `the standalone UI's list filtered by ${query} shows the campaign`);
       assert.match(await page.innerText('main'), /^1\s+Workflow\b/m, 'exactly one workflow matches');
-      assert.equal(new URL(page.url()).port, '8243');
+      assert.equal(new URL(page.url()).port, UI_PORT);
       mkdirSync(SHOTS, { recursive: true });
       await page.screenshot({ path: join(SHOTS, 'prod-ui-list.png') });
 
