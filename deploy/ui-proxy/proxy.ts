@@ -69,7 +69,9 @@ function forward(req: IncomingMessage, res: ServerResponse, upstream: URL): void
   if (headers.cookie === undefined) delete headers.cookie;
   headers['x-forwarded-proto'] = 'https';
   headers['x-forwarded-for'] = [req.headers['x-forwarded-for'], req.socket.remoteAddress].filter(Boolean).join(', ');
-  const out = httpRequest(new URL(req.url ?? '/', upstream), { method: req.method, headers }, (answer) => {
+  // The path as sent, to the upstream's host: a URL would let `//host/path` name another server.
+  const target = { hostname: upstream.hostname, port: upstream.port, path: req.url ?? '/', method: req.method, headers };
+  const out = httpRequest(target, (answer) => {
     res.writeHead(answer.statusCode ?? 502, answer.headers);
     answer.pipe(res);
   });

@@ -126,6 +126,9 @@ test('a viewer reads and queries; write calls are refused 403 before the UI serv
     ['GET /api/v1/namespaces/pivotrl/workflows?query=x', 'POST /api/v1/namespaces/pivotrl/workflows/w1/query/__stack_trace'],
   );
   assert.equal(seen[0].headers.cookie, '_csrf=abc', 'the UI server gets its own cookies, never the session');
+  seen.length = 0;
+  assert.equal((await call('GET', '//example.invalid/x', { cookie: viewer })).status, 200);
+  assert.equal(seen[0]?.url, '//example.invalid/x', 'a path that looks like a host still goes to the UI server');
   assert.equal(seen[0].headers['x-forwarded-proto'], 'https');
 });
 
