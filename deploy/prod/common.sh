@@ -68,7 +68,7 @@ new_secret() {
 # ensure_secrets: sets every SECRET_NAMES variable (the operator's environment wins over $SECRETS_ENV; the file is
 # written, mode 600, on first run only) and PG_PASSWORD, S3_ACCESS_KEY, S3_SECRET_KEY; dies on a default or weak one.
 ensure_secrets() {
-  local name value problem
+  local line name value problem
   for name in "${SECRET_NAMES[@]}"; do
     [ -n "${!name+set}" ] || continue
     problem="$(secret_problem "$name" "${!name}")"
@@ -87,7 +87,8 @@ ensure_secrets() {
     log "generated the stack's secrets into $SECRETS_ENV (mode 600; keep it, it is the only copy)"
   fi
   [ "$(stat -c %a "$SECRETS_ENV")" = 600 ] || die "$SECRETS_ENV must be readable by its owner only: chmod 600 $SECRETS_ENV"
-  while IFS='=' read -r name value; do
+  while IFS= read -r line; do
+    name="${line%%=*}" value="${line#*=}"
     [[ " ${SECRET_NAMES[*]} " == *" $name "* ]] || die "$SECRETS_ENV: unexpected line for '$name' (expected ${SECRET_NAMES[*]})"
     [ -n "${!name+set}" ] || printf -v "$name" '%s' "$value"
   done <"$SECRETS_ENV"
