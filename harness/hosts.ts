@@ -96,16 +96,24 @@ const portFree = (port: number) =>
 
 /**
  * Brings up the production stack in a state directory of its own, on the default ports plus the first offset from
- * `offsets` whose ports are all free. Sets the S3 credentials in this process's environment (the store reads the
- * standard AWS variables).
+ * `offsets` whose ports are all free, its services on `bindAddress` (all addresses by default: hosts reach them through
+ * the bridge, which exists only once a host is added). Sets the workers' S3 keys in this process's environment (the
+ * store reads the standard AWS variables).
  */
-export async function startProdStack(offsets: number[]): Promise<ProdStack> {
+export async function startProdStack(offsets: number[], bindAddress = '0.0.0.0'): Promise<ProdStack> {
   const defaults = { temporal: 7243, ui: 8243, s3: 7070, pg: 5432, codec: 8248 };
-  // The frontend, then the other services' ports from the base (deploy/prod/temporal.sh: 7244..7250).
+  // The frontend, then the other services' ports from the base (deploy/prod/temporal.sh: 7244..7250); the UI's login
+  // proxy and the UI server behind it (ui + 1); the codec server.
   const portsAt = (o: number) =>
-    [defaults.temporal, ...Array.from({ length: 7 }, (_, i) => 7244 + i), defaults.ui, defaults.s3, defaults.pg, defaults.codec].map(
-      (p) => p + o,
-    );
+    [
+      defaults.temporal,
+      ...Array.from({ length: 7 }, (_, i) => 7244 + i),
+      defaults.ui,
+      defaults.ui + 1,
+      defaults.s3,
+      defaults.pg,
+      defaults.codec,
+    ].map((p) => p + o);
   let offset: number | undefined;
   for (const o of offsets) {
     if ((await Promise.all(portsAt(o).map(portFree))).every(Boolean)) {
@@ -119,6 +127,7 @@ export async function startProdStack(offsets: number[]): Promise<ProdStack> {
   const env = {
     ...process.env,
     PIVOTRL_STATE: state,
+    PIVOTRL_BIND_ADDRESS: bindAddress,
     PIVOTRL_PROD_TEMPORAL_PORT: String(defaults.temporal + offset),
     PIVOTRL_PROD_TEMPORAL_PORT_BASE: String(7244 + offset),
     PIVOTRL_PROD_UI_PORT: String(defaults.ui + offset),

@@ -15,6 +15,7 @@ export function prodStateDir(env: NodeJS.ProcessEnv = process.env): string {
   return join(env.PIVOTRL_STATE || join(REPO, '.pivotrl'), 'prod');
 }
 
+/** What clients and workers get (stack.env): the S3 keys are the workers', limited to the bucket. */
 export const StackEnv = z.object({
   TEMPORAL_ADDRESS: z.string().regex(/^[^:]+:\d+$/),
   TEMPORAL_NAMESPACE: z.string().min(1),
@@ -31,14 +32,28 @@ export const StackEnv = z.object({
   PIVOTRL_PAYLOAD_KEYS: z.string().min(1),
   TEMPORAL_CODEC_ENDPOINT: z.url(),
   TEMPORAL_CODEC_AUTH: z.string().regex(/^Bearer \S+$/),
+  /** The CA of the login proxy's https certificate (the stack's CA, deploy/prod/tls.sh), for clients to trust. */
+  PIVOTRL_UI_CERT: z.string().min(1),
 });
 export type StackEnv = z.infer<typeof StackEnv>;
 
+/** The stack's own secrets (secrets.env, mode 600, deploy/prod/common.sh): for the stack scripts, and tests. */
+export const StackSecrets = z.object({
+  PIVOTRL_PG_PASSWORD: z.string().min(16),
+  PIVOTRL_S3_ACCESS_KEY: z.string().min(1),
+  PIVOTRL_S3_SECRET_KEY: z.string().min(16),
+  PIVOTRL_S3_WORKER_ACCESS_KEY: z.string().min(1),
+  PIVOTRL_S3_WORKER_SECRET_KEY: z.string().min(16),
+  PIVOTRL_UI_VIEWER_PASSWORD: z.string().min(16),
+  PIVOTRL_UI_OPS_PASSWORD: z.string().min(16),
+});
+export type StackSecrets = z.infer<typeof StackSecrets>;
+
 /**
- * Parses stack.env or worker.env (`export KEY='value'` lines, as up.sh writes them; plain `KEY=value` too); a bad line
- * or a missing key is an error naming the file, line or key.
+ * Parses stack.env, worker.env (`export KEY='value'` lines, as up.sh writes them) or secrets.env (plain `KEY=value`);
+ * a bad line or a missing key is an error naming the file, line or key.
  */
-export function readStackEnv(path = join(prodStateDir(), 'stack.env')): StackEnv {
+function readEnvFile<T extends z.ZodType>(path: string, schema: T): z.infer<T> {
   const values: Record<string, string> = {};
   readFileSync(path, 'utf8')
     .split('\n')
@@ -48,13 +63,16 @@ export function readStackEnv(path = join(prodStateDir(), 'stack.env')): StackEnv
       if (!m) throw new Error(`${path}:${i + 1}: expected export KEY='value', got ${JSON.stringify(line)}`);
       values[m[1]] = m[2] ?? m[3];
     });
-  const parsed = StackEnv.safeParse(values);
+  const parsed = schema.safeParse(values);
   if (!parsed.success) {
     const issue = parsed.error.issues[0];
     throw new Error(`${path}: ${issue.path.join('.')}: ${issue.message}`);
   }
   return parsed.data;
 }
+
+export const readStackEnv = (path = join(prodStateDir(), 'stack.env')): StackEnv => readEnvFile(path, StackEnv);
+export const readStackSecrets = (path = join(prodStateDir(), 'secrets.env')): StackSecrets => readEnvFile(path, StackSecrets);
 
 /** The connection settings (address, namespace, mTLS) that a stack.env or worker.env gives (workers/connection.ts). */
 export const stackSettings = (vars: StackEnv) => temporalSettings({}, vars);

@@ -52,13 +52,11 @@ export async function startVersitygw(): Promise<TestObjectStore> {
   const start = async () => {
     if (child && child.exitCode === null) return;
     output = '';
-    const proc = spawn(
-      bin,
-      ['--port', `127.0.0.1:${port}`, '--access', env.AWS_ACCESS_KEY_ID, '--secret', env.AWS_SECRET_ACCESS_KEY, '--quiet', 'posix', dir],
-      {
-        stdio: ['ignore', 'pipe', 'pipe'],
-      },
-    );
+    // The root keys in its environment, not on its command line (visible in ps).
+    const proc = spawn(bin, ['--port', `127.0.0.1:${port}`, '--quiet', 'posix', dir], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+      env: { ...process.env, ROOT_ACCESS_KEY_ID: env.AWS_ACCESS_KEY_ID, ROOT_SECRET_ACCESS_KEY: env.AWS_SECRET_ACCESS_KEY },
+    });
     child = proc;
     proc.stdout!.on('data', (d) => (output += d));
     proc.stderr!.on('data', (d) => (output += d));

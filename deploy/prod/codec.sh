@@ -44,7 +44,7 @@ start() {
       # shellcheck source=/dev/null
       source "$CODEC_ENV"
       set +a
-      export PIVOTRL_CODEC_HOST=127.0.0.1 PIVOTRL_CODEC_PORT="$CODEC_PORT" PIVOTRL_CODEC_CORS_ORIGINS="http://127.0.0.1:$PROD_UI_PORT"
+      export PIVOTRL_CODEC_HOST=127.0.0.1 PIVOTRL_CODEC_PORT="$CODEC_PORT" PIVOTRL_CODEC_CORS_ORIGINS="$PROD_UI_URL"
       cd "$PIVOTRL_REPO"
       start_daemon codec "$NODE_BIN" --import tsx workers/codec-server.ts
     )

@@ -8,27 +8,37 @@ PROD_LOGS="$PROD_STATE/logs"
 PROD_RUN="$PROD_STATE/run"
 BIN_DIR="$PIVOTRL_CACHE/bin"
 
+# Where the stack's services listen (the Temporal frontend, the UI's login proxy, S3): one address, loopback by default.
+# 0.0.0.0 opens them to every network; the clients of this machine then use loopback. PostgreSQL and the UI server
+# behind the proxy stay on loopback whatever it is (only this machine's services talk to them).
+BIND_ADDRESS="${PIVOTRL_BIND_ADDRESS:-127.0.0.1}"
+[[ "$BIND_ADDRESS" =~ ^[0-9]{1,3}(\.[0-9]{1,3}){3}$ ]] ||
+  die "PIVOTRL_BIND_ADDRESS='$BIND_ADDRESS': expected an IPv4 address (127.0.0.1, the default; a host address; or 0.0.0.0 for all)"
+CLIENT_HOST="$BIND_ADDRESS"
+[ "$BIND_ADDRESS" != 0.0.0.0 ] || CLIENT_HOST=127.0.0.1
+
 PG_HOST=127.0.0.1
 PG_PORT="${PIVOTRL_PG_PORT:-5432}"
 PG_USER=temporal
-PG_PASSWORD="${PIVOTRL_PG_PASSWORD:-temporal}"
 PG_DATA="$PROD_STATE/pg"
 PG_SOCKET_DIR="$PROD_STATE/pg-socket"
 
 PROD_TEMPORAL_PORT="${PIVOTRL_PROD_TEMPORAL_PORT:-7243}"
 # Frontend membership, then history, matching and worker (gRPC, membership): 7244-7250 by default.
 PROD_TEMPORAL_PORT_BASE="${PIVOTRL_PROD_TEMPORAL_PORT_BASE:-7244}"
-PROD_TEMPORAL_ADDRESS="127.0.0.1:$PROD_TEMPORAL_PORT"
+PROD_TEMPORAL_ADDRESS="$CLIENT_HOST:$PROD_TEMPORAL_PORT"
 PROD_NAMESPACE=pivotrl
 PROD_RETENTION=7d
+# The UI's login proxy (https) listens on PROD_UI_PORT; the Temporal UI server behind it on loopback.
 PROD_UI_PORT="${PIVOTRL_PROD_UI_PORT:-8243}"
+PROD_UI_BACKEND_PORT="${PIVOTRL_PROD_UI_BACKEND_PORT:-$((PROD_UI_PORT + 1))}"
+PROD_UI_URL="https://$CLIENT_HOST:$PROD_UI_PORT"
 # mTLS: the CA and certificates of deploy/prod/tls.sh; the frontend accepts only clients with a certificate of this CA.
 PROD_TLS="$PROD_STATE/tls"
 # The scripts' temporal CLI calls connect with the cli certificate (paths only: no key material on a command line).
 TEMPORAL_CLI_CONN+=(--tls-ca-path "$PROD_TLS/ca.pem" --tls-cert-path "$PROD_TLS/cli.pem" --tls-key-path "$PROD_TLS/cli.key")
 S3_PORT="${PIVOTRL_S3_PORT:-7070}"
-S3_ACCESS_KEY="${PIVOTRL_S3_ACCESS_KEY:-pivotrl}"
-S3_SECRET_KEY="${PIVOTRL_S3_SECRET_KEY:-pivotrl-secret}"
+S3_URL="http://$CLIENT_HOST:$S3_PORT"
 S3_BUCKET=pivotrl
 S3_REGION=us-east-1
 S3_ROOT="$PROD_STATE/s3"
@@ -36,8 +46,71 @@ S3_ROOT="$PROD_STATE/s3"
 CODEC_ENV="$PROD_STATE/codec.env"
 CODEC_PORT="${PIVOTRL_CODEC_PORT:-8248}"
 CODEC_URL="http://127.0.0.1:$CODEC_PORT"
-# Where the UI's browsers send payloads to decode: the codec server itself, or a login proxy's route to it.
-UI_CODEC_ENDPOINT="${PIVOTRL_UI_CODEC_ENDPOINT:-$CODEC_URL}"
+# Where the UI's browsers send payloads to decode: the login proxy's /codec/ route, which adds the codec server's
+# token for logged-in users (deploy/ui-proxy).
+UI_CODEC_ENDPOINT="${PIVOTRL_UI_CODEC_ENDPOINT:-$PROD_UI_URL/codec}"
+S3_IAM_DIR="$PROD_STATE/s3-iam"
+
+# The stack's secrets. None has a default: ensure_secrets takes each from the operator's environment, else from
+# $SECRETS_ENV, else generates it there on first run. The S3 root keys stay with these scripts; workers get the
+# worker keys (stack.env), limited to the bucket.
+SECRETS_ENV="$PROD_STATE/secrets.env"
+SECRET_NAMES=(PIVOTRL_PG_PASSWORD PIVOTRL_S3_ACCESS_KEY PIVOTRL_S3_SECRET_KEY PIVOTRL_S3_WORKER_ACCESS_KEY
+  PIVOTRL_S3_WORKER_SECRET_KEY PIVOTRL_UI_VIEWER_PASSWORD PIVOTRL_UI_OPS_PASSWORD)
+# Defaults this project or its tools once shipped, and other well-known ones: refused wherever they come from.
+KNOWN_DEFAULT_SECRETS=(temporal pivotrl pivotrl-secret replace-me password changeme secret admin root postgres minioadmin)
+
+# secret_problem NAME VALUE: why VALUE cannot be NAME's value (nothing when it can). Key ids need only not be a known
+# default; secrets need 16 characters or more. Only characters that survive `source` and KEY=value parsing unquoted.
+secret_problem() {
+  local name=$1 value=$2 known
+  [ -n "$value" ] || { echo "it is empty"; return; }
+  for known in "${KNOWN_DEFAULT_SECRETS[@]}"; do
+    [ "${value,,}" != "$known" ] || { echo "it is a known default ('$known')"; return; }
+  done
+  [[ "$value" =~ ^[A-Za-z0-9._~+/=-]+$ ]] || { echo "it has characters other than A-Z a-z 0-9 . _ ~ + / = -"; return; }
+  [[ "$name" == *ACCESS_KEY ]] || [ ${#value} -ge 16 ] || echo "it is shorter than 16 characters"
+}
+
+new_secret() {
+  if [[ "$1" == *ACCESS_KEY ]]; then openssl rand -hex 10; else openssl rand -hex 24; fi
+}
+
+# ensure_secrets: sets every SECRET_NAMES variable (the operator's environment wins over $SECRETS_ENV; the file is
+# written, mode 600, on first run only) and PG_PASSWORD, S3_ACCESS_KEY, S3_SECRET_KEY; dies on a default or weak one.
+ensure_secrets() {
+  local line name value problem
+  for name in "${SECRET_NAMES[@]}"; do
+    [ -n "${!name+set}" ] || continue
+    problem="$(secret_problem "$name" "${!name}")"
+    [ -z "$problem" ] ||
+      die "$name from the environment is refused: $problem. Unset it to have deploy/prod/up.sh generate one into" \
+        "$SECRETS_ENV on first run, or set a random value (e.g. \`export $name=\$(openssl rand -hex 24)\`)"
+  done
+  if [ ! -f "$SECRETS_ENV" ]; then
+    command -v openssl >/dev/null || die "openssl not found (it generates the stack's secrets): apt-get install openssl"
+    mkdir -p "$PROD_STATE"
+    (
+      umask 077
+      for name in "${SECRET_NAMES[@]}"; do printf '%s=%s\n' "$name" "${!name:-$(new_secret "$name")}"; done >"$SECRETS_ENV.tmp"
+    )
+    mv "$SECRETS_ENV.tmp" "$SECRETS_ENV"
+    log "generated the stack's secrets into $SECRETS_ENV (mode 600; keep it, it is the only copy)"
+  fi
+  [ "$(stat -c %a "$SECRETS_ENV")" = 600 ] || die "$SECRETS_ENV must be readable by its owner only: chmod 600 $SECRETS_ENV"
+  while IFS= read -r line; do
+    name="${line%%=*}" value="${line#*=}"
+    [[ " ${SECRET_NAMES[*]} " == *" $name "* ]] || die "$SECRETS_ENV: unexpected line for '$name' (expected ${SECRET_NAMES[*]})"
+    [ -n "${!name+set}" ] || printf -v "$name" '%s' "$value"
+  done <"$SECRETS_ENV"
+  for name in "${SECRET_NAMES[@]}"; do
+    problem="$(secret_problem "$name" "${!name:-}")"
+    [ -z "$problem" ] || die "$name in $SECRETS_ENV is refused: $problem. Set a random value there (e.g. \`openssl rand -hex 24\`)"
+  done
+  PG_PASSWORD="$PIVOTRL_PG_PASSWORD"
+  S3_ACCESS_KEY="$PIVOTRL_S3_ACCESS_KEY"
+  S3_SECRET_KEY="$PIVOTRL_S3_SECRET_KEY"
+}
 
 # The server's module: its schemas (schema/postgresql/v12) and sample configs.
 TEMPORAL_SERVER_VERSION=1.29.1

@@ -4,6 +4,7 @@
 set -euo pipefail
 here="$(dirname "${BASH_SOURCE[0]}")"
 "$here/objectstore.sh" stop
+"$here/ui-proxy.sh" stop
 "$here/codec.sh" stop
 "$here/ui.sh" stop
 "$here/temporal.sh" stop

@@ -17,8 +17,9 @@ as_owner() {
   if is_root; then runuser -u postgres -- "$@"; else "$@"; fi
 }
 
+# The SQL goes on stdin: a statement may hold the role's password, which must not show on a command line.
 superuser_sql() {
-  as_owner "$PG/psql" -h "$PG_SOCKET_DIR" -p "$PG_PORT" -U postgres -d postgres -v ON_ERROR_STOP=1 -qAtX -c "$1"
+  as_owner "$PG/psql" -h "$PG_SOCKET_DIR" -p "$PG_PORT" -U postgres -d postgres -v ON_ERROR_STOP=1 -qAtX <<<"$1"
 }
 
 running() { as_owner "$PG/pg_ctl" -D "$PG_DATA" status >/dev/null 2>&1; }
@@ -84,8 +85,9 @@ check_password() {
     -c 'SELECT 1' 2>&1)" && return
   if grep -q 'password authentication failed' <<<"$out"; then
     die "PostgreSQL refused the password for role $PG_USER: PIVOTRL_PG_PASSWORD differs from the password the cluster in $PG_DATA" \
-      "was set up with. Use that password (unset PIVOTRL_PG_PASSWORD for the default), or change the role's password with" \
-      "\`runuser -u postgres -- $PG/psql -h $PG_SOCKET_DIR -p $PG_PORT -U postgres -c \"ALTER ROLE $PG_USER PASSWORD '<new>'\"\`," \
+      "was set up with. Use that password (unset PIVOTRL_PG_PASSWORD for the one in $SECRETS_ENV), or change the role's password with" \
+      "\`runuser -u postgres -- $PG/psql -h $PG_SOCKET_DIR -p $PG_PORT -U postgres -c '\\password $PG_USER'\` (it prompts; then set" \
+      "PIVOTRL_PG_PASSWORD in $SECRETS_ENV)," \
       "or run deploy/prod/down.sh and remove $PG_DATA to start over (losing the stack's history)"
   fi
   die "cannot connect to PostgreSQL at $PG_HOST:$PG_PORT as $PG_USER: $out"
@@ -113,6 +115,7 @@ ensure_schemas() {
 }
 
 start() {
+  ensure_secrets
   ensure_installed
   if running; then
     log "postgresql already running ($PG_DATA, $PG_HOST:$PG_PORT)"

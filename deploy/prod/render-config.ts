@@ -12,16 +12,21 @@ import { firstIssue } from '../../core/zod-errors';
 
 const TEMPLATES = join(import.meta.dirname, 'config');
 const Port = z.coerce.number().int().min(1).max(65535);
+const Ipv4 = z.ipv4();
 const TemporalSettings = z.object({
   PROD_PG_ADDRESS: z.string().regex(/^[^:\s]+:\d+$/, 'expected host:port'),
   PROD_PG_PASSWORD: z.string().min(1),
   PROD_TEMPORAL_PORT: Port,
   PROD_TEMPORAL_PORT_BASE: Port,
   PROD_TLS_DIR: z.string().refine(isAbsolute, 'an absolute path'),
+  // The frontend listens there; the other services, and what they tell each other, on the client host (the same
+  // address, or loopback when it is 0.0.0.0).
+  PROD_BIND_ADDRESS: Ipv4,
+  PROD_CLIENT_HOST: Ipv4,
 });
 const UiSettings = z.object({
   PROD_TEMPORAL_ADDRESS: z.string().regex(/^[^:\s]+:\d+$/, 'expected host:port'),
-  PROD_UI_PORT: Port,
+  PROD_UI_BACKEND_PORT: Port,
   PROD_NAMESPACE: z.string().min(1),
   /** The codec server as the UI's browsers reach it (none: the UI shows encrypted payloads as they are stored). */
   PROD_CODEC_ENDPOINT: z.url().optional(),
@@ -72,11 +77,17 @@ function renderTemporal(out: string): void {
   // frontend membership, then history, matching, worker (gRPC, membership) from the base port up
   doc.setIn(['services', 'frontend', 'rpc', 'grpcPort'], s.PROD_TEMPORAL_PORT);
   doc.setIn(['services', 'frontend', 'rpc', 'membershipPort'], s.PROD_TEMPORAL_PORT_BASE);
+  doc.setIn(['services', 'frontend', 'rpc', 'bindOnIP'], s.PROD_BIND_ADDRESS);
   ['history', 'matching', 'worker'].forEach((service, i) => {
     doc.setIn(['services', service, 'rpc', 'grpcPort'], s.PROD_TEMPORAL_PORT_BASE + 1 + 2 * i);
     doc.setIn(['services', service, 'rpc', 'membershipPort'], s.PROD_TEMPORAL_PORT_BASE + 2 + 2 * i);
+    if (s.PROD_CLIENT_HOST !== '127.0.0.1') {
+      doc.deleteIn(['services', service, 'rpc', 'bindOnLocalHost']);
+      doc.setIn(['services', service, 'rpc', 'bindOnIP'], s.PROD_CLIENT_HOST);
+    }
   });
-  doc.setIn(['clusterMetadata', 'clusterInformation', 'active', 'rpcAddress'], `127.0.0.1:${s.PROD_TEMPORAL_PORT}`);
+  doc.setIn(['global', 'membership', 'broadcastAddress'], s.PROD_CLIENT_HOST);
+  doc.setIn(['clusterMetadata', 'clusterInformation', 'active', 'rpcAddress'], `${s.PROD_CLIENT_HOST}:${s.PROD_TEMPORAL_PORT}`);
   doc.setIn(['dynamicConfigClient', 'filepath'], join(out, 'dynamicconfig.yaml'));
   resolveCertFiles(doc, ['global', 'tls'], s.PROD_TLS_DIR);
   copyFileSync(join(TEMPLATES, 'dynamicconfig.yaml'), join(out, 'dynamicconfig.yaml'));
@@ -88,7 +99,7 @@ function renderUi(out: string): void {
   const s = settings(UiSettings);
   const doc = template('ui.yaml');
   doc.set('temporalGrpcAddress', s.PROD_TEMPORAL_ADDRESS);
-  doc.set('port', s.PROD_UI_PORT);
+  doc.set('port', s.PROD_UI_BACKEND_PORT);
   doc.set('defaultNamespace', s.PROD_NAMESPACE);
   if (s.PROD_CODEC_ENDPOINT) doc.setIn(['codec', 'endpoint'], s.PROD_CODEC_ENDPOINT);
   resolveCertFiles(doc, ['tls'], s.PROD_TLS_DIR);

@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # shellcheck source-path=SCRIPTDIR
-# start|stop|status of Temporal's own server on PostgreSQL (frontend on 0.0.0.0:$PROD_TEMPORAL_PORT, mTLS: clients need a
-# certificate of the stack's CA), with the namespace `pivotrl` (retention 7 days) and the project's search attributes.
-# Needs postgres.sh start and tls.sh first.
+# start|stop|status of Temporal's own server on PostgreSQL (frontend on $PIVOTRL_BIND_ADDRESS:$PROD_TEMPORAL_PORT, mTLS:
+# clients need a certificate of the stack's CA), with the namespace `pivotrl` (retention 7 days) and the project's search
+# attributes. Needs postgres.sh start and tls.sh first.
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
 
@@ -19,7 +19,8 @@ service_ports() {
 
 write_config() {
   (cd "$PIVOTRL_REPO" && PROD_PG_ADDRESS="$PG_HOST:$PG_PORT" PROD_PG_PASSWORD="$PG_PASSWORD" PROD_TEMPORAL_PORT="$PROD_TEMPORAL_PORT" \
-    PROD_TEMPORAL_PORT_BASE="$PROD_TEMPORAL_PORT_BASE" PROD_TLS_DIR="$PROD_TLS" npx tsx deploy/prod/render-config.ts temporal "$CONFIG_DIR") ||
+    PROD_TEMPORAL_PORT_BASE="$PROD_TEMPORAL_PORT_BASE" PROD_BIND_ADDRESS="$BIND_ADDRESS" PROD_CLIENT_HOST="$CLIENT_HOST" \
+    PROD_TLS_DIR="$PROD_TLS" npx tsx deploy/prod/render-config.ts temporal "$CONFIG_DIR") ||
     die "could not write the Temporal server's config into $CONFIG_DIR"
 }
 
@@ -43,6 +44,7 @@ ensure_namespace() {
 
 start() {
   local pid port
+  ensure_secrets
   [ -x "$SERVER_BIN" ] || die "$SERVER_BIN is missing: run deploy/prod/binaries.sh"
   [ -x "$TEMPORAL_BIN" ] || die "$TEMPORAL_BIN is missing: run deploy/local/temporal-cli.sh"
   [ -f "$PROD_TLS/server.pem" ] || die "$PROD_TLS/server.pem is missing: run deploy/prod/tls.sh"
@@ -58,7 +60,7 @@ start() {
   else
     for port in $(service_ports); do port_free "$port" "the Temporal server"; done
     write_config
-    log "starting temporal server on 0.0.0.0:$PROD_TEMPORAL_PORT (config: $CONFIG_DIR, log: $PROD_LOGS/temporal.log)"
+    log "starting temporal server on $BIND_ADDRESS:$PROD_TEMPORAL_PORT (config: $CONFIG_DIR, log: $PROD_LOGS/temporal.log)"
     start_daemon temporal "$SERVER_BIN" --root "$PROD_STATE/temporal" --config config \
       --env production --allow-no-auth start
     pid="$(cat "$PROD_RUN/temporal.pid")"

@@ -5,6 +5,8 @@
 #   server.pem/server.key  the Temporal server: frontend, internal services and its system worker (serverAuth + clientAuth),
 #                          SANs DNS:localhost, IP:127.0.0.1, the frontend's host and PIVOTRL_TLS_SANS (e.g. IP:10.0.0.5,DNS:temporal.example)
 #   worker.pem/worker.key  workers;  cli.pem/cli.key  the CLI and these scripts;  ui.pem/ui.key  the Web UI server
+#   ui-proxy.pem/ui-proxy.key  the UI's https login proxy (serverAuth), SANs DNS:localhost, IP:127.0.0.1, the bind address's
+#                          client host and PIVOTRL_TLS_SANS; browsers trust ca.pem
 # Idempotent: a certificate is kept while it is signed by the CA, names the SANs asked for and stays valid for more than
 # PIVOTRL_TLS_RENEW_DAYS (default 30) days; otherwise it is issued again. A new CA (delete ca.pem) re-issues them all.
 set -euo pipefail
@@ -57,9 +59,9 @@ issue() {
   rm -f "$PROD_TLS/$name.csr"
 }
 
-# The SANs of the server certificate: loopback, the frontend's host, and PIVOTRL_TLS_SANS.
+# server_sans HOST: the SANs of a server certificate: loopback, HOST (the address clients use), and PIVOTRL_TLS_SANS.
 server_sans() {
-  local host=${PROD_TEMPORAL_ADDRESS%:*} sans="DNS:localhost,IP:127.0.0.1" extra
+  local host=$1 sans="DNS:localhost,IP:127.0.0.1" extra
   if [[ "$host" =~ ^[0-9.]+$ ]]; then extra="IP:$host"; else extra="DNS:$host"; fi
   [[ ",$sans," == *",$extra,"* ]] || sans+=",$extra"
   [ -z "${PIVOTRL_TLS_SANS:-}" ] || sans+=",$PIVOTRL_TLS_SANS"
@@ -70,9 +72,11 @@ server_sans() {
 
 mkdir -p "$PROD_TLS"
 chmod 700 "$PROD_TLS"
-sans="$(server_sans)"
+sans="$(server_sans "${PROD_TEMPORAL_ADDRESS%:*}")"
+proxy_sans="$(server_sans "$CLIENT_HOST")"
 ensure_ca
 issue server "pivotrl temporal server" serverAuth,clientAuth "$sans"
+issue ui-proxy "pivotrl UI" serverAuth "$proxy_sans"
 issue worker "pivotrl worker" clientAuth
 issue cli "pivotrl cli" clientAuth
 issue ui "pivotrl ui" clientAuth

@@ -13,6 +13,7 @@ import { promisify } from 'node:util';
 import type { Browser, Page } from 'playwright-core';
 import { Client, Connection } from '@temporalio/client';
 import { NativeConnection } from '@temporalio/worker';
+import { defaultPayloadConverter } from '@temporalio/common';
 import { encodeSearchAttributeIndexedValueType } from '@temporalio/common/lib/search-attributes';
 import { createCpuWorker, createGpuWorker, type OwnedWorker } from '../../workers/build';
 import { pauseUpdate, progressQuery, stopUpdate } from '../../workflows/campaign';
@@ -23,6 +24,7 @@ import { requireDocker } from '../../harness/docker';
 import { tinyCampaign } from '../../harness/campaign';
 import { startCampaign } from '../../cli/campaigns';
 import { currentDetails, launchChromium, requireChromium } from '../support/browser';
+import { HttpsSession } from '../support/https';
 import { freePort, installTestRuntime, temporalCliPath } from '../../harness/temporal';
 import { dataConverterFromEnv } from '../../workers/data-converter';
 import {
@@ -32,17 +34,22 @@ import {
   prodUpFailing,
   readStackEnv,
   stackSettings,
+  readStackSecrets,
   type StackEnv,
   type UpRun,
 } from '../../harness/prod-stack';
 
 const run = promisify(execFile);
 const SHOTS = join(REPO, '.pivotrl');
-const PG_PASSWORD = process.env.PIVOTRL_PG_PASSWORD ?? 'temporal';
+// The stack's ports (deploy/prod/common.sh), so that it can run beside another stack on the defaults.
+const TEMPORAL_PORT = process.env.PIVOTRL_PROD_TEMPORAL_PORT ?? '7243';
+const UI_PORT = process.env.PIVOTRL_PROD_UI_PORT ?? '8243';
+const S3_PORT = process.env.PIVOTRL_S3_PORT ?? '7070';
 // Unique per run: the stack keeps its history (7 days), so earlier runs' campaigns are still listed.
 const RUN = `prod-${Date.now().toString(36)}`;
 
 let stack: StackEnv;
+let pgPassword: string;
 let connection: Connection | undefined;
 let client: Client;
 let upRuns: UpRun[] = [];
@@ -52,6 +59,7 @@ before(async () => {
   const second = await prodUp();
   upRuns = [first, second];
   stack = readStackEnv();
+  pgPassword = readStackSecrets().PIVOTRL_PG_PASSWORD;
   connection = await Connection.connect(stackSettings(stack).connection);
   client = new Client({ connection, namespace: stack.TEMPORAL_NAMESPACE });
 });
@@ -68,29 +76,37 @@ const pids = () => {
 test('up.sh brings the stack up, and a second run changes nothing', async (t) => {
   const [first, second] = upRuns;
   t.diagnostic(`up.sh: first run ${first.seconds} s (the stack may have been up already), second run ${second.seconds} s`);
-  assert.match(first.stderr, /ready: Temporal at 127\.0\.0\.1:7243 \(namespace pivotrl\), Web UI at http:\/\/127\.0\.0\.1:8243/);
+  assert.match(
+    first.stderr,
+    new RegExp(
+      `ready: Temporal at 127\\.0\\.0\\.1:${TEMPORAL_PORT} \\(namespace pivotrl\\), Web UI at https://127\\.0\\.0\\.1:${UI_PORT} `,
+    ),
+  );
   const out = second.stderr;
   assert.doesNotMatch(out, /\] (installing|building|creating|starting|setting up|registering)\b/i, out);
   for (const line of [
     /postgresql already running/,
     /temporal schema at version \d+\.\d+/,
     /temporal_visibility schema at version \d+\.\d+/,
-    /temporal server already running \(pid \d+, 127\.0\.0\.1:7243\)/,
+    new RegExp(`temporal server already running \\(pid \\d+, 127\\.0\\.0\\.1:${TEMPORAL_PORT}\\)`),
     /namespace pivotrl present \(retention 7d\)/,
     new RegExp(`search attributes present \\(${ALL_SEARCH_ATTRIBUTES.length}\\)`),
     /ui server already running/,
+    /ui proxy already running/,
     /object store already running/,
     /codec server already running/,
     /bucket pivotrl present/,
+    /worker user \w+ present/,
+    /bucket pivotrl owned by the workers' user/,
   ]) {
     assert.match(out, line);
   }
   const before = pids();
   await prodUp();
   assert.deepEqual(pids(), before, 'a re-run keeps every process');
-  assert.deepEqual(Object.keys(before).sort(), ['codec.pid', 's3.pid', 'temporal.pid', 'ui.pid']);
-  assert.equal(stack.TEMPORAL_ADDRESS, '127.0.0.1:7243');
-  assert.equal(stack.PIVOTRL_S3_ENDPOINT, 'http://127.0.0.1:7070');
+  assert.deepEqual(Object.keys(before).sort(), ['codec.pid', 's3.pid', 'temporal.pid', 'ui-proxy.pid', 'ui.pid']);
+  assert.equal(stack.TEMPORAL_ADDRESS, `127.0.0.1:${TEMPORAL_PORT}`);
+  assert.equal(stack.PIVOTRL_S3_ENDPOINT, `http://127.0.0.1:${S3_PORT}`);
 });
 
 test('the namespace keeps history 7 days, has the project search attributes, and Temporal runs on PostgreSQL', async () => {
@@ -109,10 +125,10 @@ test('the namespace keeps history 7 days, has the project search attributes, and
 });
 
 test('a wrong database password is a clear error naming what to do, not a hang', async () => {
-  const failed = await prodUpFailing({ ...process.env, PIVOTRL_PG_PASSWORD: `not-${PG_PASSWORD}` });
+  const failed = await prodUpFailing({ ...process.env, PIVOTRL_PG_PASSWORD: `not-${pgPassword}` });
   assert.notEqual(failed.code, 0);
   assert.match(failed.stderr, /ERROR: PostgreSQL refused the password for role temporal: PIVOTRL_PG_PASSWORD differs from the password/);
-  assert.match(failed.stderr, /ALTER ROLE temporal PASSWORD/);
+  assert.match(failed.stderr, /-c '\\password temporal'/);
   assert.ok(failed.seconds < 60, `failed within ${failed.seconds} s`);
   // The running stack is untouched.
   await connection!.workflowService.describeNamespace({ namespace: 'pivotrl' });
@@ -198,6 +214,8 @@ test(
         [
           '-h',
           '127.0.0.1',
+          '-p',
+          process.env.PIVOTRL_PG_PORT ?? '5432',
           '-U',
           'temporal',
           '-d',
@@ -206,21 +224,29 @@ test(
           '-c',
           `SELECT search_attributes::text FROM executions_visibility WHERE workflow_id = '${id}'`,
         ],
-        { env: { ...process.env, PGPASSWORD: PG_PASSWORD } },
+        { env: { ...process.env, PGPASSWORD: pgPassword } },
       );
       assert.match(row, new RegExp(`"${id}"`), 'the campaign row in PostgreSQL carries its search attributes');
 
       // The standalone UI server (not the dev server's), filtered by the campaign's search attributes.
-      const page: Page = await browser.newPage({ viewport: { width: 1400, height: 1000 } });
+      // The UI is behind the login proxy (https, a certificate of the stack's CA): log in as a viewer first.
+      const page: Page = await browser.newPage({ viewport: { width: 1400, height: 1000 }, ignoreHTTPSErrors: true });
       const ui = stack.PIVOTRL_UI_URL;
+      await page.goto(`${ui}/namespaces/${namespace}/workflows`);
+      await page.waitForURL(/\/_pivotrl\/login/);
+      await page.getByLabel('User').fill('viewer');
+      await page.getByLabel('Password').fill(readStackSecrets().PIVOTRL_UI_VIEWER_PASSWORD);
+      await page.getByRole('button', { name: 'Log in' }).click();
+      await page.waitForURL(new RegExp(`/namespaces/${namespace}/workflows`));
       const link = page.getByRole('link', { name: id, exact: true });
-      for (let i = 0; i < 20 && !(await link.isVisible()); i++) {
+      // The list page loads ~170 files: on a busy 2-core machine it renders in 5-9 s, proxy or not.
+      for (let i = 0; i < 8 && !(await link.isVisible()); i++) {
         await page.goto(`${ui}/namespaces/${namespace}/workflows?query=${encodeURIComponent(query)}`);
-        await link.waitFor({ timeout: 3000 }).catch(() => {});
+        await link.waitFor({ timeout: 15_000 }).catch(() => {});
       }
       assert.ok(await link.isVisible(), `the standalone UI's list filtered by ${query} shows the campaign`);
       assert.match(await page.innerText('main'), /^1\s+Workflow\b/m, 'exactly one workflow matches');
-      assert.equal(new URL(page.url()).port, '8243');
+      assert.equal(new URL(page.url()).port, UI_PORT);
       mkdirSync(SHOTS, { recursive: true });
       await page.screenshot({ path: join(SHOTS, 'prod-ui-list.png') });
 
@@ -257,7 +283,7 @@ test(
   },
 );
 
-test('payloads are encrypted by default: stack.env holds the key, the temporal CLI decodes through the codec server with its token, the UI is pointed at it', async () => {
+test("payloads are encrypted by default: stack.env holds the key, the temporal CLI decodes through the codec server with its token, the UI through the login proxy's /codec/ route", async () => {
   const marker = `${RUN}-secret-input`;
   const namespace = stack.TEMPORAL_NAMESPACE;
   const dataConverter = dataConverterFromEnv({ PIVOTRL_PAYLOAD_KEYS: stack.PIVOTRL_PAYLOAD_KEYS });
@@ -297,6 +323,24 @@ test('payloads are encrypted by default: stack.env holds the key, the temporal C
   }
   const refused = await fetch(`${stack.TEMPORAL_CODEC_ENDPOINT}/decode`, { method: 'POST', body: '{"payloads":[]}' });
   assert.equal(refused.status, 401, 'the codec server refuses a request without the token');
-  const settings = (await (await fetch(`${stack.PIVOTRL_UI_URL}/api/v1/settings`)).json()) as { Codec: { Endpoint: string } };
-  assert.equal(settings.Codec.Endpoint, stack.TEMPORAL_CODEC_ENDPOINT, "the UI's browsers decode through the codec server");
+
+  // The UI's browsers decode through the login proxy's /codec/ route, which adds the token for any logged-in user.
+  const ca = readFileSync(stack.PIVOTRL_UI_CERT);
+  const anonymous = new HttpsSession(stack.PIVOTRL_UI_URL, ca);
+  const body = JSON.stringify({ payloads: [] });
+  const json = { 'content-type': 'application/json', 'x-namespace': namespace };
+  assert.equal((await anonymous.call('POST', '/codec/decode', json, body)).status, 401, 'no session, no decoding');
+  const viewer = new HttpsSession(stack.PIVOTRL_UI_URL, ca);
+  assert.equal((await viewer.login('viewer', readStackSecrets().PIVOTRL_UI_VIEWER_PASSWORD)).status, 303);
+  const settings = JSON.parse((await viewer.call('GET', '/api/v1/settings')).body) as { Codec: { Endpoint: string } };
+  assert.equal(settings.Codec.Endpoint, `${stack.PIVOTRL_UI_URL}/codec`, "the UI's browsers decode through the proxy");
+  const sealed = await dataConverter!.payloadCodecs![0].encode([defaultPayloadConverter.toPayload(marker)]);
+  const wire = sealed.map((p) => ({
+    metadata: Object.fromEntries(Object.entries(p.metadata ?? {}).map(([k, v]) => [k, Buffer.from(v).toString('base64')])),
+    data: Buffer.from(p.data ?? new Uint8Array()).toString('base64'),
+  }));
+  const decoded = await viewer.call('POST', '/codec/decode', json, JSON.stringify({ payloads: wire }));
+  assert.equal(decoded.status, 200, decoded.body);
+  const out = JSON.parse(decoded.body) as { payloads: { data: string }[] };
+  assert.equal(Buffer.from(out.payloads[0].data, 'base64').toString(), JSON.stringify(marker), 'a viewer decodes');
 });

@@ -43,10 +43,11 @@ const k8sEnv = (d: Doc): Record<string, string> => {
   const c = containerOf(d);
   const out: Record<string, string> = {};
   for (const from of c.envFrom ?? []) {
-    const ref = from.configMapRef ?? from.secretRef;
-    const doc = k8s.find((x) => (x.kind === 'ConfigMap' || x.kind === 'Secret') && x.metadata.name === ref.name);
-    assert.ok(doc, `${d.metadata.name}: envFrom names ${ref.name}, which is defined`);
-    Object.assign(out, doc.data ?? doc.stringData);
+    // Secrets are created by the operator (kubectl create secret), never committed.
+    if (from.secretRef) continue;
+    const doc = k8s.find((x) => x.kind === 'ConfigMap' && x.metadata.name === from.configMapRef.name);
+    assert.ok(doc, `${d.metadata.name}: envFrom names ${from.configMapRef.name}, which is defined`);
+    Object.assign(out, doc.data);
   }
   for (const e of c.env ?? []) out[e.name] = e.value ?? `<${JSON.stringify(e.valueFrom)}>`;
   return out;
@@ -127,13 +128,14 @@ test('compose: workers, UI and namespace job reach the server, S3 and the health
   for (const name of ['cpu-worker', 'gpu-worker']) {
     const env = services[name].environment;
     assert.equal(env.TEMPORAL_NAMESPACE, 'pivotrl');
-    assert.ok(env.AWS_ACCESS_KEY_ID && env.AWS_SECRET_ACCESS_KEY, `${name}: object store credentials`);
-    assert.equal(env.AWS_SECRET_ACCESS_KEY, services.s3.environment.ROOT_SECRET_ACCESS_KEY, `${name}: the store's own secret`);
+    assert.match(env.AWS_ACCESS_KEY_ID, /^\$\{PIVOTRL_S3_WORKER_ACCESS_KEY:\?/, `${name}: the workers' key, not the root's`);
+    assert.match(env.AWS_SECRET_ACCESS_KEY, /^\$\{PIVOTRL_S3_WORKER_SECRET_KEY:\?/, `${name}: the workers' secret`);
+    assert.equal(services['s3-bucket'].environment.WORKER_ACCESS_KEY, env.AWS_ACCESS_KEY_ID, `${name}: the user s3-bucket makes`);
     const probe = services[name].healthcheck.test.join(' ');
     assert.ok(probe.includes(`127.0.0.1:${env.PIVOTRL_HEALTH_PORT}${HEALTH_PATH}`), `${name}: health check on PIVOTRL_HEALTH_PORT`);
   }
   const s3Port = services.s3.environment.VGW_PORT.replace(/^.*:/, '');
-  assert.ok(services.s3.ports.includes(`${s3Port}:${s3Port}`));
+  assert.ok(services.s3.ports.includes(`\${PIVOTRL_BIND_ADDRESS:-127.0.0.1}:${s3Port}:${s3Port}`));
   assert.ok(services['s3-bucket'].command[0].includes(`http://s3:${s3Port}`));
   assert.equal(services.temporal.environment.DB, 'postgres12');
   assert.equal(imageTag(services.temporal.image), imageTag(services['temporal-schema'].image), 'schema tools of the server version');
@@ -192,7 +194,7 @@ test('kubernetes: liveness from the health endpoint, object store config from th
       c.envFrom.some((f: Doc) => f.secretRef?.name === 'pivotrl-object-store'),
       `${d.metadata.name}: credentials from the Secret`,
     );
-    assert.ok(env.AWS_ACCESS_KEY_ID && env.AWS_SECRET_ACCESS_KEY);
+    assert.equal(env.AWS_REGION, 'us-east-1');
     assert.equal(env.TEMPORAL_NAMESPACE, 'pivotrl');
     // The Helm release `temporal` names its frontend service temporal-frontend.
     assert.equal(env.TEMPORAL_ADDRESS, 'temporal-frontend:7233');
@@ -220,7 +222,7 @@ test('payload codec: workers and the codec server share the keys from a secret, 
     'loopback only',
   );
   assert.equal(services['temporal-ui'].environment.TEMPORAL_CODEC_ENDPOINT, `http://127.0.0.1:${codec.environment.PIVOTRL_CODEC_PORT}`);
-  const uiPort = services['temporal-ui'].ports[0].split(':')[0];
+  const uiPort = services['temporal-ui'].ports[0].split(':').at(-2); // [address:]host-port:container-port
   assert.equal(codec.environment.PIVOTRL_CODEC_CORS_ORIGINS, `http://127.0.0.1:${uiPort}`, 'CORS for the UI as browsers reach it');
 
   for (const d of deployments) {
@@ -402,4 +404,50 @@ test('the workers health endpoint answers from the worker state', async () => {
     server.close();
   }
   assert.equal(serveHealth({ getState: () => state }, undefined), undefined, 'off without PIVOTRL_HEALTH_PORT');
+});
+
+// Every value that is a secret: compose takes each from the operator's environment and refuses to start without it
+// (`${VAR:?how to set it}`, no `:-` default); Kubernetes and Helm name Secrets the operator creates.
+const SECRET_KEY = /PASSWORD|PWD|SECRET|ACCESS_KEY/;
+
+test('no secret is committed: compose requires each from the environment; no Secret or password in the k8s files', () => {
+  const secrets: string[] = [];
+  for (const [name, service] of Object.entries(services)) {
+    for (const [key, value] of Object.entries((service.environment ?? {}) as Record<string, string>)) {
+      if (!SECRET_KEY.test(key)) continue;
+      secrets.push(`${name}.${key}`);
+      assert.match(value, /^\$\{PIVOTRL_[A-Z0-9_]+:\?[^}]+\}$/, `compose.yaml: ${name}.${key} is required from the environment`);
+    }
+  }
+  assert.ok(secrets.length >= 10, `compose.yaml: ${secrets.join(', ')}`);
+  assert.doesNotMatch(read('deploy/compose/compose.yaml'), /\$\{PIVOTRL_[A-Z0-9_]*(PASSWORD|SECRET|KEY)[A-Z0-9_]*:-/, 'no default');
+  assert.deepEqual(
+    k8s.filter((d) => d.kind === 'Secret').map((d) => d.metadata.name),
+    [],
+    'workers.yaml: the Secret is created with kubectl',
+  );
+  for (const store of ['default', 'visibility']) assert.equal(helm.server.config.persistence[store].sql.password, undefined);
+  for (const file of ['deploy/compose/compose.yaml', 'deploy/k8s/workers.yaml', 'deploy/k8s/temporal-values.yaml']) {
+    assert.doesNotMatch(
+      read(file),
+      /replace-me|pivotrl-secret|--from-literal|--secret |--user /,
+      `${file}: no secret value or secret flag`,
+    );
+  }
+});
+
+test('compose: the S3 root keys stay with the object store; services are published on loopback unless told otherwise', () => {
+  for (const [name, service] of Object.entries(services)) {
+    const env = JSON.stringify(service.environment ?? {});
+    const holdsRoot = env.includes('PIVOTRL_S3_SECRET_KEY');
+    assert.equal(holdsRoot, name === 's3' || name === 's3-bucket', `${name}: ${holdsRoot ? 'holds' : 'lacks'} the S3 root secret`);
+    for (const port of (service.ports ?? []) as string[]) {
+      assert.match(port, /^(\$\{PIVOTRL_BIND_ADDRESS:-127\.0\.0\.1\}|127\.0\.0\.1):\d+:\d+$/, `${name}: port ${port} on a chosen address`);
+    }
+  }
+  assert.ok(
+    services['temporal-ui'].ports.every((p: string) => p.startsWith('127.0.0.1:')),
+    'the UI (no login) on loopback',
+  );
+  assert.equal(services.s3.environment.VGW_IAM_DIR, '/iam', 'versitygw keeps its users (the workers) in its IAM dir');
 });
