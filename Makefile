@@ -54,6 +54,7 @@ lint: deps
 	deploy/local/shellcheck.sh
 	shellcheck sandboxes/*.sh $$(find deploy -name '*.sh')
 	cd sandboxes/runner && CGO_ENABLED=0 GOTOOLCHAIN=local go vet ./... && test -z "$$(gofmt -l .)"
+	cd sandboxes/docker-proxy && CGO_ENABLED=0 GOTOOLCHAIN=local go vet ./... && test -z "$$(gofmt -l .)"
 
 typecheck: deps
 	npx tsc --noEmit

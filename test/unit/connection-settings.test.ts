@@ -160,5 +160,5 @@ test('a worker and the CLI exit with status 2 on a bad setting, naming the varia
     timeout: 60_000,
   });
   assert.equal(cli.status, 2, cli.stderr);
-  assert.match(cli.stderr, /^TEMPORAL_ADDRESS: expected host:port/m);
+  assert.match(cli.stderr, /^error: TEMPORAL_ADDRESS: expected host:port/m);
 });
