@@ -1,6 +1,6 @@
 // The UI login proxy as a process (deploy/prod/ui-proxy.sh starts it): its settings from the environment, no secret on
 // its command line (the users file holds scrypt hashes; the TLS key is a file).
-import { readFileSync } from 'node:fs';
+import { readFileSync, statSync } from 'node:fs';
 import { z } from 'zod';
 import { firstIssue } from '../../core/zod-errors';
 import { createUiProxy } from './proxy';
@@ -36,4 +36,22 @@ const server = createUiProxy({
 server.listen(s.PIVOTRL_UI_PROXY_PORT, s.PIVOTRL_UI_PROXY_HOST, () => {
   console.error(`ui-proxy: https://${s.PIVOTRL_UI_PROXY_HOST}:${s.PIVOTRL_UI_PROXY_PORT} -> ${s.PIVOTRL_UI_PROXY_UPSTREAM}`);
 });
+// tls.sh re-issues the certificate before it expires: take the new pair within a minute, as the Temporal server does.
+const stamp = () => `${statSync(s.PIVOTRL_UI_PROXY_CERT).mtimeMs}/${statSync(s.PIVOTRL_UI_PROXY_KEY).mtimeMs}`;
+let seen = stamp();
+setInterval(() => {
+  try {
+    const now = stamp();
+    if (now === seen) return;
+    server.setSecureContext({
+      cert: readFileSync(s.PIVOTRL_UI_PROXY_CERT),
+      key: readFileSync(s.PIVOTRL_UI_PROXY_KEY),
+      minVersion: 'TLSv1.2',
+    });
+    seen = now;
+    console.error('ui-proxy: took the re-issued TLS certificate');
+  } catch (err) {
+    console.error(`ui-proxy: keeping the current TLS certificate: ${(err as Error).message}`);
+  }
+}, 60_000).unref();
 process.on('SIGTERM', () => server.close(() => process.exit(0)));

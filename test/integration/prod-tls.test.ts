@@ -11,9 +11,10 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { Connection } from '@temporalio/client';
 import { startProdStack, type ProdStack } from '../../harness/hosts';
-import { REPO, prodStateDir, readStackEnv, stackSettings, type StackEnv } from '../../harness/prod-stack';
+import { REPO, prodStateDir, readStackEnv, readStackSecrets, stackSettings, type StackEnv } from '../../harness/prod-stack';
 import { temporalCliPath } from '../../harness/temporal';
 import { startWorkerProcess } from '../../harness/worker-process';
+import { HttpsSession } from '../support/https';
 
 const run = promisify(execFile);
 // The stack's ports: the defaults plus the first of these whose ports are all free (apart from other tests' stacks).
@@ -115,14 +116,18 @@ test('the temporal CLI connects with the settings of stack.env alone; the UI ser
   }).catch((err: Error) => err);
   assert.ok(refused instanceof Error, 'without a certificate the CLI is refused');
 
-  const res = await fetch(`${cliEnv.PIVOTRL_UI_URL}/api/v1/namespaces`);
-  assert.equal(res.status, 200, await res.clone().text());
-  const names = ((await res.json()) as { namespaces: { namespaceInfo: { name: string } }[] }).namespaces.map((n) => n.namespaceInfo.name);
+  // The UI server is behind the login proxy, whose https certificate the stack's CA issued (PIVOTRL_UI_CERT is that CA).
+  const ui = new HttpsSession(cliEnv.PIVOTRL_UI_URL, readFileSync(cliEnv.PIVOTRL_UI_CERT));
+  const secrets = readStackSecrets(join(prodStateDir({ PIVOTRL_STATE: stack.state }), 'secrets.env'));
+  assert.equal((await ui.login('viewer', secrets.PIVOTRL_UI_VIEWER_PASSWORD)).status, 303);
+  const res = await ui.call('GET', '/api/v1/namespaces');
+  assert.equal(res.status, 200, res.body);
+  const names = (JSON.parse(res.body) as { namespaces: { namespaceInfo: { name: string } }[] }).namespaces.map((n) => n.namespaceInfo.name);
   assert.ok(names.includes('pivotrl'), `the UI lists ${names.join(', ')}`);
 });
 
 test('keys are 0600; a second tls.sh keeps every certificate; near expiry they are re-issued and the server takes them', async () => {
-  for (const name of ['ca', 'server', 'worker', 'cli', 'ui']) {
+  for (const name of ['ca', 'server', 'worker', 'cli', 'ui', 'ui-proxy']) {
     assert.equal(statSync(join(tls, `${name}.key`)).mode & 0o777, 0o600, `${name}.key`);
   }
   const env = { ...process.env, PIVOTRL_STATE: stack.state, PIVOTRL_TLS_SANS: 'IP:10.231.0.1' };
