@@ -2,9 +2,11 @@
 # updates on tfjs-node-gpu, CUDA 11.8 + cuDNN 8 as TensorFlow.js 4.22 needs). Build from the repository root:
 #   docker build -f deploy/worker.Dockerfile --target cpu -t pivotrl/worker-cpu:0.1.0 .
 #   docker build -f deploy/worker.Dockerfile --target gpu -t pivotrl/worker-gpu:0.1.0 .
+#   docker build -f deploy/worker.Dockerfile --target docker-proxy -t pivotrl/docker-proxy:0.1.0 .
 # Both answer GET /healthz on PIVOTRL_HEALTH_PORT (workers/health.ts) for liveness probes.
 ARG NODE_IMAGE=node:20-bookworm-slim
 ARG CUDA_IMAGE=nvidia/cuda:11.8.0-cudnn8-runtime-ubuntu22.04
+ARG GO_IMAGE=golang:1.24-bookworm
 
 # The sources only (never a host's node_modules or .pivotrl state).
 FROM scratch AS sources
@@ -44,3 +46,14 @@ COPY --from=sources / /app/
 ENV PIVOTRL_HEALTH_PORT=8080
 EXPOSE 8080
 CMD ["npx", "tsx", "workers/gpu.ts"]
+
+# The Docker socket proxy (sandboxes/docker-proxy, SECURITY.md): the CPU worker's sidecar and its only way to the engine.
+FROM ${GO_IMAGE} AS docker-proxy-build
+WORKDIR /src
+COPY sandboxes/docker-proxy/ ./
+RUN CGO_ENABLED=0 go build -trimpath -buildvcs=false -ldflags='-s -w' -o /docker-proxy .
+
+FROM scratch AS docker-proxy
+COPY --from=docker-proxy-build /docker-proxy /docker-proxy
+ENTRYPOINT ["/docker-proxy"]
+CMD ["/run/pivotrl/docker.sock", "/var/run/docker.sock"]

@@ -19,7 +19,9 @@ answering() { [ "$(curl -s --cacert "$PROD_TLS/ca.pem" -o /dev/null --max-time 3
 # The proxy's https certificate is issued by the stack's CA (deploy/prod/tls.sh: ui-proxy.pem, SANs loopback, the bind
 # address and PIVOTRL_TLS_SANS); browsers and clients trust $PROD_TLS/ca.pem.
 ensure_ui_certificate() {
-  [ -f "$CERT" ] && [ -f "$KEY" ] || die "no https certificate for the UI's login proxy ($CERT): run deploy/prod/tls.sh first"
+  if [ ! -f "$CERT" ] || [ ! -f "$KEY" ]; then
+    die "no https certificate for the UI's login proxy ($CERT): run deploy/prod/tls.sh first"
+  fi
 }
 
 # The users file, on first run only: afterwards users-cli.ts manages it (README: "The Web UI").

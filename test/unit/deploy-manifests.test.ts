@@ -102,10 +102,17 @@ test('compose: GPU devices are reserved for the GPU workers only; each worker po
   assert.equal(gpu.PIVOTRL_GPU_QUEUE, gpuQueue);
   assert.equal(gpu.PIVOTRL_CPU_QUEUE, undefined);
   assert.ok(services['cpu-worker'].deploy.replicas >= 2, 'several CPU workers');
-  assert.ok(
-    services['cpu-worker'].volumes.includes('/var/run/docker.sock:/var/run/docker.sock'),
-    'the CPU worker reaches a Docker engine for its sandboxes',
-  );
+  // The engine's socket only in the socket proxy; the CPU worker reaches the engine through the proxy's socket.
+  const engineSocket = '/var/run/docker.sock:/var/run/docker.sock';
+  assert.ok(!services['cpu-worker'].volumes.includes(engineSocket), "the CPU worker never mounts the engine's socket");
+  assert.equal(services['cpu-worker'].environment.DOCKER_HOST, 'unix:///run/pivotrl/docker.sock');
+  assert.ok(services['cpu-worker'].volumes.includes('docker-proxy:/run/pivotrl'), "the CPU worker mounts the proxy's socket");
+  assert.deepEqual(services['docker-proxy'].volumes, [engineSocket, 'docker-proxy:/run/pivotrl']);
+  assert.equal(services['docker-proxy'].build.target, 'docker-proxy');
+  assert.match(dockerfile, /^FROM scratch AS docker-proxy$/m, 'the proxy image is the static binary alone');
+  for (const [name, svc] of Object.entries<Doc>(services)) {
+    if (name !== 'docker-proxy') assert.ok(!(svc.volumes ?? []).includes(engineSocket), `${name} does not mount the engine's socket`);
+  }
   assert.equal(services['cpu-worker'].build.target, 'cpu');
   assert.equal(services['gpu-worker'].build.target, 'gpu');
   assert.equal(resolve(REPO, 'deploy/compose', services['cpu-worker'].build.context), REPO, 'built from the repository root');
@@ -175,10 +182,15 @@ test('kubernetes: one worker Deployment per task queue; GPU workers only on GPU 
   assert.ok(!(cpuSpec.tolerations ?? []).some((t: Doc) => gpuWord.test(t.key)), 'nor tolerate the GPU taint');
   const cpuRes = containerOf(cpu).resources;
   assert.ok(![...Object.keys(cpuRes.requests ?? {}), ...Object.keys(cpuRes.limits ?? {})].some((k) => gpuWord.test(k)), 'nor request GPUs');
-  assert.ok(
-    cpuSpec.volumes.some((v: Doc) => v.hostPath?.path === '/var/run/docker.sock'),
-    'CPU workers reach the node Docker engine',
-  );
+  // The node engine's socket is mounted by the docker-proxy sidecar only; the worker gets the proxy's socket.
+  const mountsOf = (c: Doc): string[] => (c.volumeMounts ?? []).map((m: Doc) => m.name);
+  const [worker, proxy] = cpuSpec.containers;
+  assert.ok(cpuSpec.volumes.some((v: Doc) => v.name === 'docker-socket' && v.hostPath?.path === '/var/run/docker.sock'));
+  assert.equal(proxy.name, 'docker-proxy');
+  assert.deepEqual(mountsOf(proxy).sort(), ['docker-proxy', 'docker-socket']);
+  assert.ok(!mountsOf(worker).includes('docker-socket'), "the worker container never mounts the engine's socket");
+  assert.ok(mountsOf(worker).includes('docker-proxy'));
+  assert.equal(k8sEnv(cpu).DOCKER_HOST, 'unix:///run/pivotrl/docker.sock');
 });
 
 test('kubernetes: liveness from the health endpoint, object store config from the Secret, images as in compose', () => {
