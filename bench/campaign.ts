@@ -12,6 +12,7 @@ import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { Client, Connection } from '@temporalio/client';
 import { temporalSettings } from '../workers/connection';
+import { dataConverterFromEnv } from '../workers/data-converter';
 import type { CampaignProgress } from '../pipeline/campaign-state';
 import { phaseTotals } from '../pipeline/stage-times';
 
@@ -73,7 +74,11 @@ async function stageTimesOf(workflowId: string): Promise<CampaignProgress['stage
   const settings = temporalSettings();
   const connection = await Connection.connect(settings.connection);
   try {
-    const result: CampaignProgress = await new Client({ connection, namespace: settings.namespace }).workflow
+    const result: CampaignProgress = await new Client({
+      connection,
+      namespace: settings.namespace,
+      dataConverter: dataConverterFromEnv(),
+    }).workflow
       .getHandle(workflowId)
       .result();
     return result.stageTimes;

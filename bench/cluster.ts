@@ -167,7 +167,7 @@ for (const h of HOSTS) {
 }
 await Promise.all(HOSTS.map((h) => hosts.start(h.name, h.kind, { ...stack.workerEnv, ...queues })));
 const prodConnection = await Connection.connect(stack.connection);
-const prodClient = new Client({ connection: prodConnection, namespace: stack.namespace });
+const prodClient = new Client({ connection: prodConnection, namespace: stack.namespace, dataConverter: stack.dataConverter });
 const prodConfig = benchConfig(tiny.config, stack.hostAddress, stack.namespace, stack.store);
 
 const devRuns: RunStats[] = [];

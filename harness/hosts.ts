@@ -7,7 +7,9 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
 import type { StoreConfig } from '../store';
+import type { DataConverter } from '@temporalio/common';
 import type { TemporalSettings } from '../workers/connection';
+import { dataConverterFromEnv } from '../workers/data-converter';
 import { prodStateDir, prodUp, readStackEnv, stackSettings } from './prod-stack';
 
 const run = promisify(execFile);
@@ -73,6 +75,8 @@ export interface ProdStack {
   connection: TemporalSettings['connection'];
   hostAddress: string;
   namespace: string;
+  /** The payload codec with the stack's key (its workers encrypt every payload): clients of the stack need it. */
+  dataConverter: DataConverter | undefined;
   /** The artefact store as this process reaches it (the hosts' workers reach it through the bridge: PIVOTRL_S3_ENDPOINT). */
   store: StoreConfig;
   /**
@@ -158,6 +162,7 @@ export async function startProdStack(offsets: number[], bindAddress = '0.0.0.0')
     connection: stackSettings(vars).connection,
     hostAddress,
     namespace: vars.TEMPORAL_NAMESPACE,
+    dataConverter: dataConverterFromEnv({ PIVOTRL_PAYLOAD_KEYS: vars.PIVOTRL_PAYLOAD_KEYS }),
     store: {
       kind: 's3',
       bucket: vars.PIVOTRL_S3_BUCKET,

@@ -32,11 +32,11 @@ export async function freePort(): Promise<number> {
 }
 
 /**
- * The Runtime this process's test server and workers share, installed before either: tests log at warn unless
+ * The Runtime this process's test server and workers share, installed before either: tests log errors only unless
  * PIVOTRL_LOG_LEVEL says otherwise (and export metrics if PIVOTRL_METRICS_ADDRESS is set).
  */
 export function installTestRuntime(): void {
-  installRuntime(telemetryEnv({ PIVOTRL_LOG_LEVEL: 'warn', ...process.env }));
+  installRuntime(telemetryEnv({ PIVOTRL_LOG_LEVEL: 'error', ...process.env }));
 }
 
 export interface TestTemporal {

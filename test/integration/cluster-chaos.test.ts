@@ -133,7 +133,7 @@ before(async () => {
   await Promise.all(HOSTS.map((h) => startHost(h.name)));
   mark(`hosts up (worker logs in ${logs}/hosts)`);
   connection = await Connection.connect(stack.connection);
-  client = new Client({ connection, namespace: stack.namespace });
+  client = new Client({ connection, namespace: stack.namespace, dataConverter: stack.dataConverter });
   tiny = tinyCampaign({ address: stack.hostAddress, queue: QUEUE, steps: STEPS, trainTasks: 16 });
   store = openStore(stack.store);
   const handle = await start('baseline');
