@@ -32,6 +32,7 @@ import {
   disposeAdam,
   microBatchGrads,
   planStep,
+  throwIfCancelled,
   zeroAdam,
   type MicroGrads,
   type Sequence,
@@ -191,9 +192,7 @@ export class LocalEngine {
   ): Promise<TrainMetrics> {
     const started = performance.now();
     const plan = planStep(tr.model, kind, seqs, hp);
-    const stopIfCancelled = () => {
-      if (cancelled()) throw cancelledError('the optimiser step was cancelled; the weights are unchanged');
-    };
+    const stopIfCancelled = () => throwIfCancelled(cancelled);
     const n = Math.min(this.threads, plan.batches.length);
     const ofThread = (j: number) => plan.batches.map((_, b) => b).filter((b) => b % n === j);
     const remote = Array.from({ length: n - 1 }, (_, j): Promise<MicroGrads[]> =>

@@ -260,6 +260,11 @@ export function microBatchGrads(m: Model, plan: StepPlan, b: number, reference?:
   return out;
 }
 
+/** Asked before each micro-batch and before the weights change: a cancelled step leaves them as they were. */
+export function throwIfCancelled(cancelled: () => boolean): void {
+  if (cancelled()) throw cancelledError('the optimiser step was cancelled; the weights are unchanged');
+}
+
 /**
  * One optimiser step on `seqs`. kind 'sft': cross-entropy on completion tokens. kind 'grpo': clipped
  * token-level PPO loss with the sequences' advantages and old logprobs, plus beta * KL to `reference`.
@@ -274,9 +279,7 @@ export function trainStep(
 ): TrainMetrics {
   const started = performance.now();
   const plan = planStep(tr.model, kind, seqs, hpIn);
-  const stopIfCancelled = () => {
-    if (cancelled()) throw cancelledError('the optimiser step was cancelled; the weights are unchanged');
-  };
+  const stopIfCancelled = () => throwIfCancelled(cancelled);
   const parts = plan.batches.map((_, b) => {
     stopIfCancelled();
     return microBatchGrads(tr.model, plan, b, reference);

@@ -24,7 +24,8 @@ export interface SweSuiteOptions {
   heldoutTemplates?: string[];
 }
 
-function toTask(id: string, template: string, drawn: DrawnSweTask): SweTask {
+/** The task a template's draw describes (its repository, tests and harness). */
+export function sweTaskOf(id: string, template: string, drawn: DrawnSweTask): SweTask {
   return {
     id,
     template,
@@ -70,7 +71,7 @@ export function generateSweSuite(opts: SweSuiteOptions): { train: SweTrajectory[
     const drawn = template.draw(rng);
     seen.add(fingerprint(drawn.files));
     const id = `swe-${opts.seed}-train-${i}`;
-    train.push({ id, domain: 'swe', task: toTask(id, template.name, drawn), messages: expertMessages(drawn, rng) });
+    train.push({ id, domain: 'swe', task: sweTaskOf(id, template.name, drawn), messages: expertMessages(drawn, rng) });
   }
   const heldout: HeldoutTask[] = [];
   for (let i = 0; i < opts.heldoutTasks; i++) {
@@ -82,7 +83,7 @@ export function generateSweSuite(opts: SweSuiteOptions): { train: SweTrajectory[
       drawn = template.draw(rng);
     }
     seen.add(fingerprint(drawn.files));
-    const task = toTask(`swe-${opts.seed}-heldout-${i}`, template.name, drawn);
+    const task = sweTaskOf(`swe-${opts.seed}-heldout-${i}`, template.name, drawn);
     heldout.push({ domain: 'swe', task, messages: expertMessages(drawn, rng) });
   }
   return { train, heldout };

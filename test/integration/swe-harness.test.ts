@@ -10,6 +10,7 @@ import { ensureImage, type DockerClient } from '../../sandboxes/engine';
 import { Sandbox } from '../../sandboxes/sandbox';
 import { SWE_IMAGE, replaySweEpisode } from '../../sandboxes/swe';
 import { TEST_COMMAND } from '../../tasks/swe/runner';
+import { sweTaskOf } from '../../tasks/swe/suite';
 import { SWE_TEMPLATES } from '../../tasks/swe/templates';
 
 const OWNER = 'test-swe-harness';
@@ -25,16 +26,7 @@ before(async () => {
   await ensureImage(docker, SWE_IMAGE);
   sandbox = await Sandbox.create({ docker, image: SWE_IMAGE, owner: OWNER });
   const drawn = SWE_TEMPLATES[0].draw(new Rng(seedOf(35, SWE_TEMPLATES[0].name)));
-  task = {
-    id: 'swe-harness',
-    template: SWE_TEMPLATES[0].name,
-    goal: drawn.goal,
-    files: drawn.files,
-    testCommand: TEST_COMMAND,
-    tests: drawn.tests,
-    testFiles: drawn.testFiles,
-    maxTurns: drawn.steps.length + 3,
-  };
+  task = sweTaskOf('swe-harness', SWE_TEMPLATES[0].name, drawn);
   expert = drawn.steps.map((s) => s.variants[0].action);
   names = [...task.tests.failToPass, ...task.tests.passToPass];
 });

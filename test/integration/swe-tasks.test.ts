@@ -7,14 +7,14 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { ensureImage, type DockerClient } from '../../sandboxes/engine';
 import { Rng, seedOf } from '../../core/rng';
-import { generateSweSuite } from '../../tasks/swe/suite';
+import { generateSweSuite, sweTaskOf } from '../../tasks/swe/suite';
+import { TEST_COMMAND } from '../../tasks/swe/runner';
 import { SWE_TEMPLATES } from '../../tasks/swe/templates';
 import { SWE_IMAGE, SweEpisodeRunner } from '../../sandboxes/swe';
 import { mapLimit } from '../../core/concurrency';
 import type { Sample, SweTask, Turn } from '../../core/schemas';
 import { DomainEpisodeRunner } from '../../sandboxes/episodes';
 import { DEFAULT_IMAGE } from '../../sandboxes/sandbox';
-import { TEST_COMMAND } from '../../tasks/swe/runner';
 import type { DrawnSweTask, SweTemplate } from '../../tasks/swe/templates';
 import { SweVerifier } from '../../verifiers/swe';
 import { requireDocker } from '../../harness/docker';
@@ -23,16 +23,7 @@ import { replayMismatches } from '../support/replay';
 /** A task drawn straight from a template, with the drawn steps (their variants and decoys). */
 function drawTask(template: SweTemplate, seed: number): { task: SweTask; drawn: DrawnSweTask } {
   const drawn = template.draw(new Rng(seedOf(seed, template.name)));
-  const task: SweTask = {
-    id: `drawn-${seed}-${template.name}`,
-    template: template.name,
-    goal: drawn.goal,
-    files: drawn.files,
-    testCommand: TEST_COMMAND,
-    tests: drawn.tests,
-    testFiles: drawn.testFiles,
-    maxTurns: drawn.steps.length + 3,
-  };
+  const task = sweTaskOf(`drawn-${seed}-${template.name}`, template.name, drawn);
   return { task, drawn };
 }
 
