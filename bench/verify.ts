@@ -3,7 +3,7 @@
 //  (a) verified samples per second through the functional verifier: turns of the terminal suite, 16 distinct
 //      samples per turn (the expert action, equivalent variants, near misses);
 //  (b) the baseline: the same commands, each run by one bare `docker exec` (dockerode) in a plain long-lived
-//      container of the same image, at the same concurrency; ratio = (a) / (b), target >= 0.6;
+//      container of the same image, at the same concurrency; ratio = (a) / (b), target >= 2 (issue #17);
 //  (c) the time to get a warm sandbox at a turn's state (reset + files + expert prefix + snapshot on a pooled
 //      sandbox), target median < 50 ms.
 // The last line printed is one JSON object. Every container made here carries a bench-only owner label and is
@@ -291,7 +291,7 @@ async function main(): Promise<void> {
       ['', ''],
       ['(b) bare docker exec', ''],
       ['commands run', `${baseline.commands} in ${r3(baseline.seconds)} s = ${r1(bRate)} commands/s`],
-      ['ratio (a)/(b)', `${r3(ratio)} (target >= 0.6) ${ratio >= 0.6 ? 'OK' : 'BELOW TARGET'}`],
+      ['ratio (a)/(b)', `${r3(ratio)} (target >= 2) ${ratio >= 2 ? 'OK' : 'BELOW TARGET'}`],
       ['', ''],
       ['(c) warm sandbox at turn state', ''],
       [
