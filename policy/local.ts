@@ -3,12 +3,14 @@
 // threads (LocalEngines of one thread) on first use: sampling gives each a contiguous share of the prompts (with
 // their prompt seeds, so the draws do not depend on the split), training each a share of the micro-batches, whose
 // gradients come back and are summed in micro-batch order (the result does not depend on the thread count).
+// Buffers cross threads transferred, not copied, and a published step's parameters go to the helpers (adopt), so
+// they do not read each new checkpoint back from the store.
 import * as tf from '@tensorflow/tfjs-core';
 import { ArtefactStore, StoreConfig, getText, openStore } from '../store';
 import { initBackend } from './backend';
 import { cancelledError } from '../core/abort';
 import { checkpointExists, checkpointHash, loadCheckpoint, saveCheckpoint } from './checkpoint';
-import { disposeModel, initParams, makeModel, paramsFrom } from './model';
+import { disposeModel, initParams, makeModel, namedParams, paramsFrom } from './model';
 import { prefixPassLength, sample } from './sample';
 import { promptSeed } from './rng';
 import { spawnEngineThread, type EngineThread } from './spawn';
@@ -52,8 +54,11 @@ export class LocalEngine {
   private readonly store: ArtefactStore;
   private readonly log: (msg: string) => void;
   private queue: Promise<unknown> = Promise.resolve();
-  /** The last loaded (or trained) model, by checkpoint prefix. */
-  private current: { key: string; tr: Trainee } | undefined;
+  /**
+   * The last loaded (or trained) model, by checkpoint prefix. `paramsOnly`: adopted parameters, whose AdamW moments
+   * are not the checkpoint's (a helper's; good for gradients and sampling, not for an optimiser step).
+   */
+  private current: { key: string; tr: Trainee; paramsOnly?: boolean } | undefined;
   private reference: { key: string; tr: Trainee } | undefined;
   private readonly storeConfig: StoreConfig;
   private readonly threads: number;
@@ -159,7 +164,24 @@ export class LocalEngine {
       const ref = req.reference ? await this.loadReference(req.reference) : undefined;
       const tr = await this.load(req.checkpoint);
       const plan = planStep(tr.model, req.kind, req.seqs, req.hp);
-      return req.batches.map((b) => microBatchGrads(tr.model, plan, b, ref?.model));
+      return req.batches.map((b) => {
+        const g = microBatchGrads(tr.model, plan, b, ref?.model);
+        return { ...g, grads: g.grads.map(ownBuffer) }; // transferred to the parent (thread.ts)
+      });
+    });
+  }
+
+  /**
+   * Helper side, after the parent published `key`: its parameters (namedParams order) replace the resident model's in
+   * place, so the next gradients or samples from `key` need no load. Without a resident model of that config, nothing
+   * changes (the next call on `key` loads it).
+   */
+  adopt(key: string, config: unknown, weights: Float32Array[]): Promise<void> {
+    return this.serial(async () => {
+      const tr = this.current?.tr;
+      if (!tr || JSON.stringify(tr.model.config) !== JSON.stringify(config)) return;
+      tf.tidy(() => namedParams(tr.model.params).forEach(([, v], i) => v.assign(tf.tensor(weights[i], v.shape, 'float32'))));
+      this.current = { key, tr, paramsOnly: true };
     });
   }
 
@@ -232,7 +254,7 @@ export class LocalEngine {
       return TrainMetrics.parse(JSON.parse(await getText(this.store, metricsKey)));
     }
     const ref = reference ? await this.loadReference(reference) : undefined;
-    const tr = await this.load(checkpoint);
+    const tr = await this.load(checkpoint, { optimizer: true });
     stopIfCancelled();
     let metrics: TrainMetrics;
     try {
@@ -243,6 +265,7 @@ export class LocalEngine {
       throw err;
     }
     this.current = { key: out, tr };
+    this.shareWithHelpers(out, tr);
     await this.store.put(metricsKey, JSON.stringify(metrics));
     this.log(
       `${out}: step ${metrics.step} loss ${metrics.loss.toFixed(4)} tokens ${metrics.tokens} ` + `in ${metrics.seconds.toFixed(2)} s`,
@@ -250,9 +273,10 @@ export class LocalEngine {
     return metrics;
   }
 
-  private async load(key: string): Promise<Trainee> {
+  /** The model of checkpoint `key`, resident or loaded; `optimizer`: with the checkpoint's AdamW moments too. */
+  private async load(key: string, o: { optimizer?: boolean } = {}): Promise<Trainee> {
     await this.backend();
-    if (this.current?.key === key) return this.current.tr;
+    if (this.current?.key === key && !(o.optimizer && this.current.paramsOnly)) return this.current.tr;
     this.setCurrent(undefined);
     this.setCurrent(key, await loadCheckpoint(this.store, key));
     this.log(`loaded ${key} (step ${this.current!.tr.step}, tensors ${tf.memory().numTensors})`);
@@ -268,6 +292,18 @@ export class LocalEngine {
     return this.reference.tr;
   }
 
+  /** Sends the published `key`'s parameters to the helpers already started (each its own copy, transferred). */
+  private shareWithHelpers(key: string, tr: Trainee): void {
+    (this.helperThreads ?? []).forEach((h, i) => {
+      const weights = namedParams(tr.model.params).map(([, v]) => ownBuffer(v.dataSync() as Float32Array));
+      h.call(
+        'adopt',
+        [key, tr.model.config, weights],
+        weights.map((w) => w.buffer as ArrayBuffer),
+      ).catch((err: Error) => this.log(`[helper ${i + 1}] did not take ${key}: ${err.message} (it loads it from the store when asked)`));
+    });
+  }
+
   private setCurrent(key: string | undefined, tr?: Trainee): void {
     if (this.current && this.current.tr !== tr) this.dispose(this.current.tr);
     this.current = key && tr ? { key, tr } : undefined;
@@ -277,6 +313,14 @@ export class LocalEngine {
     disposeModel(tr.model);
     disposeAdam(tr.adam);
   }
+}
+
+/**
+ * `values` in a buffer of their own, safe to transfer to another thread: dataSync gives a fresh copy on wasm and
+ * tfjs-node, but the cpu backend's is the tensor's storage.
+ */
+function ownBuffer(values: Float32Array): Float32Array {
+  return tf.getBackend() === 'cpu' ? values.slice() : values;
 }
 
 /** [start, end) of `parts` contiguous, near-equal shares of n items. */

@@ -9,7 +9,8 @@ export interface ErrorShape {
 }
 
 export interface EngineThread {
-  call(method: string, args: unknown[]): Promise<never>;
+  /** `transfer`: buffers in `args` handed over to the thread, not copied (unusable here afterwards). */
+  call(method: string, args: unknown[], transfer?: ArrayBuffer[]): Promise<never>;
   close(): Promise<void>;
 }
 
@@ -43,13 +44,13 @@ export function spawnEngineThread(store: StoreConfig, threads: number, log: (msg
   worker.on('exit', (code) => failAll(new Error(`policy thread exited (code ${code})`)));
 
   return {
-    call: (method, args) => {
+    call: (method, args, transfer = []) => {
       if (dead) return Promise.reject(dead);
       return new Promise((resolve, reject) => {
         const id = nextId++;
         pending.set(id, { resolve: resolve as (v: unknown) => void, reject });
         worker.ref();
-        worker.postMessage({ id, method, args });
+        worker.postMessage({ id, method, args }, transfer);
       });
     },
     close: async () => {

@@ -8,6 +8,10 @@ import { join } from 'node:path';
 import { assertAcceleratorOrAllowed, generatedText, openPolicyEngine, policyThreads } from '../../policy/engine';
 import { groupAdvantages } from '../../pivotrl/grpo';
 import { LocalStore } from '../../store';
+import { LocalEngine } from '../../policy/local';
+import { loadCheckpoint } from '../../policy/checkpoint';
+import { disposeModel, namedParams } from '../../policy/model';
+import { disposeAdam } from '../../policy/train';
 
 const TINY = { vocab: 101, ctx: 64, layers: 1, width: 32, heads: 2 };
 
@@ -98,6 +102,7 @@ async function lineage(threads: number) {
       sft: { loss: sft.loss, grad_norm: sft.grad_norm },
       hashes: [await engine.checkpointHash('c/1'), await engine.checkpointHash('c/2')],
       threadsUsed: logs.filter((l) => l.startsWith('[helper 1]')).length > 0,
+      helperLoads: logs.filter((l) => l.startsWith('[helper 1] loaded ')).map((l) => l.split(' ')[3]),
     };
   } finally {
     await engine.close();
@@ -114,6 +119,43 @@ test('results do not depend on the thread count: samples, metrics and checkpoint
   assert.deepEqual(two.grpo, one.grpo);
   assert.deepEqual(two.sft, one.sft);
   assert.deepEqual(two.hashes, one.hashes);
+  assert.deepEqual(two.helperLoads, ['c/0'], 'the helper took c/1 from the step that published it, not from the store');
+});
+
+test('a helper serves an adopted checkpoint without loading it; an optimiser step from it loads the stored moments', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'pivotrl-engine-'));
+  const store = new LocalStore(dir);
+  const opts = { n: 2, temperature: 1, topP: 1, maxTokens: 6, stop: [], seed: 4 };
+  const examples = [{ prompt: 'G: list files\n$ ', completion: 'ls\n' }];
+  const trainer = new LocalEngine({ store: { kind: 'local', root: dir } });
+  const logs: string[] = [];
+  const helper = new LocalEngine({ store: { kind: 'local', root: dir }, onLog: (m) => logs.push(m) });
+  try {
+    await trainer.init({ out: 'c/0', config: TINY, seed: 3 });
+    await trainer.trainSft({ checkpoint: 'c/0', out: 'c/1', examples, hp: { lr: 1e-2 } });
+    const fromC1 = await trainer.sample('c/1', ['$ '], opts);
+    await trainer.trainSft({ checkpoint: 'c/1', out: 'c/2', examples, hp: { lr: 1e-2 } });
+
+    await helper.sample('c/0', ['$ '], opts); // c/0 resident
+    const c1 = await loadCheckpoint(store, 'c/1');
+    const weights = namedParams(c1.model.params).map(([, v]) => v.dataSync() as Float32Array);
+    disposeModel(c1.model);
+    disposeAdam(c1.adam);
+    await helper.adopt('c/1', TINY, weights);
+    assert.deepEqual(await helper.sample('c/1', ['$ '], opts), fromC1);
+    assert.deepEqual(
+      logs.filter((l) => l.startsWith('loaded ')).map((l) => l.split(' ')[1]),
+      ['c/0'],
+    );
+
+    // c/1's AdamW moments and step counter are not in the adopted copy: the step must read them, or c/2 would differ.
+    await helper.trainSft({ checkpoint: 'c/1', out: 'c/2b', examples, hp: { lr: 1e-2 } });
+    assert.equal(await helper.checkpointHash('c/2b'), await trainer.checkpointHash('c/2'));
+  } finally {
+    await trainer.close();
+    await helper.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
 });
 
 test('PIVOTRL_POLICY_THREADS sets the thread count; a bad value is refused by name', () => {
