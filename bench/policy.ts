@@ -13,6 +13,8 @@
 // (getrusage); peak tensor bytes is tf.profile's peak over one sampling call and one training step on wasm.
 // Rates and ratios are by process CPU time (the cores are often shared here; both backends run single-threaded),
 // with the wall-time ratios printed beside them.
+// Thread scaling (`sample_scaling_2`, `train_scaling_2`) is bench/scaling.ts's: the engine with 1 and 2 threads, rep by
+// rep beside the machine's ceiling (`hw_scaling_2`: the same matmul loop in 2 independent threads), wall time.
 // The shipped pi0 has a 256-token context, too short for 256 + 64 tokens, so the model is a fresh randomly
 // initialised one of pi0's width and depth with a longer context (speed does not depend on the weights' values).
 // The last line is one JSON object.
@@ -25,11 +27,8 @@ import { DEFAULT_MODEL, ModelConfig } from '../policy/schemas';
 import { charTokenizer } from '../policy/tokenizer';
 import { disposeAdam, trainStep, zeroAdam, type Trainee } from '../policy/train';
 import { rng } from '../policy/rng';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { openPolicyEngine } from '../policy/engine';
 import { sampleFlops, trainFlops } from '../policy/flops';
+import { defaultSetup, measureScaling } from './scaling';
 
 const PROMPT_TOKENS = 256; // BOS + 255 characters
 const ACTION_TOKENS = 64;
@@ -280,44 +279,14 @@ for (const [name, r] of [
   );
 }
 
-// ---- scaling: the engine (worker threads) with 1 and 2 threads, rates by wall time (threads run in parallel)
+// ---- scaling: the engine with 1 and 2 threads against the machine's ceiling, rep by rep (bench/scaling.ts)
 
-/** Sampling (RP x K) and SFT (2 x train-batch sequences, micro-batches of 2) tokens per wall second on `threads`. */
-async function engineRates(threads: number): Promise<{ sample: number; train: number }> {
-  const dir = mkdtempSync(join(tmpdir(), 'pivotrl-bench-policy-'));
-  const engine = openPolicyEngine({ store: { kind: 'local', root: dir }, onLog: () => {}, threads });
-  try {
-    await engine.init({ out: 'c/0', config: cfg, seed: 1 });
-    const rPrompts = Array.from({ length: RP }, () => text(PROMPT_TOKENS - 1));
-    const opts = { n: K, temperature: 1, topP: 1, maxTokens: ACTION_TOKENS, stop: [], seed: 3 };
-    const examples = [...batch, ...batch];
-    const hp = { lr: 1e-4, microBatchTokens: 2 * (PROMPT_TOKENS + ACTION_TOKENS) };
-    await engine.sample('c/0', rPrompts, { ...opts, maxTokens: 2 }); // warm-up: threads and kernels start
-    await engine.trainSft({ checkpoint: 'c/0', out: 'c/w', examples, hp });
-    const sampleS: number[] = [];
-    const trainS: number[] = [];
-    for (let r = 0; r < reps; r++) {
-      let t0 = performance.now();
-      await engine.sample('c/0', rPrompts, opts);
-      sampleS.push((performance.now() - t0) / 1000);
-      t0 = performance.now();
-      await engine.trainSft({ checkpoint: 'c/0', out: `c/${r + 1}`, examples, hp });
-      trainS.push((performance.now() - t0) / 1000);
-    }
-    return { sample: (RP * K * ACTION_TOKENS) / median(sampleS), train: (2 * seqTokens) / median(trainS) };
-  } finally {
-    await engine.close();
-    rmSync(dir, { recursive: true, force: true });
-  }
-}
-const one = await engineRates(1);
-const two = await engineRates(2);
-const sampleScaling2 = two.sample / one.sample;
-const trainScaling2 = two.train / one.train;
+const scaling = await measureScaling({ ...defaultSetup({ reps, prompts: RP, samples: K, trainBatch: TB }), config: cfg });
 console.log(
-  `engine threads, tok/s by wall time: sampling ${RP}x${K} ${one.sample.toFixed(0)} (1 thread) / ${two.sample.toFixed(0)} (2): ` +
-    `${sampleScaling2.toFixed(2)}x; SFT ${one.train.toFixed(0)} / ${two.train.toFixed(0)}: ${trainScaling2.toFixed(2)}x ` +
-    (backend === 'wasm' ? '(the wasm backend itself runs single-threaded in Node: WASM_HAS_MULTITHREAD_SUPPORT is false there)' : ''),
+  `engine threads, median of ${reps} reps by wall time: sampling ${RP}x${K} ${scaling.sample_scaling_2}x, SFT ${scaling.train_scaling_2}x ` +
+    `on 2 threads; the ceiling, the same loops in 2 independent threads: matmul ${scaling.hw_scaling_2}x, ` +
+    `memory-bound ${scaling.hw_stream_scaling_2}x` +
+    (backend === 'wasm' ? ' (the wasm backend itself runs single-threaded in Node: WASM_HAS_MULTITHREAD_SUPPORT is false there)' : ''),
 );
 
 const peakRssMiB = process.resourceUsage().maxRSS / 1024;
@@ -329,14 +298,12 @@ console.log(
     peak_matmul_gflops: round(peak.gflops),
     sample_roofline_frac: pi0Roof.sample_roofline_frac,
     train_mfu: pi0Roof.train_mfu,
-    sample_scaling_2: round(sampleScaling2),
-    train_scaling_2: round(trainScaling2),
-    engine_tok_s: {
-      sample_1: round(one.sample, 1),
-      sample_2: round(two.sample, 1),
-      train_1: round(one.train, 1),
-      train_2: round(two.train, 1),
-    },
+    sample_scaling_2: scaling.sample_scaling_2,
+    train_scaling_2: scaling.train_scaling_2,
+    hw_scaling_2: scaling.hw_scaling_2,
+    hw_stream_scaling_2: scaling.hw_stream_scaling_2,
+    engine_tok_s: scaling.engine_tok_s,
+    scaling,
     roofline_sample_batch: `${RP}x${K}`,
     roofline: {
       pi0: pi0Roof,
