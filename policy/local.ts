@@ -14,6 +14,7 @@ import { disposeModel, initParams, makeModel, namedParams, paramsFrom } from './
 import { prefixPassLength, sample } from './sample';
 import { promptSeed } from './rng';
 import { spawnEngineThread, type EngineThread } from './spawn';
+import { contiguousShares, microBatchBudget, threadOfMicroBatch } from './split';
 import {
   Completion,
   GrpoRequest,
@@ -23,6 +24,7 @@ import {
   SampleRequest,
   SequenceNll,
   SftExample,
+  SftHyper,
   SftRequest,
   TrainMetrics,
 } from './schemas';
@@ -201,22 +203,28 @@ export class LocalEngine {
 
   // ---- plumbing
 
-  /** One step, micro-batch b on thread b mod threads (this one is thread 0). */
+  /** One step: micro-batches cut as for any thread count (split.ts), shared between the threads (this one is thread 0). */
   private async step(
     tr: Trainee,
     kind: 'sft' | 'grpo',
     seqs: Sequence[],
-    hp: MicroGradsRequest['hp'],
+    hpIn: MicroGradsRequest['hp'],
     checkpoint: string,
     reference?: string,
     refModel?: Trainee['model'],
     cancelled: () => boolean = () => false,
   ): Promise<TrainMetrics> {
     const started = performance.now();
+    const budget = microBatchBudget(tr.model.tokenizer, seqs, SftHyper.parse(hpIn).microBatchTokens);
+    const hp = { ...hpIn, microBatchTokens: budget };
     const plan = planStep(tr.model, kind, seqs, hp);
     const stopIfCancelled = () => throwIfCancelled(cancelled);
     const n = Math.min(this.threads, plan.batches.length);
-    const ofThread = (j: number) => plan.batches.map((_, b) => b).filter((b) => b % n === j);
+    const thread = threadOfMicroBatch(
+      plan.batches.map((mb) => mb.prefixes.length * Math.max(0, ...mb.prefixes.map((p) => p.length)) + mb.rows.length * mb.T),
+      n,
+    );
+    const ofThread = (j: number) => plan.batches.map((_, b) => b).filter((b) => thread[b] === j);
     const remote = Array.from({ length: n - 1 }, (_, j): Promise<MicroGrads[]> =>
       this.helpers()[j].call('microGrads', [{ checkpoint, reference, kind, seqs, hp, batches: ofThread(j + 1) }]),
     );
@@ -228,7 +236,8 @@ export class LocalEngine {
     );
     const helped = await Promise.all(remote);
     stopIfCancelled();
-    const parts = plan.batches.map((_, b) => (b % n === 0 ? local : helped[(b % n) - 1])[Math.floor(b / n)]);
+    const results = [local, ...helped];
+    const parts = plan.batches.map((_, b) => results[thread[b]][ofThread(thread[b]).indexOf(b)]);
     return applyStep(tr, plan, parts, started);
   }
 
@@ -321,12 +330,6 @@ export class LocalEngine {
  */
 function ownBuffer(values: Float32Array): Float32Array {
   return tf.getBackend() === 'cpu' ? values.slice() : values;
-}
-
-/** [start, end) of `parts` contiguous, near-equal shares of n items. */
-function contiguousShares(n: number, parts: number): [number, number][] {
-  const k = Math.max(1, parts);
-  return Array.from({ length: k }, (_, j) => [Math.floor((j * n) / k), Math.floor(((j + 1) * n) / k)]);
 }
 
 /** Runs `local` while `remote` calls are in flight; if it throws, waits for them to settle (no stray rejection), then throws. */
