@@ -44,6 +44,9 @@ export interface KV {
 
 export const NEG = -1e9;
 
+/** A block's parameters in their fixed order (checkpoints, optimiser state, the training layers' gradients). */
+export const BLOCK_PARAMS = ['ln1', 'q', 'k', 'v', 'proj', 'ln2', 'fc', 'fcProj'] as const;
+
 /** Parameters with stable names, in a fixed order (checkpoints, optimiser state). */
 export function namedParams(p: Params): [string, tf.Variable][] {
   const out: [string, tf.Variable][] = [
@@ -51,7 +54,7 @@ export function namedParams(p: Params): [string, tf.Variable][] {
     ['wpe', p.wpe],
   ];
   p.blocks.forEach((b, i) => {
-    for (const k of ['ln1', 'q', 'k', 'v', 'proj', 'ln2', 'fc', 'fcProj'] as const) out.push([`h.${i}.${k}`, b[k]]);
+    for (const k of BLOCK_PARAMS) out.push([`h.${i}.${k}`, b[k]]);
   });
   out.push(['lnf', p.lnf]);
   return out;
@@ -143,7 +146,7 @@ export function countParams(c: ModelConfig): number {
 
 type GradFn = (dy: tf.Tensor | tf.Tensor[], saved: tf.Tensor[]) => tf.Tensor | tf.Tensor[];
 /** tf.customGrad with its argument types spelled out (the library types them loosely). */
-function custom<A extends tf.Tensor[]>(
+export function custom<A extends tf.Tensor[]>(
   f: (...args: [...A, tf.GradSaveFunc]) => { value: tf.Tensor; gradFunc: GradFn },
 ): (...args: A) => tf.Tensor {
   return tf.customGrad(f as never) as never;
@@ -165,35 +168,45 @@ export const embedOp = custom<[tf.Tensor, tf.Tensor]>((table, ids, save) => {
   };
 });
 
-/** LayerNorm over the last axis with a gain and no bias (nanoGPT bias=False). */
-export const layerNorm = custom<[tf.Tensor, tf.Tensor]>((x, g, save) => {
+/** LayerNorm over the last axis with a gain and no bias (nanoGPT bias=False): the output and what its backward reads. */
+export function layerNormParts(x: tf.Tensor, g: tf.Tensor): { y: tf.Tensor; xhat: tf.Tensor; r: tf.Tensor } {
   const xc = tf.sub(x, tf.mean(x, -1, true));
   const r = tf.rsqrt(tf.add(tf.mean(tf.square(xc), -1, true), 1e-5));
   const xhat = tf.mul(xc, r);
+  return { y: tf.mul(xhat, g), xhat, r };
+}
+
+/** Gradients of layerNormParts' output with respect to x and the gain. */
+export function layerNormBackward(dy: tf.Tensor, xhat: tf.Tensor, r: tf.Tensor, g: tf.Tensor): [tf.Tensor, tf.Tensor] {
+  const W = g.shape[0];
+  const dxhat = tf.mul(dy, g);
+  // dx = r * (dxhat - mean(dxhat) - xhat * mean(dxhat * xhat))
+  const dx = tf.mul(r, tf.sub(tf.sub(dxhat, tf.mean(dxhat, -1, true)), tf.mul(xhat, tf.mean(tf.mul(dxhat, xhat), -1, true))));
+  const dg = tf.sum(tf.reshape(tf.mul(dy, xhat), [-1, W]), 0);
+  return [dx, dg];
+}
+
+export const layerNorm = custom<[tf.Tensor, tf.Tensor]>((x, g, save) => {
+  const { y, xhat, r } = layerNormParts(x, g);
   save([xhat, r, g]);
-  return {
-    value: tf.mul(xhat, g),
-    gradFunc: (dyIn, [xhat, r, g]) => {
-      const dy = dyIn as tf.Tensor;
-      const W = g.shape[0];
-      const dxhat = tf.mul(dy, g);
-      // dx = r * (dxhat - mean(dxhat) - xhat * mean(dxhat * xhat))
-      const dx = tf.mul(r, tf.sub(tf.sub(dxhat, tf.mean(dxhat, -1, true)), tf.mul(xhat, tf.mean(tf.mul(dxhat, xhat), -1, true))));
-      const dg = tf.sum(tf.reshape(tf.mul(dy, xhat), [-1, W]), 0);
-      return [dx, dg];
-    },
-  };
+  return { value: y, gradFunc: (dy, [xhat, r, g]) => layerNormBackward(dy as tf.Tensor, xhat, r, g) };
 });
 
-/** GELU, sigmoid approximation x * sigmoid(1.702 x). */
-export const gelu = custom<[tf.Tensor]>((x, save) => {
+/** GELU, sigmoid approximation x * sigmoid(1.702 x): the output and the sigmoid (its backward reads it). */
+export function geluParts(x: tf.Tensor): { y: tf.Tensor; s: tf.Tensor } {
   const s = tf.sigmoid(tf.mul(x, 1.702));
+  return { y: tf.mul(x, s), s };
+}
+
+/** d/dx gelu = s + 1.702 x s (1 - s). */
+export function geluBackward(dy: tf.Tensor, x: tf.Tensor, s: tf.Tensor): tf.Tensor {
+  return tf.mul(dy, tf.add(s, tf.mul(tf.mul(x, 1.702), tf.mul(s, tf.sub(1, s)))));
+}
+
+export const gelu = custom<[tf.Tensor]>((x, save) => {
+  const { y, s } = geluParts(x);
   save([x, s]);
-  return {
-    value: tf.mul(x, s),
-    // d/dx = s + 1.702 x s (1 - s)
-    gradFunc: (dy, [x, s]) => tf.mul(dy as tf.Tensor, tf.add(s, tf.mul(tf.mul(x, 1.702), tf.mul(s, tf.sub(1, s))))),
-  };
+  return { value: y, gradFunc: (dy, [x, s]) => geluBackward(dy as tf.Tensor, x, s) };
 });
 
 /** Repeats each row `times` times ([U, ...] -> [U*times, ...]); the gradient sums the copies. */
@@ -205,10 +218,17 @@ export function repeatRows<T extends tf.Tensor>(x: T, times: number): T {
     return {
       // concat of copies, not tf.tile: the wasm Tile kernel is ~25x slower here
       value: tf.reshape(tf.concat(Array<tf.Tensor>(times).fill(tf.reshape(t, [U, 1, n])), 1), [U * times, ...rest]),
-      gradFunc: (dy) => tf.reshape(tf.sum(tf.reshape(dy as tf.Tensor, [U, times, n]), 1), t.shape),
+      gradFunc: (dy) => sumRepeatedRows(dy as tf.Tensor, times),
     };
   });
   return op(x) as T;
+}
+
+/** The gradient of repeatRows: [U*times, ...] -> [U, ...], each row the sum of its copies. */
+export function sumRepeatedRows(dy: tf.Tensor, times: number): tf.Tensor {
+  const [N, ...rest] = dy.shape;
+  const U = N / times;
+  return tf.reshape(tf.sum(tf.reshape(dy, [U, times, dy.size / N]), 1), [U, ...rest]);
 }
 
 /**
@@ -225,43 +245,77 @@ export const attentionTuning = {
   perHeadMin: 100_000,
 };
 
-const attention = custom<[tf.Tensor, tf.Tensor, tf.Tensor, tf.Tensor]>((q, k, v, bias, save) => {
-  const [R, H, T, D] = q.shape;
-  const S = k.shape[2] as number;
+/**
+ * a @ b for a [R, H, n, i], b [R, H, i, m]: batched, or per (row, head) in 2-D when `perHead` (in a tf.tidy: the
+ * slices and per-head products are freed at once, not at the end of a training step).
+ */
+function bmm(a: tf.Tensor, b: tf.Tensor, perHead: boolean): tf.Tensor {
+  return perHead ? tf.tidy(() => bmmPerHead(a, b)) : tf.matMul(a, b);
+}
+
+function bmmPerHead(a: tf.Tensor, b: tf.Tensor): tf.Tensor {
+  const [R, H, n, i] = a.shape;
+  const m = b.shape[3] as number;
   const B = R * H;
-  const perHead = tf.getBackend() === 'wasm' && T * S * D >= attentionTuning.perHeadMin;
-  const tr = (x: tf.Tensor) => tf.transpose(x, [0, 1, 3, 2]);
-  /** x [R, H, n, m] -> B matrices [n, m]. */
-  const split = (x: tf.Tensor, n: number, m: number) => {
-    const flat = tf.reshape(x, [B * n, m]);
-    return Array.from({ length: B }, (_, b) => tf.slice(flat, [b * n, 0], [n, m]));
+  /** x [R, H, rows, cols] -> B matrices [rows, cols]. */
+  const split = (x: tf.Tensor, rows: number, cols: number) => {
+    const flat = tf.reshape(x, [B * rows, cols]);
+    return Array.from({ length: B }, (_, j) => tf.slice(flat, [j * rows, 0], [rows, cols]));
   };
-  /** a @ b per (row, head): a [R, H, n, i], b [R, H, i, m]. */
-  const bmm = (a: tf.Tensor, b: tf.Tensor, n: number, i: number, m: number) => {
-    if (!perHead) return tf.matMul(a, b);
-    const as = split(a, n, i);
-    const bs = split(b, i, m);
-    return tf.reshape(
-      tf.concat(
-        as.map((x, j) => tf.matMul(x, bs[j])),
-        0,
-      ),
-      [R, H, n, m],
-    );
-  };
-  const p = tf.softmax(tf.add(bmm(q, tr(k), T, D, S), bias));
+  const as = split(a, n, i);
+  const bs = split(b, i, m);
+  return tf.reshape(
+    tf.concat(
+      as.map((x, j) => tf.matMul(x, bs[j])),
+      0,
+    ),
+    [R, H, n, m],
+  );
+}
+
+function usePerHead(q: tf.Tensor, k: tf.Tensor): boolean {
+  const [, , T, D] = q.shape;
+  return tf.getBackend() === 'wasm' && T * (k.shape[2] as number) * D >= attentionTuning.perHeadMin;
+}
+
+const transposeLast = (x: tf.Tensor) => tf.transpose(x, [0, 1, 3, 2]);
+
+/** The attention's output and its probabilities p (what its backward reads). */
+export function attentionForward(q: tf.Tensor, k: tf.Tensor, v: tf.Tensor, bias: tf.Tensor): { out: tf.Tensor; p: tf.Tensor } {
+  const perHead = usePerHead(q, k);
+  const p = tf.tidy(() => tf.softmax(tf.add(bmm(q, transposeLast(k), perHead), bias)));
+  return { out: bmm(p, v, perHead), p };
+}
+
+/**
+ * Gradients of attentionForward's output with respect to q, k and v. Each product in its own tf.tidy: a training
+ * step's backward holds one of these [R, H, T, S] intermediates at a time, not all of them.
+ */
+export function attentionBackward(
+  dy: tf.Tensor,
+  q: tf.Tensor,
+  k: tf.Tensor,
+  v: tf.Tensor,
+  p: tf.Tensor,
+): [tf.Tensor, tf.Tensor, tf.Tensor] {
+  const perHead = usePerHead(q, k);
+  const dv = tf.tidy(() => bmm(transposeLast(p), dy, perHead));
+  const ds = tf.tidy(() => {
+    const dp = bmm(dy, transposeLast(v), perHead);
+    return tf.mul(p, tf.sub(dp, tf.sum(tf.mul(dp, p), -1, true))); // softmax backward
+  });
+  const dq = bmm(ds, k, perHead);
+  const dk = tf.tidy(() => bmm(transposeLast(ds), q, perHead));
+  ds.dispose();
+  return [dq, dk, dv];
+}
+
+const attention = custom<[tf.Tensor, tf.Tensor, tf.Tensor, tf.Tensor]>((q, k, v, bias, save) => {
+  const { out, p } = attentionForward(q, k, v, bias);
   save([q, k, v, p]);
   return {
-    value: bmm(p, v, T, S, D),
-    gradFunc: (dyIn, [q, k, v, p]) => {
-      const dy = dyIn as tf.Tensor;
-      const dp = bmm(dy, tr(v), T, D, S);
-      const dv = bmm(tr(p), dy, S, T, D);
-      const ds = tf.mul(p, tf.sub(dp, tf.sum(tf.mul(dp, p), -1, true))); // softmax backward
-      const dq = bmm(ds, k, T, S, D);
-      const dk = bmm(tr(ds), q, S, T, D);
-      return [dq, dk, dv, tf.zerosLike(bias)];
-    },
+    value: out,
+    gradFunc: (dy, [q, k, v, p]) => [...attentionBackward(dy as tf.Tensor, q, k, v, p), tf.zerosLike(bias)],
   };
 });
 

@@ -4,9 +4,10 @@ import * as tf from '@tensorflow/tfjs-core';
 import { cancelledError } from '../core/abort';
 import { grpoTokenLoss, sftTokenLoss } from '../pivotrl/grpo';
 import { completionInputs, prefixInputs, prefixLayout, promptTokens } from './batch';
-import { Model, forward, logitsOf, namedParams, paramShapes, repeatRows } from './model';
+import { Model, logitsOf, namedParams, paramShapes } from './model';
 import { nucleus, untempered, type Tempering } from './nucleus';
 import { GrpoHyper, SftHyper, TrainMetrics } from './schemas';
+import { trainForward } from './train-forward';
 
 export interface AdamState {
   m: tf.Variable[]; // first moments, in namedParams order
@@ -148,13 +149,8 @@ function tokenLogprobs(m: Model, mb: MicroBatch, tempering?: Tempering): { logp:
   const pad = m.tokenizer.pad;
   const lay = prefixLayout(mb.prefixes);
   const G = mb.rows.length / mb.prefixes.length;
-  let past;
-  if (lay.L > 0) {
-    const p = prefixInputs(mb.prefixes, lay, pad);
-    past = forward(m, p.ids, p.pos, p.bias).kv.map(({ k, v }) => ({ k: repeatRows(k, G), v: repeatRows(v, G) }));
-  }
-  const c = completionInputs(mb.rows, mb.prefixOf, lay, 0, mb.T, ctx, pad);
-  const { h } = forward(m, c.ids, c.pos, c.bias, past);
+  const prefix = lay.L > 0 ? prefixInputs(mb.prefixes, lay, pad) : undefined;
+  const h = trainForward(m, prefix, completionInputs(mb.rows, mb.prefixOf, lay, 0, mb.T, ctx, pad), G);
   const R = mb.rows.length;
   const logits = logitsOf(m, tf.reshape(h, [R * mb.T, W]) as tf.Tensor2D);
   const lsm = tf.logSoftmax(!tempering || untempered(tempering) ? logits : temperedLogits(logits, tempering));
