@@ -10,7 +10,9 @@
 // checked), with the KV cache (policy/sample.ts) and with full recomputation (every step re-runs the whole sequence:
 // the baseline). Training: SFT steps of one batch (256-token prompts + 64-token actions) on the WebAssembly backend
 // and on the plain CPU backend (the baseline), each on a fresh model of the same seed. Peak RSS is the process's
-// (getrusage); peak tensor bytes is tf.profile's peak over one sampling call and one training step on wasm.
+// (getrusage); peak tensor bytes is tf.profile's peak over one sampling call and one training step on wasm, and the
+// training step's on its own (`train_peak_bytes`, and per token of the step's sequences, prompt and action:
+// `train_peak_bytes_per_token`).
 // Rates and ratios are by process CPU time (the cores are often shared here; both backends run single-threaded),
 // with the wall-time ratios printed beside them.
 // Thread scaling (`sample_scaling_2`, `train_scaling_2`) is bench/scaling.ts's: the engine with 1 and 2 threads, rep by
@@ -290,8 +292,13 @@ console.log(
 );
 
 const peakRssMiB = process.resourceUsage().maxRSS / 1024;
-const peakTfBytes = Math.max(sampleProfile.peakBytes, wasmT.peakBytes ?? 0);
-console.log(`peak RSS ${peakRssMiB.toFixed(0)} MiB; peak tensor bytes (${backend}) ${(peakTfBytes / 2 ** 20).toFixed(1)} MiB`);
+const trainPeakBytes = wasmT.peakBytes ?? 0;
+const peakTfBytes = Math.max(sampleProfile.peakBytes, trainPeakBytes);
+const mib = (bytes: number) => `${(bytes / 2 ** 20).toFixed(1)} MiB`;
+console.log(
+  `peak RSS ${peakRssMiB.toFixed(0)} MiB; peak tensor bytes (${backend}) ${mib(peakTfBytes)}: ` +
+    `sampling ${mib(sampleProfile.peakBytes)}, SFT step ${mib(trainPeakBytes)} (${(trainPeakBytes / seqTokens / 1024).toFixed(1)} KiB per token of its ${seqTokens})`,
+);
 console.log(
   JSON.stringify({
     backend,
@@ -328,6 +335,9 @@ console.log(
     seconds: { sample_cached: list(cachedT), sample_recompute: list(recomputeT), train_wasm: list(wasmT), train_cpu: list(cpuT) },
     peak_rss_mib: round(peakRssMiB, 1),
     peak_tf_bytes: peakTfBytes,
+    sample_peak_bytes: sampleProfile.peakBytes,
+    train_peak_bytes: trainPeakBytes,
+    train_peak_bytes_per_token: Math.round(trainPeakBytes / seqTokens),
     reps,
   }),
 );
