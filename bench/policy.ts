@@ -148,7 +148,8 @@ console.log(
     `full recomputation ${recomputeRate.cpu.toFixed(1)} tok/s (${fmt(recomputeT)}, one run): ` +
     `cache ${cacheSpeedup.toFixed(1)}x faster by CPU time, ${(cachedRate.wall / recomputeRate.wall).toFixed(1)}x by wall time (target >= ${CACHE_TARGET}x)`,
 );
-const sampleProfile = await tf.profile(() => void sample(tr.model, prompts, sampleOpts));
+// read at once: tf.profile returns the engine's one profile object, which the next tf.profile call overwrites
+const samplePeakBytes = (await tf.profile(() => void sample(tr.model, prompts, sampleOpts))).peakBytes;
 release(tr);
 
 // ---- training: the same SFT batch on wasm and on plain CPU
@@ -293,11 +294,11 @@ console.log(
 
 const peakRssMiB = process.resourceUsage().maxRSS / 1024;
 const trainPeakBytes = wasmT.peakBytes ?? 0;
-const peakTfBytes = Math.max(sampleProfile.peakBytes, trainPeakBytes);
+const peakTfBytes = Math.max(samplePeakBytes, trainPeakBytes);
 const mib = (bytes: number) => `${(bytes / 2 ** 20).toFixed(1)} MiB`;
 console.log(
   `peak RSS ${peakRssMiB.toFixed(0)} MiB; peak tensor bytes (${backend}) ${mib(peakTfBytes)}: ` +
-    `sampling ${mib(sampleProfile.peakBytes)}, SFT step ${mib(trainPeakBytes)} (${(trainPeakBytes / seqTokens / 1024).toFixed(1)} KiB per token of its ${seqTokens})`,
+    `sampling ${mib(samplePeakBytes)}, SFT step ${mib(trainPeakBytes)} (${(trainPeakBytes / seqTokens / 1024).toFixed(1)} KiB per token of its ${seqTokens})`,
 );
 console.log(
   JSON.stringify({
@@ -335,7 +336,7 @@ console.log(
     seconds: { sample_cached: list(cachedT), sample_recompute: list(recomputeT), train_wasm: list(wasmT), train_cpu: list(cpuT) },
     peak_rss_mib: round(peakRssMiB, 1),
     peak_tf_bytes: peakTfBytes,
-    sample_peak_bytes: sampleProfile.peakBytes,
+    sample_peak_bytes: samplePeakBytes,
     train_peak_bytes: trainPeakBytes,
     train_peak_bytes_per_token: Math.round(trainPeakBytes / seqTokens),
     reps,
