@@ -37,7 +37,8 @@ function hidden(m: Model, mb: ReturnType<typeof microBatch>, how: 'train' | 'aut
   const prefix = lay.L > 0 ? prefixInputs(mb.prefixes, lay, tok.pad) : undefined;
   const c = completionInputs(mb.rows, mb.prefixOf, lay, 0, mb.T, m.config.ctx, tok.pad);
   if (how === 'train') return trainForward(m, prefix, c, mb.G);
-  const past = prefix && forward(m, prefix.ids, prefix.pos, prefix.bias).kv.map(({ k, v }) => ({ k: repeatRows(k, mb.G), v: repeatRows(v, mb.G) }));
+  const past =
+    prefix && forward(m, prefix.ids, prefix.pos, prefix.bias).kv.map(({ k, v }) => ({ k: repeatRows(k, mb.G), v: repeatRows(v, mb.G) }));
   return forward(m, c.ids, c.pos, c.bias, past).h;
 }
 
@@ -50,7 +51,10 @@ async function gradients(m: Model, mb: ReturnType<typeof microBatch>, how: 'trai
     const { value, grads } = tf.variableGrads(() => {
       const x = hidden(m, mb, how);
       h = tf.keep(x);
-      const weights = tf.tensor(Float32Array.from({ length: x.size }, (_, i) => Math.sin(i)), x.shape);
+      const weights = tf.tensor(
+        Float32Array.from({ length: x.size }, (_, i) => Math.sin(i)),
+        x.shape,
+      );
       return tf.sum(tf.mul(tf.square(x), weights)) as tf.Scalar;
     }, vars);
     out = { h: h!.dataSync() as Float32Array, loss: value.dataSync()[0], grads: vars.map((v) => grads[v.name].dataSync() as Float32Array) };
@@ -80,7 +84,10 @@ for (const [name, mb] of [
         assertClose(ours.h, auto.h, 'h');
         assert.ok(Math.abs(ours.loss - auto.loss) <= 1e-5 * Math.abs(auto.loss));
         namedParams(m.params).forEach(([p], i) => {
-          assert.ok(auto.grads[i].some((g) => g !== 0), `${p}: a gradient that is all zero would test nothing`);
+          assert.ok(
+            auto.grads[i].some((g) => g !== 0),
+            `${p}: a gradient that is all zero would test nothing`,
+          );
           assertClose(ours.grads[i], auto.grads[i], p);
         });
       }
