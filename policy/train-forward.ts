@@ -129,6 +129,7 @@ function blockBackward(w: tf.Tensor[], sv: Saved, dOut: tf.Tensor, sh: Shape, pa
   };
 }
 
+/** The saved tensors `keys` from position `at` of customGrad's flat saved list, by name. */
 const pick = <K extends string>(keys: readonly K[], from: tf.Tensor[], at: number) =>
   Object.fromEntries(keys.map((k, i) => [k, from[at + i]])) as Record<K, tf.Tensor>;
 
