@@ -1,13 +1,17 @@
 // KV-cached decoding, one token per row per step, for rows that share their prompt's prefix (the K samples of a turn).
 //
-// The prefix (the prompt but its last token) runs once per prompt (model.ts forward); its keys and values are kept
-// once per prompt, never repeated per sample nor copied per step. The tokens decoded so far ("recent") are a small
-// per-row cache that grows by one position a step. Attention over the prefix is one 2-D product per prompt and layer:
-// the queries of the prompt's rows, one row per (row, head) with the other heads' columns zeroed, times the prefix's
-// keys [W, L]: 2-D products take the backend's fast matmul (wasm: XNNPACK, ~10x the batched kernel here) even with
-// the H-fold zero columns. The recent part is small and stays a batched product.
+// The prefix (the prompt but its last token) runs once per prompt (model.ts keysAndValues); its keys and values are
+// kept once per prompt, never repeated per sample nor copied per step. The tokens decoded so far ("recent") are a
+// small per-row cache that grows by one position a step. Attention over the prefix is one 2-D product per prompt and
+// layer: the queries of the prompt's rows, one row per (row, head) with the other heads' columns zeroed, times the
+// prefix's keys [W, L]: 2-D products take the backend's fast matmul (wasm: XNNPACK, ~10x the batched kernel here)
+// even with the H-fold zero columns, and per-head products [n, D] x [D, L] cost as much (each kernel call has a fixed
+// cost of ~10 us on wasm). So per prompt there are only the two products; everything else (zeroing the columns,
+// the padding bias, summing the heads) is one op over the whole batch. The recent part is small and stays a batched
+// product. Embeddings are looked up on the host (the wasm Gather kernel costs ~0.3 ms for 64 rows) from a copy of
+// the tables taken once per sampling call, with the tied head transposed once.
 import * as tf from '@tensorflow/tfjs-core';
-import { embedOp, forward, gelu, layerNorm, NEG, type Model } from './model';
+import { gelu, keysAndValues, layerNorm, NEG, type Model } from './model';
 import { prefixInputs, type PrefixLayout } from './batch';
 
 /** One layer's cached prefix of one prompt: keys transposed [W, L], values [L, W]. */
@@ -19,20 +23,38 @@ interface PrefixKV {
 export interface DecodeCache {
   /** [layer][prompt]; empty when every prefix is empty. */
   prefix: PrefixKV[][];
-  /** Per prompt: [1, L] additive bias hiding its left padding. */
-  prefixBias: tf.Tensor2D[];
+  /** Per prompt: left padding of its prefix (positions its rows must not attend). */
+  pad: number[];
+  /** Padded prefix length. */
+  L: number;
   /** Per layer: keys and values of the decoded positions [R, H, t, D], rows in batch order; absent before step 1. */
   recent: { k: tf.Tensor4D; v: tf.Tensor4D }[] | undefined;
+  /** Host copies of the token [V * W] and position [ctx * W] embeddings. */
+  wte: Float32Array;
+  wpe: Float32Array;
+  /** The tied output head transposed [W, V]. */
+  headT: tf.Tensor2D;
+  /** [H, W]: 1 where column c belongs to head h. */
+  cols: tf.Tensor2D;
 }
 
 /** Runs the prompts' prefixes once and keeps their keys/values per prompt (tensors kept; free with disposeCache). */
 export function prefill(m: Model, prefixes: number[][], layout: PrefixLayout): DecodeCache {
-  const { width: W } = m.config;
+  const { width: W, heads: H } = m.config;
   const L = layout.L;
-  if (L === 0) return { prefix: [], prefixBias: [], recent: undefined };
   return tf.tidy(() => {
+    const shared = {
+      pad: layout.pad,
+      L,
+      recent: undefined,
+      wte: m.params.wte.dataSync() as Float32Array,
+      wpe: m.params.wpe.dataSync() as Float32Array,
+      headT: tf.keep(tf.transpose(m.params.wte) as tf.Tensor2D),
+      cols: tf.keep(headColumns(H, W)),
+    };
+    if (L === 0) return { ...shared, prefix: [] };
     const inp = prefixInputs(prefixes, layout, m.tokenizer.pad);
-    const { kv } = forward(m, inp.ids, inp.pos, inp.bias);
+    const kv = keysAndValues(m, inp.ids, inp.pos, inp.bias);
     const U = prefixes.length;
     // per prompt [L, W] (slices, not tf.unstack: the wasm Unpack kernel is slow)
     const byPrompt = (x: tf.Tensor4D) => {
@@ -44,20 +66,12 @@ export function prefill(m: Model, prefixes: number[][], layout: PrefixLayout): D
       const vs = byPrompt(v);
       return ks.map((ku, u) => ({ kT: tf.keep(tf.transpose(ku)), v: tf.keep(vs[u]) }));
     });
-    const prefixBias = layout.pad.map((p) =>
-      tf.keep(
-        tf.tensor2d(
-          Array.from({ length: L }, (_, j) => (j < p ? NEG : 0)),
-          [1, L],
-        ),
-      ),
-    );
-    return { prefix, prefixBias, recent: undefined };
+    return { ...shared, prefix };
   });
 }
 
 export function disposeCache(c: DecodeCache): void {
-  tf.dispose([...c.prefix.flatMap((l) => l.flatMap((p) => [p.kT, p.v])), ...c.prefixBias]);
+  tf.dispose([...c.prefix.flatMap((l) => l.flatMap((p) => [p.kT, p.v])), c.headT, c.cols]);
   for (const r of c.recent ?? []) tf.dispose([r.k, r.v]);
   c.recent = undefined;
 }
@@ -81,28 +95,46 @@ function headColumns(H: number, W: number): tf.Tensor2D {
   return tf.tensor2d(a, [H, W]);
 }
 
+type Group = { prompt: number; start: number; end: number };
+
+/** Token plus position embedding of each row [R, W], added on the host (float32, as tf.add does). */
+function embedRows(c: DecodeCache, ids: number[], pos: number[], W: number): tf.Tensor2D {
+  const x = new Float32Array(ids.length * W);
+  ids.forEach((id, r) => {
+    for (let j = 0; j < W; j++) x[r * W + j] = c.wte[id * W + j] + c.wpe[pos[r] * W + j];
+  });
+  return tf.tensor2d(x, [ids.length, W]);
+}
+
+/** [R, 1, L] additive bias hiding each row's prompt's left padding; undefined when no live prompt is padded. */
+function paddingBias(c: DecodeCache, groups: Group[], R: number): tf.Tensor3D | undefined {
+  if (groups.every((g) => c.pad[g.prompt] === 0)) return undefined;
+  const b = new Float32Array(R * c.L);
+  for (const g of groups) for (let r = g.start; r < g.end; r++) b.fill(NEG, r * c.L, r * c.L + c.pad[g.prompt]);
+  return tf.tensor3d(b, [R, 1, c.L]);
+}
+
 /**
  * One decoding step. ids/pos: one token per row; groups: per prompt with live rows, its index and its rows' range
  * [start, end) in batch order (rows of a prompt are contiguous). Returns the final hidden states [R, W] (kept) and
  * grows the cache's recent part by one position.
  */
-export function decodeStep(
-  m: Model,
-  cache: DecodeCache,
-  ids: number[],
-  pos: number[],
-  groups: { prompt: number; start: number; end: number }[],
-): tf.Tensor2D {
+export function decodeStep(m: Model, cache: DecodeCache, ids: number[], pos: number[], groups: Group[]): tf.Tensor2D {
   const { width: W, heads: H } = m.config;
   const D = W / H;
   const R = ids.length;
+  const L = cache.L;
   const p = m.params;
   const recent: { k: tf.Tensor4D; v: tf.Tensor4D }[] = [];
   const h = tf.tidy(() => {
-    const cols = headColumns(H, W);
-    const idT = tf.tensor2d(ids, [R, 1], 'int32');
-    const posT = tf.tensor2d(pos, [R, 1], 'int32');
-    let x = tf.reshape(tf.add(embedOp(p.wte, idT), embedOp(p.wpe, posT)), [R, W]);
+    let x: tf.Tensor = embedRows(cache, ids, pos, W);
+    const bias = paddingBias(cache, groups, R);
+    /** Rows [R * H, n] of x, one product per prompt (its rows x its tensor), concatenated back in batch order. */
+    const perPrompt = (x: tf.Tensor, n: number, by: (g: Group) => tf.Tensor2D) =>
+      tf.concat(
+        groups.map((g) => tf.matMul(tf.slice(x, [g.start * H, 0], [(g.end - g.start) * H, n]), by(g))),
+        0,
+      );
     p.blocks.forEach((b, l) => {
       const a = layerNorm(x, b.ln1);
       const q = tf.mul(tf.matMul(a, b.q), 1 / Math.sqrt(D)); // [R, W]
@@ -117,32 +149,26 @@ export function decodeStep(
       if (!prefix) {
         y = tf.reshape(tf.matMul(tf.reshape(tf.softmax(sRecent), [R, H, 1, -1]), v), [R, W]);
       } else {
-        // q of a prompt's rows, one row per (row, head), other heads' columns zeroed: [n * H, W]
-        const qPad = (g: (typeof groups)[number]) =>
-          tf.reshape(tf.mul(tf.reshape(tf.slice(q, [g.start, 0], [g.end - g.start, W]), [-1, 1, W]), cols), [-1, W]);
-        const sPrefix = tf.reshape(
-          tf.concat(
-            groups.map((g) => tf.add(tf.matMul(qPad(g), prefix[g.prompt].kT), cache.prefixBias[g.prompt])),
-            0,
-          ),
-          [R, H, -1],
+        // one row per (row, head), the other heads' columns zeroed: [R * H, W]
+        const qPad = tf.reshape(tf.mul(tf.reshape(q, [R, 1, W]), cache.cols), [R * H, W]);
+        const scores = tf.reshape(
+          perPrompt(qPad, W, (g) => prefix[g.prompt].kT),
+          [R, H, L],
         );
-        const L = sPrefix.shape[2] as number;
+        const sPrefix = bias ? tf.add(scores, bias) : scores;
         const probs = tf.softmax(tf.concat([sPrefix, sRecent], 2));
         const pPrefix = tf.reshape(tf.slice(probs, [0, 0, 0], [R, H, L]), [R * H, L]);
         const pRecent = tf.reshape(tf.slice(probs, [0, 0, L], [R, H, -1]), [R, H, 1, -1]);
-        // per prompt: [n * H, L] @ [L, W], then each (row, head) keeps its head's columns and the heads are summed
-        const yPrefix = tf.concat(
-          groups.map((g) =>
-            tf.sum(
-              tf.mul(
-                tf.reshape(tf.matMul(tf.slice(pPrefix, [g.start * H, 0], [(g.end - g.start) * H, L]), prefix[g.prompt].v), [-1, H, W]),
-                cols,
-              ),
-              1,
+        // per prompt [n * H, L] @ [L, W]; each (row, head) keeps its head's columns and the heads are summed
+        const yPrefix = tf.sum(
+          tf.mul(
+            tf.reshape(
+              perPrompt(pPrefix, L, (g) => prefix[g.prompt].v),
+              [R, H, W],
             ),
+            cache.cols,
           ),
-          0,
+          1,
         );
         y = tf.add(yPrefix, tf.reshape(tf.matMul(pRecent, v), [R, W]));
       }
@@ -154,4 +180,9 @@ export function decodeStep(
   for (const r of cache.recent ?? []) tf.dispose([r.k, r.v]);
   cache.recent = recent;
   return h;
+}
+
+/** Logits [R, V] of final hidden states (the tied head, never-emit tokens masked; as model.ts logitsOf). */
+export function decodeLogits(m: Model, cache: DecodeCache, h: tf.Tensor2D): tf.Tensor2D {
+  return tf.tidy(() => tf.add(tf.matMul(h, cache.headT), m.headMask));
 }

@@ -327,6 +327,19 @@ const attention = custom<[tf.Tensor, tf.Tensor, tf.Tensor, tf.Tensor]>((q, k, v,
  * Returns the final LayerNorm'd hidden states [R, T, W] and every layer's keys/values (past + new).
  */
 export function forward(m: Model, ids: tf.Tensor2D, pos: tf.Tensor2D, bias: tf.Tensor, past?: KV[]): { h: tf.Tensor3D; kv: KV[] } {
+  const { x, kv } = runBlocks(m, ids, pos, bias, past, false);
+  return { h: layerNorm(x, m.params.lnf) as tf.Tensor3D, kv };
+}
+
+/**
+ * Every layer's keys/values of a pass with no past (sampling's prefill). The last block stops at its keys and
+ * values: its attention output, MLP and the final LayerNorm are read by nothing.
+ */
+export function keysAndValues(m: Model, ids: tf.Tensor2D, pos: tf.Tensor2D, bias: tf.Tensor): KV[] {
+  return runBlocks(m, ids, pos, bias, undefined, true).kv;
+}
+
+function runBlocks(m: Model, ids: tf.Tensor2D, pos: tf.Tensor2D, bias: tf.Tensor, past: KV[] | undefined, kvOnly: boolean) {
   const { width: W, heads: H } = m.config;
   const D = W / H;
   const [R, T] = ids.shape;
@@ -338,18 +351,19 @@ export function forward(m: Model, ids: tf.Tensor2D, pos: tf.Tensor2D, bias: tf.T
     const a = tf.reshape(layerNorm(x, b.ln1), [R * T, W]);
     // [R*T, W] -> [R, H, T, D] (separate projections: rank-4 transposes are fast on wasm, rank-5 are not)
     const heads = (w: tf.Tensor) => tf.transpose(tf.reshape(tf.matMul(a, w), [R, T, H, D]), [0, 2, 1, 3]) as tf.Tensor4D;
-    const [q, kNew, vNew] = [heads(b.q), heads(b.k), heads(b.v)];
+    const [kNew, vNew] = [heads(b.k), heads(b.v)];
     const k = past ? tf.concat([past[l].k, kNew], 2) : kNew;
     const v = past ? tf.concat([past[l].v, vNew], 2) : vNew;
     kv.push({ k, v });
-    const att = attention(tf.mul(q, 1 / Math.sqrt(D)), k, v, bias); // [R, H, T, D]
+    if (kvOnly && l === p.blocks.length - 1) return;
+    const att = attention(tf.mul(heads(b.q), 1 / Math.sqrt(D)), k, v, bias); // [R, H, T, D]
     const y = tf.reshape(tf.transpose(att, [0, 2, 1, 3]), [R * T, W]);
     x = tf.add(x, tf.reshape(tf.matMul(y, b.proj), [R, T, W]));
     // MLP
     const f = tf.reshape(layerNorm(x, b.ln2), [R * T, W]);
     x = tf.add(x, tf.reshape(tf.matMul(gelu(tf.matMul(f, b.fc)), b.fcProj), [R, T, W]));
   });
-  return { h: layerNorm(x, p.lnf) as tf.Tensor3D, kv };
+  return { x, kv };
 }
 
 /** Logits over the vocabulary for hidden states [N, W] (tied head), never-emit tokens masked. */

@@ -9,8 +9,8 @@
 // each row generates at most min(maxTokens, ctx - its prompt's tokens).
 import * as tf from '@tensorflow/tfjs-core';
 import { prefixLayout, promptTokens } from './batch';
-import { decodeStep, disposeCache, keepRows, prefill } from './decode';
-import { Model, logitsOf } from './model';
+import { decodeLogits, decodeStep, disposeCache, keepRows, prefill } from './decode';
+import { Model } from './model';
 import { nucleus, nucleusLogprob, untempered, type Tempering } from './nucleus';
 import { mixSeed, promptSeed, rng } from './rng';
 import { Completion } from './schemas';
@@ -83,7 +83,7 @@ export function sample(m: Model, prompts: string[], o: SampleParams): SampleResu
       const ids = live.map((r) => (t === 0 ? pt[rows[r].prompt].tokens.at(-1)! : rows[r].tokens.at(-1)!));
       const pos = live.map((r) => Math.min(ctx - 1, layout.len[rows[r].prompt] + t));
       const h = decodeStep(m, cache, ids, pos, promptGroups(live.map((r) => rows[r].prompt)));
-      const logits = tf.tidy(() => logitsOf(m, h));
+      const logits = decodeLogits(m, cache, h);
       h.dispose();
       // the one host read per step: the draws need the logits
       const z = logits.dataSync() as Float32Array;
