@@ -11,7 +11,7 @@
 // product. Embeddings are looked up on the host (the wasm Gather kernel costs ~0.3 ms for 64 rows) from a copy of
 // the tables taken once per sampling call, with the tied head transposed once.
 import * as tf from '@tensorflow/tfjs-core';
-import { gelu, keysAndValues, layerNorm, NEG, type Model } from './model';
+import { geluNoGrad as gelu, keysAndValues, layerNormNoGrad as layerNorm, NEG, type Model } from './model';
 import { prefixInputs, type PrefixLayout } from './batch';
 
 /** One layer's cached prefix of one prompt: keys transposed [W, L], values [L, W]. */
@@ -42,20 +42,24 @@ export interface DecodeCache {
 export function prefill(m: Model, prefixes: number[][], layout: PrefixLayout): DecodeCache {
   const { width: W, heads: H } = m.config;
   const L = layout.L;
+  // host copies taken outside tf.tidy, which would walk their elements looking for tensors
+  const wte = m.params.wte.dataSync() as Float32Array;
+  const wpe = m.params.wpe.dataSync() as Float32Array;
   return tf.tidy(() => {
     const shared = {
       pad: layout.pad,
       L,
       recent: undefined,
-      wte: m.params.wte.dataSync() as Float32Array,
-      wpe: m.params.wpe.dataSync() as Float32Array,
+      wte,
+      wpe,
       headT: tf.keep(tf.transpose(m.params.wte) as tf.Tensor2D),
       cols: tf.keep(headColumns(H, W)),
     };
     if (L === 0) return { ...shared, prefix: [] };
     const inp = prefixInputs(prefixes, layout, m.tokenizer.pad);
-    const kv = keysAndValues(m, inp.ids, inp.pos, inp.bias);
     const U = prefixes.length;
+    const embedded = tf.reshape(embed(wte, wpe, inp.ids.dataSync(), inp.pos.dataSync(), W), [U, L, W]) as tf.Tensor3D;
+    const kv = keysAndValues(m, embedded, inp.bias);
     // per prompt [L, W] (slices, not tf.unstack: the wasm Unpack kernel is slow)
     const byPrompt = (x: tf.Tensor4D) => {
       const flat = tf.reshape(tf.transpose(x, [0, 2, 1, 3]), [U * L, W]);
@@ -97,12 +101,13 @@ function headColumns(H: number, W: number): tf.Tensor2D {
 
 type Group = { prompt: number; start: number; end: number };
 
-/** Token plus position embedding of each row [R, W], added on the host (float32, as tf.add does). */
-function embedRows(c: DecodeCache, ids: number[], pos: number[], W: number): tf.Tensor2D {
+/** Token plus position embeddings [N, W] of N (id, position) pairs, added on the host (float32, as tf.add does). */
+function embed(wte: Float32Array, wpe: Float32Array, ids: ArrayLike<number>, pos: ArrayLike<number>, W: number): tf.Tensor2D {
   const x = new Float32Array(ids.length * W);
-  ids.forEach((id, r) => {
-    for (let j = 0; j < W; j++) x[r * W + j] = c.wte[id * W + j] + c.wpe[pos[r] * W + j];
-  });
+  for (let r = 0; r < ids.length; r++) {
+    const [t, p, o] = [ids[r] * W, pos[r] * W, r * W];
+    for (let j = 0; j < W; j++) x[o + j] = wte[t + j] + wpe[p + j];
+  }
   return tf.tensor2d(x, [ids.length, W]);
 }
 
@@ -127,7 +132,7 @@ export function decodeStep(m: Model, cache: DecodeCache, ids: number[], pos: num
   const p = m.params;
   const recent: { k: tf.Tensor4D; v: tf.Tensor4D }[] = [];
   const h = tf.tidy(() => {
-    let x: tf.Tensor = embedRows(cache, ids, pos, W);
+    let x: tf.Tensor = embed(cache.wte, cache.wpe, ids, pos, W);
     const bias = paddingBias(cache, groups, R);
     /** Rows [R * H, n] of x, one product per prompt (its rows x its tensor), concatenated back in batch order. */
     const perPrompt = (x: tf.Tensor, n: number, by: (g: Group) => tf.Tensor2D) =>

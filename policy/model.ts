@@ -198,6 +198,10 @@ export function geluParts(x: tf.Tensor): { y: tf.Tensor; s: tf.Tensor } {
   return { y: tf.mul(x, s), s };
 }
 
+/** LayerNorm and GELU without gradient bookkeeping (decoding: a custom op's wrapper costs ~20 us a call on wasm). */
+export const layerNormNoGrad = (x: tf.Tensor, g: tf.Tensor): tf.Tensor => layerNormParts(x, g).y;
+export const geluNoGrad = (x: tf.Tensor): tf.Tensor => geluParts(x).y;
+
 /** d/dx gelu = s + 1.702 x s (1 - s). */
 export function geluBackward(dy: tf.Tensor, x: tf.Tensor, s: tf.Tensor): tf.Tensor {
   return tf.mul(dy, tf.add(s, tf.mul(tf.mul(x, 1.702), tf.mul(s, tf.sub(1, s)))));
@@ -327,24 +331,26 @@ const attention = custom<[tf.Tensor, tf.Tensor, tf.Tensor, tf.Tensor]>((q, k, v,
  * Returns the final LayerNorm'd hidden states [R, T, W] and every layer's keys/values (past + new).
  */
 export function forward(m: Model, ids: tf.Tensor2D, pos: tf.Tensor2D, bias: tf.Tensor, past?: KV[]): { h: tf.Tensor3D; kv: KV[] } {
-  const { x, kv } = runBlocks(m, ids, pos, bias, past, false);
+  const embedded = tf.add(embedOp(m.params.wte, ids), embedOp(m.params.wpe, pos)) as tf.Tensor3D;
+  const { x, kv } = runBlocks(m, embedded, bias, past, false);
   return { h: layerNorm(x, m.params.lnf) as tf.Tensor3D, kv };
 }
 
 /**
- * Every layer's keys/values of a pass with no past (sampling's prefill). The last block stops at its keys and
- * values: its attention output, MLP and the final LayerNorm are read by nothing.
+ * Every layer's keys/values of a pass with no past (sampling's prefill), from the embedded tokens [R, T, W]. The
+ * last block stops at its keys and values: its attention output, MLP and the final LayerNorm are read by nothing.
  */
-export function keysAndValues(m: Model, ids: tf.Tensor2D, pos: tf.Tensor2D, bias: tf.Tensor): KV[] {
-  return runBlocks(m, ids, pos, bias, undefined, true).kv;
+export function keysAndValues(m: Model, embedded: tf.Tensor3D, bias: tf.Tensor): KV[] {
+  return runBlocks(m, embedded, bias, undefined, true).kv;
 }
 
-function runBlocks(m: Model, ids: tf.Tensor2D, pos: tf.Tensor2D, bias: tf.Tensor, past: KV[] | undefined, kvOnly: boolean) {
+/** The blocks over embedded tokens [R, T, W]; with kvOnly, the last block stops at its keys and values. */
+function runBlocks(m: Model, embedded: tf.Tensor3D, bias: tf.Tensor, past: KV[] | undefined, kvOnly: boolean) {
   const { width: W, heads: H } = m.config;
   const D = W / H;
-  const [R, T] = ids.shape;
+  const [R, T] = embedded.shape;
   const p = m.params;
-  let x = tf.add(embedOp(p.wte, ids), embedOp(p.wpe, pos)); // [R, T, W]
+  let x: tf.Tensor = embedded;
   const kv: KV[] = [];
   p.blocks.forEach((b, l) => {
     // causal self-attention

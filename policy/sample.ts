@@ -164,9 +164,9 @@ function argmax(z: Float32Array): number {
 
 function logSumExp(z: Float32Array): number {
   let max = -Infinity;
-  for (const x of z) if (x > max) max = x;
+  for (let i = 0; i < z.length; i++) if (z[i] > max) max = z[i];
   let s = 0;
-  for (const x of z) s += Math.exp(x - max);
+  for (let i = 0; i < z.length; i++) s += Math.exp(z[i] - max);
   return max + Math.log(s);
 }
 
