@@ -42,20 +42,13 @@ export interface DecodeCache {
 export function prefill(m: Model, prefixes: number[][], layout: PrefixLayout): DecodeCache {
   const { width: W, heads: H } = m.config;
   const L = layout.L;
-  // host copies taken outside tf.tidy, which would walk their elements looking for tensors
+  // host copies kept out of tf.tidy, which would walk their elements looking for tensors
   const wte = m.params.wte.dataSync() as Float32Array;
   const wpe = m.params.wpe.dataSync() as Float32Array;
-  return tf.tidy(() => {
-    const shared = {
-      pad: layout.pad,
-      L,
-      recent: undefined,
-      wte,
-      wpe,
-      headT: tf.keep(tf.transpose(m.params.wte) as tf.Tensor2D),
-      cols: tf.keep(headColumns(H, W)),
-    };
-    if (L === 0) return { ...shared, prefix: [] };
+  const tensors = tf.tidy(() => {
+    const headT = tf.transpose(m.params.wte) as tf.Tensor2D;
+    const cols = headColumns(H, W);
+    if (L === 0) return { headT, cols, prefix: [] };
     const inp = prefixInputs(prefixes, layout, m.tokenizer.pad);
     const U = prefixes.length;
     const embedded = tf.reshape(embed(wte, wpe, inp.ids.dataSync(), inp.pos.dataSync(), W), [U, L, W]) as tf.Tensor3D;
@@ -68,10 +61,11 @@ export function prefill(m: Model, prefixes: number[][], layout: PrefixLayout): D
     const prefix = kv.map(({ k, v }) => {
       const ks = byPrompt(k);
       const vs = byPrompt(v);
-      return ks.map((ku, u) => ({ kT: tf.keep(tf.transpose(ku)), v: tf.keep(vs[u]) }));
+      return ks.map((ku, u) => ({ kT: tf.transpose(ku), v: vs[u] }));
     });
-    return { ...shared, prefix };
+    return { headT, cols, prefix };
   });
+  return { ...tensors, pad: layout.pad, L, recent: undefined, wte, wpe };
 }
 
 export function disposeCache(c: DecodeCache): void {
