@@ -57,7 +57,7 @@ export function sample(m: Model, prompts: string[], o: SampleParams): SampleResu
 
   const pt = prompts.map((p) => promptTokens(tok, p, ctx - 1));
   const prefixes = pt.map((x) => x.tokens.slice(0, -1));
-  const layout = prefixLayout(prefixes, o.prefixPad);
+  const layout = prefixLayout(prefixes, alignedPrefixLength(Math.max(o.prefixPad ?? 0, ...prefixes.map((p) => p.length))));
   const rows: Row[] = [];
   prompts.forEach((_, i) => {
     const seed = o.promptSeeds?.[i] ?? promptSeed(o.seed, i);
@@ -130,6 +130,14 @@ export function sample(m: Model, prompts: string[], o: SampleParams): SampleResu
     tokens: rows.reduce((s, r) => s + r.tokens.length, 0),
     truncated: pt.filter((x) => x.truncated).length,
   };
+}
+
+/**
+ * The prefix pass padded to a multiple of 8 (padding is masked, so invisible): the per-prompt products over the
+ * prefix (policy/decode.ts) run ~1.3x faster on wasm's XNNPACK when their width is a multiple of its 8-column tiles.
+ */
+function alignedPrefixLength(longest: number): number {
+  return Math.ceil(longest / 8) * 8;
 }
 
 /** Length of the prompts' prefix pass: what a share of them needs as prefixPad to compute as the whole batch does. */
