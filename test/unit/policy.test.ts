@@ -79,6 +79,37 @@ test('KV-cached greedy sampling (2 samples sharing a prefix, or no prefix at all
   dispose(tr);
 });
 
+test('decoded log-probabilities equal a full forward pass to 1e-5 (left and alignment padding of the shared prefix)', () => {
+  const tr = tinyModel(11);
+  const m = tr.model;
+  // prefixes of different lengths, none a multiple of 8: each prompt's prefix is padded on the left
+  const out = sample(m, PROMPTS, { n: 2, temperature: 1, topP: 1, maxTokens: 8, stop: [], seed: 4 });
+  PROMPTS.forEach((prompt, i) => {
+    const promptIds = [tok.bos, ...tok.encode(prompt)];
+    assert.notEqual((promptIds.length - 1) % 8, 0);
+    for (const c of out.completions[i]) {
+      const ids = [...promptIds, ...tok.encode(c.text)];
+      const T = ids.length;
+      const full = tf.tidy(() => {
+        const bias = new Float32Array(T * T).fill(-1e9);
+        for (let q = 0; q < T; q++) for (let k = 0; k <= q; k++) bias[q * T + k] = 0;
+        const { h } = forward(
+          m,
+          tf.tensor2d([ids], [1, T], 'int32'),
+          tf.tensor2d([ids.map((_, j) => j)], [1, T], 'int32'),
+          tf.tensor4d(bias, [1, 1, T, T]),
+        );
+        return tf.logSoftmax(logitsOf(m, tf.reshape(h, [T, -1]) as tf.Tensor2D)).arraySync() as number[][];
+      });
+      c.logprobs.forEach((lp, k) => {
+        const at = promptIds.length - 1 + k; // the position whose output predicts generated token k
+        assert.ok(Math.abs(lp - full[at][ids[at + 1]]) < 1e-5, `prompt ${i}, token ${k}: ${lp} vs ${full[at][ids[at + 1]]}`);
+      });
+    }
+  });
+  dispose(tr);
+});
+
 test("sampled logprobs equal the trainer's logprobs of the same tokens (PPO ratio 1 at the start)", () => {
   const tr = tinyModel(4);
   const tempering = { temperature: 1.3, topP: 0.9 };
