@@ -93,9 +93,9 @@ export function sample(m: Model, prompts: string[], o: SampleParams): SampleResu
         const row = rows[r];
         if (row.done) return;
         const zi = z.subarray(i * V, (i + 1) * V);
-        const { id, logprob } = o.temperature === 0 ? { id: argmax(zi), logprob: NaN } : drawToken(zi, o, row.draw);
+        const { id, logprob } = o.temperature === 0 ? greedyToken(zi) : drawToken(zi, o, row.draw);
         row.tokens.push(id);
-        row.logprobs.push(o.temperature === 0 || untempered(o) ? zi[id] - logSumExp(zi) : logprob);
+        row.logprobs.push(logprob);
         const text = tok.decode(row.tokens);
         const hit = firstStop(text, o.stop);
         if (hit) {
@@ -164,6 +164,12 @@ function firstStop(text: string, stops: string[]): { at: number; stop: string } 
   return best;
 }
 
+/** The most likely token, with the model's own log-probability. */
+function greedyToken(z: Float32Array): { id: number; logprob: number } {
+  const id = argmax(z);
+  return { id, logprob: z[id] - logSumExp(z) };
+}
+
 function argmax(z: Float32Array): number {
   let best = 0;
   for (let i = 1; i < z.length; i++) if (z[i] > z[best]) best = i;
@@ -190,5 +196,6 @@ function drawToken(z: Float32Array, o: Tempering, draw: () => number): { id: num
       break;
     }
   }
-  return { id, logprob: nucleusLogprob(z, n, id, o.temperature) };
+  // untempered, the nucleus' weights and mass are exactly logSumExp's terms and sum: the model's own log-probability
+  return { id, logprob: untempered(o) ? z[id] - (n.max + Math.log(n.mass)) : nucleusLogprob(z, n, id, o.temperature) };
 }
