@@ -51,6 +51,7 @@ async function tryBackend(tf: typeof import('@tensorflow/tfjs-core'), name: Back
       wasm.setWasmPaths(dirname(require.resolve('@tensorflow/tfjs-backend-wasm')) + '/');
       if (!(await tf.setBackend('wasm'))) return false;
       fastWasmSlice(tf);
+      fastWasmSplit(tf);
       return true;
     }
     case 'cpu':
@@ -114,6 +115,33 @@ function fastWasmSlice(tf: typeof tfc): void {
         }
       }
       return out;
+    },
+  });
+}
+
+/**
+ * The wasm backend's SplitV calls its own Slice per piece (a copy of the WHOLE input each); this one takes the pieces
+ * with the Slice kernel above: one kernel call for what would be n slices (the decoder's per-prompt rows).
+ */
+function fastWasmSplit(tf: typeof tfc): void {
+  const slice = tf.getKernel('Slice', 'wasm')?.kernelFunc;
+  if (!slice || !tf.getKernel('SplitV', 'wasm')) return;
+  tf.unregisterKernel('SplitV', 'wasm');
+  tf.registerKernel({
+    kernelName: 'SplitV',
+    backendName: 'wasm',
+    kernelFunc: (args) => {
+      const x = args.inputs.x as tfc.TensorInfo;
+      const { numOrSizeSplits, axis } = args.attrs as unknown as { numOrSizeSplits: number | number[]; axis: number | number[] };
+      const at = tf.util.parseAxisParam(axis, x.shape)[0];
+      const sizes = tf.backend_util.prepareSplitSize(x as tfc.Tensor, numOrSizeSplits, at);
+      const begin = x.shape.map(() => 0);
+      return sizes.map((n) => {
+        const size = x.shape.map((d, i) => (i === at ? n : d));
+        const piece = slice({ ...args, attrs: { begin: [...begin], size } }) as tfc.TensorInfo;
+        begin[at] += n;
+        return piece;
+      });
     },
   });
 }

@@ -128,10 +128,11 @@ export function decodeStep(m: Model, cache: DecodeCache, ids: number[], pos: num
   const h = tf.tidy(() => {
     let x: tf.Tensor = embed(cache.wte, cache.wpe, ids, pos, W);
     const bias = paddingBias(cache, groups, R);
-    /** Rows [R * H, n] of x, one product per prompt (its rows x its tensor), concatenated back in batch order. */
-    const perPrompt = (x: tf.Tensor, n: number, by: (g: Group) => tf.Tensor2D) =>
+    /** x [R * H, n] split by prompt (one split, not a slice each), one product per prompt, back in batch order. */
+    const split = groups.map((g) => (g.end - g.start) * H);
+    const perPrompt = (x: tf.Tensor, by: (g: Group) => tf.Tensor2D) =>
       tf.concat(
-        groups.map((g) => tf.matMul(tf.slice(x, [g.start * H, 0], [(g.end - g.start) * H, n]), by(g))),
+        tf.split(x, split, 0).map((rows, i) => tf.matMul(rows, by(groups[i]))),
         0,
       );
     p.blocks.forEach((b, l) => {
@@ -151,7 +152,7 @@ export function decodeStep(m: Model, cache: DecodeCache, ids: number[], pos: num
         // one row per (row, head), the other heads' columns zeroed: [R * H, W]
         const qPad = tf.reshape(tf.mul(tf.reshape(q, [R, 1, W]), cache.cols), [R * H, W]);
         const scores = tf.reshape(
-          perPrompt(qPad, W, (g) => prefix[g.prompt].kT),
+          perPrompt(qPad, (g) => prefix[g.prompt].kT),
           [R, H, L],
         );
         const sPrefix = bias ? tf.add(scores, bias) : scores;
@@ -162,7 +163,7 @@ export function decodeStep(m: Model, cache: DecodeCache, ids: number[], pos: num
         const yPrefix = tf.sum(
           tf.mul(
             tf.reshape(
-              perPrompt(pPrefix, L, (g) => prefix[g.prompt].v),
+              perPrompt(pPrefix, (g) => prefix[g.prompt].v),
               [R, H, W],
             ),
             cache.cols,
