@@ -7,7 +7,6 @@
 // not depend on the other rows, and a prompt sampled alone with its prompt seed draws the same. Temperature 0 = greedy (no draws).
 // Prompts keep their start: a prompt is left-truncated (the tail kept) only when it leaves no room for one token, and
 // each row generates at most min(maxTokens, ctx - its prompt's tokens).
-import * as tf from '@tensorflow/tfjs-core';
 import { prefixLayout, promptTokens } from './batch';
 import { decodeLogits, decodeStep, disposeCache, keepRows, prefill } from './decode';
 import { Model } from './model';
