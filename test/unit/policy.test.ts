@@ -38,6 +38,19 @@ const SFT = [
   { prompt: PROMPTS[2], completion: 'ls -a\n' },
 ];
 
+/** The model's hidden states [1, T, W] over the whole sequence, causal, no cache: the reference for decoding. */
+function causalHidden(m: Trainee['model'], ids: number[]): tf.Tensor3D {
+  const T = ids.length;
+  const bias = new Float32Array(T * T).fill(-1e9);
+  for (let q = 0; q < T; q++) for (let k = 0; k <= q; k++) bias[q * T + k] = 0;
+  return forward(
+    m,
+    tf.tensor2d([ids], [1, T], 'int32'),
+    tf.tensor2d([ids.map((_, j) => j)], [1, T], 'int32'),
+    tf.tensor4d(bias, [1, 1, T, T]),
+  ).h;
+}
+
 test('tokenizer round-trips printable text; unknown characters become a placeholder', () => {
   const text = 'G: ls -la ~/x\t"y"\n$ ';
   assert.equal(tok.decode(tok.encode(text)), text);
@@ -59,14 +72,7 @@ test('KV-cached greedy sampling (2 samples sharing a prefix, or no prefix at all
       for (let t = 0; t < maxTokens; t++) {
         const next = tf.tidy(() => {
           const T = ids.length;
-          const bias = new Float32Array(T * T).fill(-1e9);
-          for (let q = 0; q < T; q++) for (let k = 0; k <= q; k++) bias[q * T + k] = 0;
-          const { h } = forward(
-            m,
-            tf.tensor2d([ids], [1, T], 'int32'),
-            tf.tensor2d([ids.map((_, j) => j)], [1, T], 'int32'),
-            tf.tensor4d(bias, [1, 1, T, T]),
-          );
+          const h = causalHidden(m, ids);
           return tf.argMax(logitsOf(m, tf.reshape(tf.slice(h, [0, T - 1, 0], [1, 1, -1]), [1, -1]) as tf.Tensor2D), -1).dataSync()[0];
         });
         ids.push(next);
@@ -91,14 +97,7 @@ test('decoded log-probabilities equal a full forward pass to 1e-5 (left and alig
       const ids = [...promptIds, ...tok.encode(c.text)];
       const T = ids.length;
       const full = tf.tidy(() => {
-        const bias = new Float32Array(T * T).fill(-1e9);
-        for (let q = 0; q < T; q++) for (let k = 0; k <= q; k++) bias[q * T + k] = 0;
-        const { h } = forward(
-          m,
-          tf.tensor2d([ids], [1, T], 'int32'),
-          tf.tensor2d([ids.map((_, j) => j)], [1, T], 'int32'),
-          tf.tensor4d(bias, [1, 1, T, T]),
-        );
+        const h = causalHidden(m, ids);
         return tf.logSoftmax(logitsOf(m, tf.reshape(h, [T, -1]) as tf.Tensor2D)).arraySync() as number[][];
       });
       c.logprobs.forEach((lp, k) => {
