@@ -67,7 +67,8 @@ test-unit: deps
 test-integration: setup prod-binaries
 	$(TSX) --test --test-concurrency=1 test/integration/*.test.ts
 
-test: setup lint typecheck test-unit test-integration
+# prod-binaries before the unit tests: the store contract's S3 half runs against versitygw (skipped when it is missing).
+test: setup prod-binaries lint typecheck test-unit test-integration
 
 # Re-create the shipped base checkpoint models/pi0 from its recipe: 150 seeded steps from models/pi0/base (~8 min on 2 cores).
 pi0: deps

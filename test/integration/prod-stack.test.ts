@@ -1,7 +1,9 @@
 // The production stack on one machine (deploy/prod/up.sh): Temporal's own server on PostgreSQL, its standalone Web UI
-// server, versitygw S3. Real everything: the stack this machine runs (left running for others; a second up.sh is a no-op),
-// a tiny campaign with in-process workers (real Docker sandboxes, real tensors) storing its artefacts in S3, and headless
-// Debian chromium (playwright-core) on the standalone UI. Screenshots go to .pivotrl/prod-ui-*.png (git-ignored).
+// server, versitygw S3. Real everything: the stack this checkout runs (a second up.sh is a no-op; a stack that was up
+// before the test stays up, one the test started is stopped at the end, so the next `make test`, here or in another
+// checkout, finds the default ports free), a tiny campaign with in-process workers (real Docker sandboxes, real
+// tensors) storing its artefacts in S3, and headless Debian chromium (playwright-core) on the standalone UI.
+// Screenshots go to .pivotrl/prod-ui-*.png (git-ignored).
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
@@ -53,9 +55,14 @@ let pgPassword: string;
 let connection: Connection | undefined;
 let client: Client;
 let upRuns: UpRun[] = [];
+let startedHere = false;
 
 before(async () => {
-  const first = await prodUp();
+  const first = await prodUp().catch(async (err: { stderr?: string }) => {
+    if (startsAny(err.stderr)) await stopStack();
+    throw err;
+  });
+  startedHere = startsAny(first.stderr);
   const second = await prodUp();
   upRuns = [first, second];
   stack = readStackEnv();
@@ -65,7 +72,12 @@ before(async () => {
 });
 after(async () => {
   await connection?.close();
+  if (startedHere) await stopStack();
 });
+
+/** Whether up.sh's log says it started a service (the stack, or part of it, was not up before). */
+const startsAny = (stderr = '') => /\] starting /.test(stderr);
+const stopStack = () => run(join(REPO, 'deploy/prod/down.sh'), { env: process.env });
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const pids = () => {
