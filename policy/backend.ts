@@ -81,41 +81,36 @@ function fastWasmSlice(tf: typeof tfc): void {
     makeOutput(shape: number[], dtype: string): tfc.TensorInfo;
     typedArrayFromHeap(t: tfc.TensorInfo): Float32Array | Int32Array | Uint8Array;
   };
-  tf.unregisterKernel('Slice', 'wasm');
-  tf.registerKernel({
-    kernelName: 'Slice',
-    backendName: 'wasm',
-    kernelFunc: (args) => {
-      const x = args.inputs.x as tfc.TensorInfo;
-      if (x.dtype === 'string') return original.kernelFunc(args);
-      const { begin, size } = args.attrs as unknown as { begin: number[]; size: number[] };
-      const backend = args.backend as unknown as WasmBackend;
-      const [b, s] = tf.slice_util.parseSliceParams(x as tfc.Tensor, begin, size);
-      const out = backend.makeOutput(s, x.dtype);
-      // Views taken after makeOutput (an allocation may grow and move the heap).
-      const xv = backend.typedArrayFromHeap(x);
-      const ov = backend.typedArrayFromHeap(out);
-      const strides = tf.util.computeStrides(x.shape);
-      if (tf.slice_util.isSliceContinous(x.shape, b, s)) {
-        const off = tf.slice_util.computeFlatOffset(b, strides);
-        ov.set(xv.subarray(off, off + ov.length));
-        return out;
-      }
-      // Copy runs along the last axis, walking the other axes like an odometer.
-      const rank = s.length;
-      const run = s[rank - 1];
-      const idx = new Array(rank - 1).fill(0);
-      for (let o = 0; o < ov.length; o += run) {
-        let off = b[rank - 1];
-        for (let d = 0; d < rank - 1; d++) off += (b[d] + idx[d]) * strides[d];
-        ov.set(xv.subarray(off, off + run), o);
-        for (let d = rank - 2; d >= 0; d--) {
-          if (++idx[d] < s[d]) break;
-          idx[d] = 0;
-        }
-      }
+  replaceWasmKernel(tf, 'Slice', (args) => {
+    const x = args.inputs.x as tfc.TensorInfo;
+    if (x.dtype === 'string') return original.kernelFunc(args);
+    const { begin, size } = args.attrs as unknown as { begin: number[]; size: number[] };
+    const backend = args.backend as unknown as WasmBackend;
+    const [b, s] = tf.slice_util.parseSliceParams(x as tfc.Tensor, begin, size);
+    const out = backend.makeOutput(s, x.dtype);
+    // Views taken after makeOutput (an allocation may grow and move the heap).
+    const xv = backend.typedArrayFromHeap(x);
+    const ov = backend.typedArrayFromHeap(out);
+    const strides = tf.util.computeStrides(x.shape);
+    if (tf.slice_util.isSliceContinous(x.shape, b, s)) {
+      const off = tf.slice_util.computeFlatOffset(b, strides);
+      ov.set(xv.subarray(off, off + ov.length));
       return out;
-    },
+    }
+    // Copy runs along the last axis, walking the other axes like an odometer.
+    const rank = s.length;
+    const run = s[rank - 1];
+    const idx = new Array(rank - 1).fill(0);
+    for (let o = 0; o < ov.length; o += run) {
+      let off = b[rank - 1];
+      for (let d = 0; d < rank - 1; d++) off += (b[d] + idx[d]) * strides[d];
+      ov.set(xv.subarray(off, off + run), o);
+      for (let d = rank - 2; d >= 0; d--) {
+        if (++idx[d] < s[d]) break;
+        idx[d] = 0;
+      }
+    }
+    return out;
   });
 }
 
@@ -126,22 +121,22 @@ function fastWasmSlice(tf: typeof tfc): void {
 function fastWasmSplit(tf: typeof tfc): void {
   const slice = tf.getKernel('Slice', 'wasm')?.kernelFunc;
   if (!slice || !tf.getKernel('SplitV', 'wasm')) return;
-  tf.unregisterKernel('SplitV', 'wasm');
-  tf.registerKernel({
-    kernelName: 'SplitV',
-    backendName: 'wasm',
-    kernelFunc: (args) => {
-      const x = args.inputs.x as tfc.TensorInfo;
-      const { numOrSizeSplits, axis } = args.attrs as unknown as { numOrSizeSplits: number | number[]; axis: number | number[] };
-      const at = tf.util.parseAxisParam(axis, x.shape)[0];
-      const sizes = tf.backend_util.prepareSplitSize(x as tfc.Tensor, numOrSizeSplits, at);
-      const begin = x.shape.map(() => 0);
-      return sizes.map((n) => {
-        const size = x.shape.map((d, i) => (i === at ? n : d));
-        const piece = slice({ ...args, attrs: { begin: [...begin], size } }) as tfc.TensorInfo;
-        begin[at] += n;
-        return piece;
-      });
-    },
+  replaceWasmKernel(tf, 'SplitV', (args) => {
+    const x = args.inputs.x as tfc.TensorInfo;
+    const { numOrSizeSplits, axis } = args.attrs as unknown as { numOrSizeSplits: number | number[]; axis: number | number[] };
+    const at = tf.util.parseAxisParam(axis, x.shape)[0];
+    const sizes = tf.backend_util.prepareSplitSize(x as tfc.Tensor, numOrSizeSplits, at);
+    const begin = x.shape.map(() => 0);
+    return sizes.map((n) => {
+      const size = x.shape.map((d, i) => (i === at ? n : d));
+      const piece = slice({ ...args, attrs: { begin: [...begin], size } }) as tfc.TensorInfo;
+      begin[at] += n;
+      return piece;
+    });
   });
+}
+
+function replaceWasmKernel(tf: typeof tfc, kernelName: string, kernelFunc: tfc.KernelFunc): void {
+  tf.unregisterKernel(kernelName, 'wasm');
+  tf.registerKernel({ kernelName, backendName: 'wasm', kernelFunc });
 }
