@@ -1,11 +1,12 @@
 // Harness (tests and benches): a tiny campaign with its own data, store and queues, and the shipped pi0.
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { CampaignConfig } from '../core/config';
 import { generateTerminalSuite } from '../tasks/terminal/suite';
 import { generateOodSuite } from '../tasks/ood';
 import { terminalTurns } from '../tasks/terminal/render';
+import { tempDir } from './temp-dir';
 
 export const PI0 = process.env.PIVOTRL_TEST_PI0 ?? resolve(import.meta.dirname, '../models/pi0');
 
@@ -27,7 +28,7 @@ export function tinyCampaign(opts: {
   /** Held-out expert states each evaluation scores (evaluate.heldoutTurns; default none). */
   heldoutTurns?: number;
 }): TinyCampaign {
-  const dir = mkdtempSync(join(tmpdir(), `pivotrl-${opts.queue}-`));
+  const dir = tempDir(`pivotrl-${opts.queue}-`);
   const suite = generateTerminalSuite({ seed: 11, trainTasks: opts.trainTasks ?? 8, heldoutTasks: 4 });
   const jsonl = (rows: unknown[]) => rows.map((r) => JSON.stringify(r) + '\n').join('');
   writeFileSync(join(dir, 'train.jsonl'), jsonl(suite.train));

@@ -3,12 +3,13 @@
 // on the same port and folder, as an object store that goes down and comes back.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdtempSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { connect } from 'node:net';
-import { homedir, tmpdir } from 'node:os';
+import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { CreateBucketCommand, S3Client } from '@aws-sdk/client-s3';
 import { freePort } from './temporal';
+import { tempDir } from './temp-dir';
 
 export function versitygwPath(): string {
   const cache = process.env.PIVOTRL_CACHE || join(homedir(), '.cache', 'pivotrl');
@@ -38,7 +39,7 @@ const accepts = (port: number) =>
 export async function startVersitygw(): Promise<TestObjectStore> {
   const bin = versitygwPath();
   if (!existsSync(bin)) throw new Error(`versitygw not found at ${bin}: run deploy/prod/binaries.sh (make stack-prod runs it)`);
-  const dir = mkdtempSync(join(tmpdir(), 'pivotrl-s3-'));
+  const dir = tempDir('pivotrl-s3-');
   const port = await freePort();
   const env = {
     AWS_ACCESS_KEY_ID: `test${randomBytes(4).toString('hex')}`,

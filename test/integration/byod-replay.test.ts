@@ -5,9 +5,8 @@
 // samples pass and a right one fails: the image matters, and it is the record's that is used.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { tmpdir } from 'node:os';
 import { Turn, type Verdict } from '../../core/schemas';
 import { requireDocker } from '../../harness/docker';
 import { ingest } from '../../pipeline/ingest';
@@ -20,6 +19,7 @@ import { generateOodSuite } from '../../tasks/ood';
 import { verificationOf } from '../../tasks/domains';
 import { createVerifier } from '../../verifiers';
 import { jsonl, shellConversation } from '../support/foreign-data';
+import { tempDir } from '../../harness/temp-dir';
 
 const OWNER = `test-byod-replay-${process.pid}`;
 let docker: DockerClient;
@@ -63,7 +63,7 @@ test(
   'a foreign terminal trajectory is replayed in the sandbox image it names, and its turns get functional verdicts',
   { timeout: 300_000 },
   async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'pivotrl-byod-replay-'));
+    const dir = tempDir('pivotrl-byod-replay-');
     const trajectories = join(dir, 'chat.jsonl');
     writeFileSync(
       trajectories,

@@ -6,8 +6,7 @@
 // continue as new after every step, and the server refuses payloads over 256 KB.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, readdirSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { DockerClient } from '../../sandboxes/engine';
 import { Client, Connection, type WorkflowHandleWithFirstExecutionRunId } from '@temporalio/client';
@@ -29,6 +28,7 @@ import { tinyCampaign, type TinyCampaign } from '../../harness/campaign';
 import { processGroupOf, startWorkerProcess, type WorkerProcess } from '../../harness/worker-process';
 import { attemptsOf, eventsOf as eventsOfRuns, pendingActivity, resultsOf, sleep, waitFor } from '../../harness/campaign-events';
 import { isLiveProcess } from '../../sandboxes/reaper';
+import { tempDir } from '../../harness/temp-dir';
 
 const STEPS = 2;
 const QUEUE = 'chaos';
@@ -130,7 +130,7 @@ async function assertSameAsBaseline(workflowId: string, result: CampaignResult):
 
 before(async () => {
   docker = await requireDocker();
-  const dir = mkdtempSync(join(tmpdir(), 'pivotrl-chaos-'));
+  const dir = tempDir('pivotrl-chaos-');
   logFile = join(dir, 'workers.log');
   console.log(`chaos: worker output in ${logFile}`);
   // Payloads over 256 KB are refused: the campaign passes keys, never data (its continue-as-new state included).

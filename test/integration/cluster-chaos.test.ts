@@ -8,9 +8,6 @@
 // Needs root (network namespaces), Docker with the sandbox image, Go-built binaries and Debian's PostgreSQL (deploy/prod).
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import type { DockerClient } from '../../sandboxes/engine';
 import { Client, Connection, type WorkflowHandleWithFirstExecutionRunId } from '@temporalio/client';
 import type { CampaignConfig } from '../../core/config';
@@ -25,6 +22,7 @@ import { requireDocker } from '../../harness/docker';
 import { tinyCampaign, type TinyCampaign } from '../../harness/campaign';
 import { attemptsOf, eventsOf, pendingActivity, waitFor } from '../../harness/campaign-events';
 import { hostsIn, startProdStack, type Hosts, type ProdStack, type WorkerKind } from '../../harness/hosts';
+import { tempDir } from '../../harness/temp-dir';
 
 const STEPS = 2;
 const QUEUE = 'cluster';
@@ -127,7 +125,7 @@ before(async () => {
   docker = await requireDocker();
   stack = await startProdStack(PORT_OFFSETS);
   mark(`production stack up (state ${stack.state})`);
-  const logs = mkdtempSync(join(tmpdir(), 'pivotrl-hosts-'));
+  const logs = tempDir('pivotrl-hosts-');
   hosts = hostsIn(logs);
   for (const h of HOSTS) await hosts.remove(h.name); // leftovers of an interrupted earlier run
   await Promise.all(HOSTS.map((h) => startHost(h.name)));

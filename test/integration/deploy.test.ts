@@ -2,8 +2,7 @@
 // Needs: root or a running Docker engine, Go (first run only), network for first-time installs.
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, rmSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { after, describe, test } from 'node:test';
 import { promisify } from 'node:util';
@@ -11,6 +10,7 @@ import { encodeSearchAttributeIndexedValueType } from '@temporalio/common/lib/se
 import { ALL_SEARCH_ATTRIBUTES } from '../../workflows/search-attributes';
 import { requireDocker } from '../../harness/docker';
 import { freePort, startTestTemporal } from '../../harness/temporal';
+import { tempDir } from '../../harness/temp-dir';
 
 const run = promisify(execFile);
 const repo = resolve(import.meta.dirname, '../..');
@@ -18,7 +18,7 @@ const script = (name: string) => join(repo, 'deploy/local', name);
 
 describe('deploy/local/up.sh', () => {
   // Own state dir and ports, so a server someone else started on 7233 is left alone.
-  const state = mkdtempSync(join(tmpdir(), 'pivotrl-deploy-test-'));
+  const state = tempDir('pivotrl-deploy-test-');
   let env: NodeJS.ProcessEnv;
 
   after(async () => {

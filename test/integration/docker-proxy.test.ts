@@ -5,8 +5,7 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { fileURLToPath } from 'node:url';
@@ -16,6 +15,7 @@ import { connectEngine, type Container, type DockerClient } from '../../sandboxe
 import { OWNER_LABEL, SANDBOX_LABEL, reapSandboxes } from '../../sandboxes/reaper';
 import { DEFAULT_IMAGE } from '../../sandboxes/sandbox';
 import { TerminalVerifier } from '../../verifiers/terminal';
+import { tempDir } from '../../harness/temp-dir';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const OWNER = `test-docker-proxy-${process.pid}`;
@@ -30,7 +30,7 @@ let plain: Container | null = null;
 before(async () => {
   engine = await requireDocker();
   await engine.getImage(DEFAULT_IMAGE).inspect();
-  dir = await mkdtemp(join(tmpdir(), 'pivotrl-docker-proxy-'));
+  dir = tempDir('pivotrl-docker-proxy-');
   const bin = join(dir, 'docker-proxy');
   await promisify(execFile)('go', ['build', '-trimpath', '-buildvcs=false', '-o', bin, '.'], {
     cwd: join(ROOT, 'sandboxes/docker-proxy'),

@@ -4,12 +4,10 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile, spawn } from 'node:child_process';
-import { mkdtempSync } from 'node:fs';
 import { createServer, type Server } from 'node:net';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { GATEWAY, hostsIn, type Hosts } from '../../harness/hosts';
+import { tempDir } from '../../harness/temp-dir';
 
 const run = promisify(execFile);
 const HOST = 'tnet1';
@@ -28,7 +26,7 @@ async function connects(address: string): Promise<boolean> {
 
 before(async () => {
   assert.equal(process.getuid?.(), 0, 'network namespaces need root');
-  hosts = hostsIn(mkdtempSync(join(tmpdir(), 'pivotrl-hosts-net-')));
+  hosts = hostsIn(tempDir('pivotrl-hosts-net-'));
   server = createServer((socket) => socket.end());
   await new Promise<void>((resolve) => server.listen(0, '0.0.0.0', resolve));
   port = (server.address() as { port: number }).port;

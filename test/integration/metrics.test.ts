@@ -4,8 +4,6 @@
 // against the progress record it returns.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Client } from '@temporalio/client';
 import type { DockerClient } from '../../sandboxes/engine';
@@ -16,6 +14,7 @@ import { requireDocker } from '../../harness/docker';
 import { tinyCampaign } from '../../harness/campaign';
 import { startWorkerProcess, type WorkerProcess } from '../../harness/worker-process';
 import { scrape, sumOf, type Sample } from '../support/prometheus';
+import { tempDir } from '../../harness/temp-dir';
 
 const QUEUE = 'metrics';
 const OWNER = `test-metrics-${process.pid}`;
@@ -29,7 +28,7 @@ before(async () => {
   temporal = await startTestTemporal();
   address.cpu = `127.0.0.1:${await freePort()}`;
   address.gpu = `127.0.0.1:${await freePort()}`;
-  const logFile = join(mkdtempSync(join(tmpdir(), 'pivotrl-metrics-')), 'workers.log');
+  const logFile = join(tempDir('pivotrl-metrics-'), 'workers.log');
   const env = (kind: 'cpu' | 'gpu') => ({
     TEMPORAL_ADDRESS: temporal.address,
     PIVOTRL_CPU_QUEUE: `${QUEUE}-cpu`,

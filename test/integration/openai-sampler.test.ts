@@ -2,9 +2,7 @@
 // OpenAI chat-completions API; and a profile-only campaign (real Temporal, real Docker) whose samples come from it.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { rmSync } from 'node:fs';
 import { runCampaign } from '../../cli/campaigns';
 import { CampaignConfig } from '../../core/config';
 import { LocalStore, getJsonl } from '../../store';
@@ -21,6 +19,7 @@ import { chatPromptOf, promptOf } from '../../tasks/domains';
 import { startOpenAIServer, type OpenAIServer } from '../support/openai-server';
 import { PI0, tinyCampaign } from '../../harness/campaign';
 import { useTestTemporal } from '../../harness/temporal';
+import { tempDir } from '../../harness/temp-dir';
 
 const KEY = 'sk-test-pivotrl';
 const KEY_ENV = 'PIVOTRL_SAMPLER_TEST_KEY';
@@ -29,7 +28,7 @@ let local: PolicyEngine;
 let dir: string;
 
 before(async () => {
-  dir = mkdtempSync(join(tmpdir(), 'pivotrl-openai-test-'));
+  dir = tempDir('pivotrl-openai-test-');
   await importCheckpointDir(PI0, new LocalStore(dir), 'pi0');
   local = openPolicyEngine({ store: { kind: 'local', root: dir }, onLog: () => {} });
   server = await startOpenAIServer({ modelDir: PI0, apiKey: KEY });

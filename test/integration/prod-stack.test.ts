@@ -7,9 +7,8 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { createServer, type Server } from 'node:net';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import type { Browser, Page } from 'playwright-core';
@@ -40,6 +39,7 @@ import {
   type StackEnv,
   type UpRun,
 } from '../../harness/prod-stack';
+import { tempDir } from '../../harness/temp-dir';
 
 const run = promisify(execFile);
 const SHOTS = join(REPO, '.pivotrl');
@@ -147,7 +147,7 @@ test('a wrong database password is a clear error naming what to do, not a hang',
 });
 
 test('a port already in use is a clear error naming the port and its owner', async () => {
-  const state = mkdtempSync(join(tmpdir(), 'pivotrl-prod-port-'));
+  const state = tempDir('pivotrl-prod-port-');
   const port = await freePort();
   const holder: Server = createServer();
   await new Promise<void>((resolve) => holder.listen(port, '127.0.0.1', resolve));

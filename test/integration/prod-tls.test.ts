@@ -5,8 +5,7 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { Connection } from '@temporalio/client';
@@ -15,6 +14,7 @@ import { REPO, prodStateDir, readStackEnv, readStackSecrets, stackSettings, type
 import { temporalCliPath } from '../../harness/temporal';
 import { startWorkerProcess } from '../../harness/worker-process';
 import { HttpsSession } from '../support/https';
+import { tempDir } from '../../harness/temp-dir';
 
 const run = promisify(execFile);
 // The stack's ports: the defaults plus the first of these whose ports are all free (apart from other tests' stacks).
@@ -23,7 +23,7 @@ const PORT_OFFSETS = [3_000, 3_100, 3_200, 3_300];
 let stack: ProdStack;
 let cliEnv: StackEnv;
 let tls: string;
-const scratch = mkdtempSync(join(tmpdir(), 'pivotrl-tls-'));
+const scratch = tempDir('pivotrl-tls-');
 
 before(async () => {
   stack = await startProdStack(PORT_OFFSETS);

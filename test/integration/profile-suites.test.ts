@@ -4,14 +4,14 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { tmpdir } from 'node:os';
 import { Verdict } from '../../core/schemas';
 import { SuitesReport } from '../../cli/profile-suites';
 import { turnsOf } from '../../tasks/domains';
 import { SUITES, trainTrajectories } from '../../tasks/suites';
 import { requireDocker } from '../../harness/docker';
+import { tempDir } from '../../harness/temp-dir';
 
 const TASKS = { terminal: 4, swe: 2, tool: 4 };
 const K = 8;
@@ -19,7 +19,7 @@ const LAMBDA = 0.6;
 
 test('profile-suites: every number of the table equals a recount of the stored verdicts', { timeout: 15 * 60_000 }, async () => {
   await requireDocker();
-  const out = join(mkdtempSync(join(tmpdir(), 'pivotrl-suites-')), 'suites');
+  const out = join(tempDir('pivotrl-suites-'), 'suites');
   const r = spawnSync(
     'npx',
     [

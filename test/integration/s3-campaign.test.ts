@@ -4,8 +4,6 @@
 // one checkpoint per step in the bucket and the same final hash as the same campaign on the local store.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Client, WorkflowFailedError, type WorkflowHandle } from '@temporalio/client';
 import type { CampaignConfig } from '../../core/config';
@@ -18,6 +16,7 @@ import { tinyCampaign, type TinyCampaign } from '../../harness/campaign';
 import { startWorkerProcess, type WorkerProcess } from '../../harness/worker-process';
 import { startVersitygw, type TestObjectStore } from '../../harness/versitygw';
 import { sleep, waitFor } from '../../harness/campaign-events';
+import { tempDir } from '../../harness/temp-dir';
 
 const QUEUE = 's3camp';
 const STEPS = 2;
@@ -63,7 +62,7 @@ before(async () => {
     data: { ...tiny.config.data, shardSize: 32 },
     train: { ...tiny.config.train, batchPivots: 8, groupSize: 8 },
   };
-  const logFile = join(mkdtempSync(join(tmpdir(), 'pivotrl-s3-campaign-')), 'workers.log');
+  const logFile = join(tempDir('pivotrl-s3-campaign-'), 'workers.log');
   console.log(`s3-campaign: worker output in ${logFile}`);
   const env = {
     ...s3.env,

@@ -5,8 +5,7 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { CreateBucketCommand, GetObjectCommand, ListObjectsV2Command, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
@@ -14,6 +13,7 @@ import { Client, Connection } from '@temporalio/client';
 import { startProdStack, type ProdStack } from '../../harness/hosts';
 import { prodUpFailing, readStackEnv, readStackSecrets, stackSettings, type StackEnv, type StackSecrets } from '../../harness/prod-stack';
 import { HttpsSession } from '../support/https';
+import { tempDir } from '../../harness/temp-dir';
 
 const run = promisify(execFile);
 // Ports of their own (default + offset), apart from the stacks of cluster-chaos and of ops.
@@ -33,7 +33,7 @@ after(async () => {
 });
 
 test('up.sh refuses a default or weak secret, says how to set one, and sets nothing up', async () => {
-  const state = mkdtempSync(join(tmpdir(), 'pivotrl-weak-'));
+  const state = tempDir('pivotrl-weak-');
   try {
     for (const [name, value, why] of [
       ['PIVOTRL_PG_PASSWORD', 'temporal', /it is a known default \('temporal'\)/],

@@ -4,8 +4,7 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { ContainerInfo, DockerClient } from '../../sandboxes/engine';
@@ -22,6 +21,7 @@ import { createVerifier } from '../../verifiers';
 import { createCpuWorker } from '../../workers/build';
 import { requireDocker } from '../../harness/docker';
 import { startTestTemporal } from '../../harness/temporal';
+import { tempDir } from '../../harness/temp-dir';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -66,7 +66,7 @@ describe('sandbox cleanup (Docker)', () => {
     const owner = `test-verify-cancel-${process.pid}`;
     let dir = '';
     before(async () => {
-      dir = await mkdtemp(join(tmpdir(), 'pivotrl-verify-cancel-'));
+      dir = tempDir('pivotrl-verify-cancel-');
     });
     after(async () => {
       await reapSandboxes(docker, owner);

@@ -11,9 +11,8 @@
 // logprobs.content has one entry per generated token, the stop's included (as vLLM reports the token that hit it).
 // GET /v1/models lists the model. With an API key, requests need `Authorization: Bearer <key>`.
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { basename, join, resolve } from 'node:path';
+import { rmSync } from 'node:fs';
+import { basename, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { z } from 'zod';
 import { ChatMessage, ToolDefinition } from '../../core/schemas';
@@ -24,6 +23,7 @@ import { importCheckpointDir } from '../../policy/checkpoint';
 import { openPolicyEngine } from '../../policy/engine';
 import { generatedText } from '../../policy/schemas';
 import { charTokenizer } from '../../policy/tokenizer';
+import { tempDir } from '../../harness/temp-dir';
 
 const ChatRequest = z.object({
   model: z.string(),
@@ -70,7 +70,7 @@ const CHECKPOINT = 'served';
 export async function startOpenAIServer(opts: OpenAIServerOptions): Promise<OpenAIServer> {
   const model = opts.name ?? basename(resolve(opts.modelDir));
   const log = opts.onLog ?? (() => {});
-  const dir = mkdtempSync(join(tmpdir(), 'pivotrl-openai-server-'));
+  const dir = tempDir('pivotrl-openai-server-');
   await importCheckpointDir(opts.modelDir, new LocalStore(dir), CHECKPOINT);
   // A worker thread: sampling must not block this server's event loop (nor a test's workers sharing it).
   const engine = openPolicyEngine({ store: { kind: 'local', root: dir }, onLog: log });

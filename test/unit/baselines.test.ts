@@ -2,18 +2,16 @@
 // episodes per task, final-check rewards, the GRPO items over every turn, SFT targets, every turn as training set.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { LocalStore, getJsonl, putJsonl } from '../../store';
 import { generateTerminalSuite } from '../../tasks/terminal/suite';
 import { turnsOf } from '../../tasks/domains';
 import { Episode } from '../../pipeline/records';
 import { episodeGrpoItems, groupOf, scoreRollouts, selectAllTurns, sftExamples, startTrainingEpisodes } from '../../pipeline/baselines';
 import type { EpisodeRunner } from '../../tasks/episode-runner';
+import { tempDir } from '../../harness/temp-dir';
 
 function setup() {
-  const store = new LocalStore(mkdtempSync(join(tmpdir(), 'pivotrl-baselines-')));
+  const store = new LocalStore(tempDir('pivotrl-baselines-'));
   const suite = generateTerminalSuite({ seed: 5, trainTasks: 3, heldoutTasks: 1 });
   const turns = suite.train.flatMap(turnsOf);
   return { store, suite, turns };

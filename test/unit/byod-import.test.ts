@@ -3,9 +3,8 @@
 // turns whose state could not be rebuilt are counted with the reason.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { tmpdir } from 'node:os';
 import { Turn, type Sample } from '../../core/schemas';
 import { noVerifications } from '../../core/turn-verification';
 import { NemoGymPivotRow, NemoGymPivotRowInput } from '../../formats/nemo-gym';
@@ -34,6 +33,7 @@ import {
   user,
   userParts,
 } from '../support/foreign-data';
+import { tempDir } from '../../harness/temp-dir';
 
 const EDITOR = flatTool('str_replace_editor', { command: { type: 'string' }, path: { type: 'string' } });
 const BOOK = flatTool('book_table', { people: { type: 'integer' }, time: { type: 'string' } }, true);
@@ -99,7 +99,7 @@ const only = (r: ImportedRecord) => {
 const sample = (turnId: string, index: number, text: string): Sample => ({ turnId, index, text, logprobs: [] });
 
 function writeFiles(files: Record<string, unknown[]>) {
-  const dir = mkdtempSync(join(tmpdir(), 'pivotrl-byod-'));
+  const dir = tempDir('pivotrl-byod-');
   for (const [name, rows] of Object.entries(files)) writeFileSync(join(dir, name), jsonl(rows));
   writeFileSync(join(dir, 'heldout.jsonl'), '');
   writeFileSync(join(dir, 'ood.jsonl'), jsonl(generateOodSuite({ seed: 1, n: 2 })));
@@ -487,7 +487,7 @@ test('ingest of foreign files: turns in the shards, per-file counts, and how eve
 });
 
 test('a config names the sandbox image of a file whose terminal trajectories come without a task', () => {
-  const dir = mkdtempSync(join(tmpdir(), 'pivotrl-byod-config-'));
+  const dir = tempDir('pivotrl-byod-config-');
   const path = join(dir, 'campaign.json');
   const config = (source: unknown) => ({
     name: 'byod',

@@ -3,7 +3,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { tmpdir } from 'node:os';
 import { campaignKeys } from '../../pipeline/keys';
@@ -12,6 +12,7 @@ import { LocalStore, putJsonl } from '../../store';
 import { terminalTurns } from '../../tasks/terminal/render';
 import { generateTerminalSuite } from '../../tasks/terminal/suite';
 import { tinyCampaign } from '../../harness/campaign';
+import { tempDir } from '../../harness/temp-dir';
 
 // Nothing listens on port 1: a command that reached for Temporal would fail with exit status 3.
 const cli = (...args: string[]) =>
@@ -78,7 +79,7 @@ test('an unknown option, command or a missing argument is a one-line error and t
 });
 
 test('`pivotrl run` refuses an invalid config at once, naming file and field, without contacting Temporal', () => {
-  const dir = mkdtempSync(join(tmpdir(), 'pivotrl-cli-'));
+  const dir = tempDir('pivotrl-cli-');
   const path = join(dir, 'bad.json');
   writeFileSync(path, JSON.stringify({ name: 'Bad Name', data: {}, policy: {}, profile: { k: 0 }, train: {}, evaluate: {} }));
   const r = cli('run', '--config', path);
@@ -96,7 +97,7 @@ test('`pivotrl status` with no Temporal server answering exits 3, naming the add
 });
 
 test('`pivotrl generate` writes the suites', () => {
-  const dir = mkdtempSync(join(tmpdir(), 'pivotrl-cli-'));
+  const dir = tempDir('pivotrl-cli-');
   const r = cli('generate', '--out', dir, '--train', '8', '--heldout', '2', '--ood', '5');
   assert.equal(r.status, 0, r.stderr);
   assert.match(r.stdout, /wrote 8 trajectories, 2 held-out tasks and 5 OOD items/);

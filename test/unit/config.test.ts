@@ -1,10 +1,10 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { tmpdir } from 'node:os';
 import { ConfigError, assertInputsExist, loadCampaignConfig } from '../../pipeline/config-file';
 import { sourcePath } from '../../formats/source';
+import { tempDir } from '../../harness/temp-dir';
 
 const minimal = {
   name: 'unit',
@@ -16,7 +16,7 @@ const minimal = {
 };
 
 function write(config: unknown): string {
-  const dir = mkdtempSync(join(tmpdir(), 'pivotrl-config-'));
+  const dir = tempDir('pivotrl-config-');
   const path = join(dir, 'campaign.json');
   writeFileSync(path, JSON.stringify(config));
   return path;
@@ -56,7 +56,7 @@ test('unknown keys are refused, so a typo does not silently use a default', () =
 });
 
 test('a config that is not JSON names the file', () => {
-  const dir = mkdtempSync(join(tmpdir(), 'pivotrl-config-'));
+  const dir = tempDir('pivotrl-config-');
   const path = join(dir, 'bad.json');
   writeFileSync(path, '{ name: ');
   assert.throws(() => loadCampaignConfig(path), new RegExp(`${path}: cannot read config`));

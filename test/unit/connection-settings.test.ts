@@ -3,14 +3,14 @@
 import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { TLSConfig } from '@temporalio/common/lib/internal-non-workflow';
 import { ConnectionSettingsError, temporalSettings, temporalUiUrl } from '../../workers/connection';
 import { ConfigError } from '../../pipeline/config-file';
+import { tempDir } from '../../harness/temp-dir';
 
-const dir = mkdtempSync(join(tmpdir(), 'pivotrl-conn-'));
+const dir = tempDir('pivotrl-conn-');
 after(() => rmSync(dir, { recursive: true, force: true }));
 const file = (name: string, text: string) => {
   writeFileSync(join(dir, name), text);

@@ -2,8 +2,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ci95, tQuantile975 } from '../../experiment/stats';
 import { deepMerge, planExperiment } from '../../experiment/plan';
@@ -17,6 +16,7 @@ import { reportFromResults, writeReport, type ResultsFile } from '../../cli/expe
 import { niceTicks, renderChart } from '../../experiment/svg';
 import type { CampaignProgress, StepRecord } from '../../pipeline/campaign-state';
 import type { Role } from '../../experiment/plan';
+import { tempDir } from '../../harness/temp-dir';
 
 test('95% interval: Student t with n-1 degrees of freedom', () => {
   // mean 3, sd sqrt(2.5), se sqrt(0.5); t(0.975, 4) = 2.776.
@@ -308,7 +308,7 @@ test('claims on per-item rows: verdicts by the rule, intervals from the bootstra
   assert.match(swapped.markdown, /\*\*contradicted\*\* \(the interval lies below \+4\.2\)/);
 
   // results.json holds what the report shows, and --report-only rewrites the same report from it alone.
-  const dir = mkdtempSync(join(tmpdir(), 'pivotrl-report-'));
+  const dir = tempDir('pivotrl-report-');
   writeReport(dir, { name: 'items', command: 'test', seconds: 60, runs: rich });
   const saved = JSON.parse(readFileSync(join(dir, 'results.json'), 'utf8')) as ResultsFile;
   const md = readFileSync(join(dir, 'report.md'), 'utf8');
@@ -355,7 +355,7 @@ test('chart helpers: round ticks; an empty chart still renders', () => {
 });
 
 test('`pivotrl experiment` refuses a bad experiment config at once, naming the file and the field', () => {
-  const dir = mkdtempSync(join(tmpdir(), 'pivotrl-exp-'));
+  const dir = tempDir('pivotrl-exp-');
   const path = join(dir, 'exp.json');
   const methods = [{ id: 'pivotrl', label: 'PivotRL', config: { profile: { selection: 'sometimes' } } }];
   writeFileSync(path, JSON.stringify({ name: 'x', seeds: [1, 2], out: 'r', campaign, methods }));

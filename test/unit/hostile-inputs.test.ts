@@ -5,8 +5,7 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createServer, type Server } from 'node:http';
-import { mkdirSync, mkdtempSync, symlinkSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { WorkflowFailedError } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
@@ -20,6 +19,7 @@ import { StoreEndpointError, storeAsWorkerReachesIt } from '../../store/worker-e
 import { WORKFLOW_OF } from '../../workflows/methods';
 import { startTestTemporal, type TestTemporal } from '../../harness/temporal';
 import { mockActivities, mockConfig, withMockWorkers } from '../support/mock-campaign';
+import { tempDir } from '../../harness/temp-dir';
 
 let temporal: TestTemporal;
 let server: Server;
@@ -129,7 +129,7 @@ async function badInputOf(run: Promise<unknown>): Promise<string> {
 test('the activities re-check the settings they get: a hostile sampler or verify setting fails for good, nothing is sent', async () => {
   const { generate } = createGenerateActivities(() => assert.fail('no local engine in this test'));
   const sampling = { n: 2, temperature: 1, topP: 1, seed: 1, sampler: hostileSampler() };
-  const store = { kind: 'local' as const, root: mkdtempSync(join(tmpdir(), 'pivotrl-hostile-')) };
+  const store = { kind: 'local' as const, root: tempDir('pivotrl-hostile-') };
   const input = { campaignId: 'c', store, checkpoint: 'x', prompts: 'p', out: 'o', sampling };
   const message = await badInputOf(new MockActivityEnvironment().run(generate, input as never));
   assert.match(message, /generate input: sampling: sampler\.apiKeyEnv: must start with PIVOTRL_SAMPLER_/);
@@ -152,7 +152,7 @@ test('the activities re-check the settings they get: a hostile sampler or verify
 });
 
 test('the ingest activity opens data only under PIVOTRL_DATA_ROOTS: a path outside fails for good, naming field and path', async () => {
-  const root = mkdtempSync(join(tmpdir(), 'pivotrl-roots-'));
+  const root = tempDir('pivotrl-roots-');
   process.env.PIVOTRL_DATA_ROOTS = root;
   const input = {
     campaignId: 'c',
@@ -171,7 +171,7 @@ test('the ingest activity opens data only under PIVOTRL_DATA_ROOTS: a path outsi
 });
 
 test('data paths are confined after resolving .. and symlinks; PIVOTRL_DATA_ROOTS lists the roots, the working directory by default', () => {
-  const root = mkdtempSync(join(tmpdir(), 'pivotrl-roots-'));
+  const root = tempDir('pivotrl-roots-');
   mkdirSync(join(root, 'data'));
   writeFileSync(join(root, 'data', 'train.jsonl'), '');
   symlinkSync('/etc/hostname', join(root, 'data', 'escape.jsonl'));

@@ -2,9 +2,8 @@
 // line and field, quarantined with a bounded excerpt, and the reading is byte-exact (CRLF, UTF-8, long lines).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { chmodSync, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { tmpdir } from 'node:os';
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { isUtf8 } from 'node:buffer';
@@ -21,11 +20,12 @@ import { ingestStage } from '../../activities/ingest';
 import { generateToolSuite } from '../../tasks/tool/suite';
 import { noVerifications } from '../../core/turn-verification';
 import { MAX_JSON_DEPTH, nestsDeeperThan } from '../../pipeline/json-depth';
+import { tempDir } from '../../harness/temp-dir';
 
 const TEN_MB = 10 * 1024 * 1024;
 
 function fixture() {
-  const dir = mkdtempSync(join(tmpdir(), 'pivotrl-bad-lines-'));
+  const dir = tempDir('pivotrl-bad-lines-');
   const suite = generateTerminalSuite({ seed: 7, trainTasks: 8, heldoutTasks: 2 });
   const [t0, t1, t2, t3, t4, t5, t6] = suite.train;
   const unicodeGoal = 'Räume /work auf ✓ — 整理 😀';
@@ -158,7 +158,7 @@ test('a file mixing good and bad lines: every good line is ingested, every bad o
 });
 
 test('the reader gives the same lines whatever the chunking, and bounds what it holds of a long line', async () => {
-  const dir = mkdtempSync(join(tmpdir(), 'pivotrl-reader-'));
+  const dir = tempDir('pivotrl-reader-');
   const file = join(dir, 'lines.jsonl');
   const content = ['{"a":1}\r\n', '\r\n', '{"b":"é✓"}\n', 'y'.repeat(100) + '\r\n', '{"c":3}\r\n', 'z'.repeat(64) + '\n', '{"d":4}'].join(
     '',
@@ -218,7 +218,7 @@ test('an unreadable input file (missing, a directory) fails with a bad-input err
 });
 
 test('a file without read permission fails with a bad-input error naming it', async () => {
-  const dir = mkdtempSync(join(tmpdir(), 'pivotrl-locked-'));
+  const dir = tempDir('pivotrl-locked-');
   chmodSync(dir, 0o755);
   const locked = join(dir, 'locked.jsonl');
   writeFileSync(locked, '{}\n');

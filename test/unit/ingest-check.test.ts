@@ -3,16 +3,16 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { tmpdir } from 'node:os';
 import { generateTerminalSuite } from '../../tasks/terminal/suite';
 import { BASH_TOOL, call, jsonl, nemoGymRow, output, shellConversation, user } from '../support/foreign-data';
+import { tempDir } from '../../harness/temp-dir';
 
 const cli = (...args: string[]) => spawnSync('npx', ['tsx', 'cli/pivotrl.ts', 'ingest', ...args], { encoding: 'utf8' });
 
 function files() {
-  const dir = mkdtempSync(join(tmpdir(), 'pivotrl-check-'));
+  const dir = tempDir('pivotrl-check-');
   const write = (name: string, rows: unknown[]) => {
     writeFileSync(join(dir, name), jsonl(rows));
     return join(dir, name);

@@ -1,17 +1,17 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { tmpdir } from 'node:os';
 import { LocalStore, getJsonl } from '../../store';
 import { BadInputError, ingest } from '../../pipeline/ingest';
 import { BadRecord } from '../../pipeline/quarantine';
 import { generateTerminalSuite } from '../../tasks/terminal/suite';
 import { generateOodSuite } from '../../tasks/ood';
 import { Turn } from '../../core/schemas';
+import { tempDir } from '../../harness/temp-dir';
 
 function fixture() {
-  const dir = mkdtempSync(join(tmpdir(), 'pivotrl-ingest-'));
+  const dir = tempDir('pivotrl-ingest-');
   const suite = generateTerminalSuite({ seed: 5, trainTasks: 6, heldoutTasks: 3 });
   const good = suite.train.map((t) => JSON.stringify(t));
   const wrongType = JSON.stringify({ ...suite.train[0], id: 42 });

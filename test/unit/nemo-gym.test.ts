@@ -2,9 +2,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { tmpdir } from 'node:os';
 import { Turn, type Verdict } from '../../core/schemas';
 import { loadCampaignConfig } from '../../pipeline/config-file';
 import { exportPivots } from '../../pipeline/export-pivots';
@@ -24,6 +23,7 @@ import { sweTurns } from '../../tasks/swe/render';
 import { generateSweSuite } from '../../tasks/swe/suite';
 import { toolTurns } from '../../tasks/tool/render';
 import { generateToolSuite } from '../../tasks/tool/suite';
+import { tempDir } from '../../harness/temp-dir';
 
 const jsonl = (rows: unknown[]) => rows.map((r) => JSON.stringify(r) + '\n').join('');
 const readRows = (path: string) =>
@@ -41,7 +41,7 @@ const REWARDS: (0 | 1 | null)[][] = [
 ];
 
 function fixture() {
-  const dir = mkdtempSync(join(tmpdir(), 'pivotrl-nemo-gym-'));
+  const dir = tempDir('pivotrl-nemo-gym-');
   const suite = generateTerminalSuite({ seed: 3, trainTasks: 6, heldoutTasks: 2 });
   const turns = suite.train.flatMap(terminalTurns);
   const task = suite.train[0].task;
@@ -232,7 +232,7 @@ test('tool-use and SWE turns map to rows and back: tool calls, parallel batches,
 });
 
 test('a config names the format per input file; plain paths still mean "detect"', () => {
-  const dir = mkdtempSync(join(tmpdir(), 'pivotrl-nemo-config-'));
+  const dir = tempDir('pivotrl-nemo-config-');
   const path = join(dir, 'campaign.json');
   const config = (trajectories: unknown[]) => ({
     name: 'formats',

@@ -2,9 +2,6 @@
 // answers (policy/train.ts completionNll, the engine's sequenceNll, pipeline/ood-drift.ts) on a tiny real model.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import { initBackend } from '../../policy/backend';
 import { forward, logitsOf, type Model } from '../../policy/model';
@@ -15,6 +12,7 @@ import { OOD_KINDS, generateOodSuite, oodCorrect, parseOodLevels, renderOodAnswe
 import { OodItemScore, scoreOod } from '../../pipeline/episodes';
 import { OodDriftRow, measureOodDrift } from '../../pipeline/ood-drift';
 import { TINY, disposeTrainee as dispose, tinyModel, tok } from '../support/tiny-model';
+import { tempDir } from '../../harness/temp-dir';
 
 await initBackend(() => {});
 
@@ -74,7 +72,7 @@ test('training towards the reference answers lowers their NLL', () => {
 });
 
 test('the drift stage stores one row per item in item order, the same on every run, and their per-token mean', async () => {
-  const root = mkdtempSync(join(tmpdir(), 'pivotrl-ood-drift-'));
+  const root = tempDir('pivotrl-ood-drift-');
   const store = new LocalStore(root);
   const engine = openInProcessPolicyEngine({ store: { kind: 'local', root }, onLog: () => {} });
   try {
@@ -138,7 +136,7 @@ test('OOD levels refuse what is not a level, naming the part', () => {
 });
 
 test('scoreOod writes one 0/1 row per item when given where, and its totals are those rows', async () => {
-  const store = new LocalStore(mkdtempSync(join(tmpdir(), 'pivotrl-ood-score-')));
+  const store = new LocalStore(tempDir('pivotrl-ood-score-'));
   await putJsonl(store, 'ood.jsonl', ITEMS);
   const samples = ITEMS.map((item, i) => ({ turnId: item.id, index: 0, text: i % 3 === 0 ? 'wrong' : ` ${item.answer}`, logprobs: [] }));
   await putJsonl(store, 'samples.jsonl', samples);

@@ -2,9 +2,7 @@
 // with the caller's event loop free while the thread works.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { rmSync } from 'node:fs';
 import { assertAcceleratorOrAllowed, generatedText, openPolicyEngine, policyThreads } from '../../policy/engine';
 import { groupAdvantages } from '../../pivotrl/grpo';
 import { LocalStore } from '../../store';
@@ -12,11 +10,12 @@ import { LocalEngine } from '../../policy/local';
 import { loadCheckpoint } from '../../policy/checkpoint';
 import { disposeModel, namedParams } from '../../policy/model';
 import { disposeAdam } from '../../policy/train';
+import { tempDir } from '../../harness/temp-dir';
 
 const TINY = { vocab: 101, ctx: 64, layers: 1, width: 32, heads: 2 };
 
 test('worker-thread engine: init, sample, GRPO and SFT steps, checkpoints in the store', async () => {
-  const dir = mkdtempSync(join(tmpdir(), 'pivotrl-engine-'));
+  const dir = tempDir('pivotrl-engine-');
   const logs: string[] = [];
   const engine = openPolicyEngine({ store: { kind: 'local', root: dir }, onLog: (m) => logs.push(m) });
   try {
@@ -74,7 +73,7 @@ test('worker-thread engine: init, sample, GRPO and SFT steps, checkpoints in the
 
 /** Samples, then a GRPO step (KL to a reference) and an SFT step of several micro-batches each, on `threads` threads. */
 async function lineage(threads: number) {
-  const dir = mkdtempSync(join(tmpdir(), 'pivotrl-engine-'));
+  const dir = tempDir('pivotrl-engine-');
   const logs: string[] = [];
   const engine = openPolicyEngine({ store: { kind: 'local', root: dir }, onLog: (m) => logs.push(m), threads });
   try {
@@ -123,7 +122,7 @@ test('results do not depend on the thread count: samples, metrics and checkpoint
 });
 
 test('a helper serves an adopted checkpoint without loading it; an optimiser step from it loads the stored moments', async () => {
-  const dir = mkdtempSync(join(tmpdir(), 'pivotrl-engine-'));
+  const dir = tempDir('pivotrl-engine-');
   const store = new LocalStore(dir);
   const opts = { n: 2, temperature: 1, topP: 1, maxTokens: 6, stop: [], seed: 4 };
   const examples = [{ prompt: 'G: list files\n$ ', completion: 'ls\n' }];

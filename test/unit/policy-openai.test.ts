@@ -3,9 +3,7 @@
 // (tool_calls and content). The real HTTP round trip against our own model is test/integration/openai-sampler.test.ts.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { rmSync } from 'node:fs';
 import { z } from 'zod';
 import { Verdict, type Turn } from '../../core/schemas';
 import { firstIssue } from '../../core/zod-errors';
@@ -24,6 +22,7 @@ import { generateToolSuite } from '../../tasks/tool/suite';
 import { toolTurns } from '../../tasks/tool/render';
 import { ToolVerifier, verifyToolTurn } from '../../verifiers/tool';
 import { promptOfConversation } from '../support/chat-template';
+import { tempDir } from '../../harness/temp-dir';
 
 const config = SamplerConfig.parse({ kind: 'openai', baseUrl: 'https://llm.test/v1/', model: 'm', maxAttempts: 3 }) as Extract<
   SamplerConfig,
@@ -310,7 +309,7 @@ test('malformed tool calls become invalid actions with their reason, never a fai
 });
 
 test('an invalid reply is judged 0 as unparseable with its reason by the verify stage', async () => {
-  const dir = mkdtempSync(join(tmpdir(), 'pivotrl-chat-'));
+  const dir = tempDir('pivotrl-chat-');
   try {
     const store = new LocalStore(dir);
     const turns = toolTurns(toolTrajectory);

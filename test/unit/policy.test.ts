@@ -1,8 +1,7 @@
 // The policy model, sampler, trainer and checkpoints (policy/), on a tiny model.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import { initBackend } from '../../policy/backend';
@@ -16,6 +15,7 @@ import { generatedText, ModelConfig } from '../../policy/schemas';
 import { LocalStore } from '../../store';
 import { groupAdvantages } from '../../pivotrl/grpo';
 import { promptSeed } from '../../policy/rng';
+import { tempDir } from '../../harness/temp-dir';
 
 await initBackend(() => {});
 const tok = charTokenizer();
@@ -30,7 +30,7 @@ function tinyModel(seed = 1, config = TINY): Trainee {
 function dispose(tr: Trainee) {
   tf.dispose([...namedParams(tr.model.params).map(([, v]) => v), tr.model.headMask, ...tr.adam.m, ...tr.adam.v]);
 }
-const tmp = () => mkdtempSync(join(tmpdir(), 'pivotrl-policy-'));
+const tmp = () => tempDir('pivotrl-policy-');
 const PROMPTS = ['G: copy notes.txt to out/\n$ ls\nnotes.txt\n$ ', 'Q: add 2 3\nA: ', '$ '];
 const SFT = [
   { prompt: PROMPTS[0], completion: 'cp notes.txt out/\n' },

@@ -3,9 +3,6 @@
 // MockActivityEnvironment (heartbeats and attempt info as Temporal gives them), with a fake model and verifier.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { MockActivityEnvironment } from '@temporalio/testing';
 import { createGenerateActivities } from '../../activities/generate';
 import { DEFAULT_MAX_TOKENS, GENERATE_CHUNK } from '../../pipeline/generate';
@@ -19,8 +16,9 @@ import { cursorFrom, partsOf, runInParts } from '../../pipeline/parts';
 import type { Verifier, VerifyItem } from '../../verifiers/verifier';
 import { generateTerminalSuite } from '../../tasks/terminal/suite';
 import { terminalTurns } from '../../tasks/terminal/render';
+import { tempDir } from '../../harness/temp-dir';
 
-const tempStore = (): LocalStoreConfig => ({ kind: 'local', root: mkdtempSync(join(tmpdir(), 'pivotrl-resume-')) });
+const tempStore = (): LocalStoreConfig => ({ kind: 'local', root: tempDir('pivotrl-resume-') });
 
 /** Runs an activity as attempt `attempt` with the given heartbeat details; returns its result (or error) and heartbeats. */
 async function attempt<R>(

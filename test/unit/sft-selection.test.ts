@@ -3,9 +3,7 @@
 // lowest validation loss is chosen, and early stopping stops and keeps the best checkpoint.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { rmSync } from 'node:fs';
 import { openInProcessPolicyEngine } from '../../policy/engine';
 import { LocalStore, getJsonl, putJsonl } from '../../store';
 import { Turn } from '../../core/schemas';
@@ -15,11 +13,12 @@ import { splitByTrajectory, validationLoss } from '../../pipeline/sft';
 import { chooseLr, recordValidation } from '../../pipeline/sft-selection';
 import { sftUpdateOnTurns } from '../../pipeline/update';
 import type { SftRecord } from '../../pipeline/campaign-state';
+import { tempDir } from '../../harness/temp-dir';
 
 const TINY = { vocab: 101, ctx: 128, layers: 1, width: 32, heads: 2 };
 
 test('validation split by trajectory; val loss falls with SFT; the lr of the lowest val loss is chosen', async (t) => {
-  const dir = mkdtempSync(join(tmpdir(), 'pivotrl-sft-'));
+  const dir = tempDir('pivotrl-sft-');
   t.after(() => rmSync(dir, { recursive: true, force: true }));
   const store = new LocalStore(dir);
   const engine = openInProcessPolicyEngine({ store: { kind: 'local', root: dir }, onLog: () => {} });

@@ -5,9 +5,7 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
-import { existsSync, mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { existsSync } from 'node:fs';
 import { ensureApplicationFailure } from '@temporalio/common';
 import {
   LocalStore,
@@ -21,6 +19,7 @@ import {
 } from '../../store';
 import { STAGE_OPTIONS } from '../../workflows/stages';
 import { startVersitygw, versitygwPath, type TestObjectStore } from '../../harness/versitygw';
+import { tempDir } from '../../harness/temp-dir';
 
 const MiB = 1024 * 1024;
 const BUCKET = 'contract';
@@ -42,7 +41,7 @@ after(async () => s3?.stop());
 // Small parts for S3, so the large put of the atomicity test goes up as a multipart upload.
 const s3Config = (o: Partial<S3StoreConfig> = {}) => S3StoreConfig.parse({ kind: 's3', bucket: BUCKET, endpoint: s3!.endpoint, ...o });
 const backends: { name: string; skip: string | false; open: () => ArtefactStore }[] = [
-  { name: 'local', skip: false, open: () => new LocalStore(mkdtempSync(join(tmpdir(), 'pivotrl-contract-'))) },
+  { name: 'local', skip: false, open: () => new LocalStore(tempDir('pivotrl-contract-')) },
   {
     name: 's3',
     skip: s3Missing,

@@ -2,18 +2,17 @@
 // in-process, and an episode ends with the reply to the user (not at maxTurns).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { rmSync } from 'node:fs';
 import type { HeldoutTask, Sample } from '../../core/schemas';
 import { getJsonl, putJsonl, LocalStore } from '../../store';
 import { scoreEpisodes, startEpisodes, stepEpisodes } from '../../pipeline/episodes';
 import { toolEpisodeRunner } from '../../tasks/tool/episode';
 import { generateToolSuite } from '../../tasks/tool/suite';
 import { toolTurns } from '../../tasks/tool/render';
+import { tempDir } from '../../harness/temp-dir';
 
 test('tool episodes: the policy acts round by round, the reply ends the episode, the final check scores it', async () => {
-  const root = mkdtempSync(join(tmpdir(), 'tool-episodes-'));
+  const root = tempDir('tool-episodes-');
   const store = new LocalStore(root);
   try {
     const suite = generateToolSuite({ seed: 21, trainTasks: 8, heldoutTasks: 0 });

@@ -19,9 +19,7 @@ import {
   summariseTurnEval,
   turnEvalItems,
 } from '../../pipeline/turn-eval';
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { tempDir } from '../../harness/temp-dir';
 
 const terminalHeldout = (n: number, seed = 5) => generateTerminalSuite({ seed, trainTasks: 0, heldoutTasks: n }).heldout;
 const bucketOf = (t: Turn) => `${t.task.template}#${t.index}`;
@@ -151,7 +149,7 @@ test('a state missing its greedy verdict or one of its K sampled verdicts is an 
 });
 
 test('the stages write the chosen states with their prompts, and the items the summary is computed from', async () => {
-  const store = new LocalStore(mkdtempSync(join(tmpdir(), 'turn-eval-')));
+  const store = new LocalStore(tempDir('turn-eval-'));
   await putJsonl(store, 'heldout.jsonl', terminalHeldout(12));
   const out = { turns: 'states.turns.jsonl', prompts: 'states.prompts.jsonl' };
   const selected = await selectHeldoutStates(store, 'heldout.jsonl', 10, out);

@@ -4,18 +4,18 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { mayPass } from '../../deploy/ui-proxy/access';
 import { createUiProxy, LOGIN_PATH } from '../../deploy/ui-proxy/proxy';
 import { SESSION_COOKIE } from '../../deploy/ui-proxy/sessions';
 import { hashPassword, parseUsers, UserDirectory, writeUsers } from '../../deploy/ui-proxy/users';
 import { httpsCall, type Answer } from '../support/https';
+import { tempDir } from '../../harness/temp-dir';
 
-const dir = mkdtempSync(join(tmpdir(), 'pivotrl-ui-proxy-'));
+const dir = tempDir('pivotrl-ui-proxy-');
 const usersFile = join(dir, 'users');
 const PASSWORDS = { viewer: 'viewer-password-0123456789', ops: 'ops-password-0123456789abc' };
 const seen: { method: string; url: string; headers: IncomingHttpHeaders; body: string }[] = [];

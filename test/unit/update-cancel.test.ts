@@ -2,9 +2,7 @@
 // engine in this thread and in its worker thread (policy/engine.ts), and the update stage (pipeline/update.ts).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { rmSync } from 'node:fs';
 import * as tf from '@tensorflow/tfjs-core';
 import { initBackend } from '../../policy/backend';
 import { charTokenizer } from '../../policy/tokenizer';
@@ -15,6 +13,7 @@ import { openInProcessPolicyEngine, openPolicyEngine, type PolicyEngine } from '
 import { LocalStore, putJsonl } from '../../store';
 import { grpoUpdateOnPivots } from '../../pipeline/update';
 import type { Sample, Turn, Verdict } from '../../core/schemas';
+import { tempDir } from '../../harness/temp-dir';
 
 await initBackend(() => {});
 const tok = charTokenizer();
@@ -56,7 +55,7 @@ test('a step cancelled after its first micro-batch throws AbortError and leaves 
 
 /** Runs `fn` with an engine on a fresh store holding checkpoint c/0. */
 async function withEngine(open: (root: string) => PolicyEngine, fn: (engine: PolicyEngine, store: LocalStore) => Promise<void>) {
-  const dir = mkdtempSync(join(tmpdir(), 'pivotrl-cancel-'));
+  const dir = tempDir('pivotrl-cancel-');
   const engine = open(dir);
   try {
     await engine.init({ out: 'c/0', config: TINY, seed: 3 });
