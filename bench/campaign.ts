@@ -6,7 +6,7 @@
 // this tree; prints each one's wall time, this tree's time per phase and activity (the campaign's stageTimes), and
 // ratio = this tree's wall time / the baseline's (target <= 0.5). The last line is one JSON object.
 import { execFileSync, spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -15,6 +15,7 @@ import { temporalSettings } from '../workers/connection';
 import { dataConverterFromEnv } from '../workers/data-converter';
 import type { CampaignProgress } from '../pipeline/campaign-state';
 import { phaseTotals } from '../pipeline/stage-times';
+import { tempDir } from '../harness/temp-dir';
 
 /** The code of 2026-12-06 before this bench existed. */
 const BASELINE = '4a94bce';
@@ -28,7 +29,7 @@ const { values: args } = parseArgs({
 function demoConfig(tree: string, tag: string): { path: string; id: string } {
   const demo = JSON.parse(readFileSync(join(REPO, 'configs/demo.json'), 'utf8'));
   const data = (p: string) => resolve(REPO, 'configs', p);
-  const dir = mkdtempSync(join(tmpdir(), `pivotrl-bench-campaign-${tag}-`));
+  const dir = tempDir(`pivotrl-bench-campaign-${tag}-`);
   const config = {
     ...demo,
     name: `bench-campaign-${tag}`,

@@ -68,7 +68,7 @@ export class LocalEngine {
 
   constructor(opts: { store: StoreConfig; onLog?: (msg: string) => void; threads?: number }) {
     this.storeConfig = StoreConfig.parse(opts.store);
-    this.store = openStore(this.storeConfig);
+    this.store = openStore(this.storeConfig, { blocking: true }); // this thread computes synchronously anyway
     this.log = opts.onLog ?? (() => {});
     this.threads = opts.threads ?? 1;
   }

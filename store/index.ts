@@ -13,10 +13,11 @@ export { LocalStoreConfig, S3StoreConfig, StoreConfig } from '../core/store-conf
 // One S3 client per configuration and process: activities open the store on every call.
 const s3Stores = new Map<string, S3Store>();
 
-export function openStore(config: StoreConfig): ArtefactStore {
+/** `blocking`: a local store's file calls block the calling thread (LocalStore). */
+export function openStore(config: StoreConfig, o: { blocking?: boolean } = {}): ArtefactStore {
   switch (config.kind) {
     case 'local':
-      return new LocalStore(config.root);
+      return new LocalStore(config.root, o);
     case 's3': {
       const key = JSON.stringify(config);
       let store = s3Stores.get(key);

@@ -6,6 +6,9 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { Worker } from 'node:worker_threads';
 import { ensureApplicationFailure } from '@temporalio/common';
 import {
   LocalStore,
@@ -42,6 +45,7 @@ after(async () => s3?.stop());
 const s3Config = (o: Partial<S3StoreConfig> = {}) => S3StoreConfig.parse({ kind: 's3', bucket: BUCKET, endpoint: s3!.endpoint, ...o });
 const backends: { name: string; skip: string | false; open: () => ArtefactStore }[] = [
   { name: 'local', skip: false, open: () => new LocalStore(tempDir('pivotrl-contract-')) },
+  { name: 'local (blocking)', skip: false, open: () => new LocalStore(tempDir('pivotrl-contract-'), { blocking: true }) },
   {
     name: 's3',
     skip: s3Missing,
@@ -91,7 +95,7 @@ for (const backend of backends) {
 
     test(
       'atomic: a reader polling during a large put sees nothing, then the old object or the new one, whole',
-      { timeout: 120_000 },
+      { timeout: 120_000, skip: backend.name === 'local (blocking)' && 'a blocking put lets no reader in this thread run; see below' },
       async () => {
         const store = backend.open();
         const old = randomBytes(2 * MiB);
@@ -196,4 +200,54 @@ describe('s3 store set-up errors', { skip: s3Missing }, () => {
       await s3!.start().catch(() => {});
     }
   });
+});
+
+// A blocking put holds its thread, so the reader polls from another thread, reading the files as another process would.
+const POLLER = `
+const { workerData, parentPort } = require('node:worker_threads');
+const { readFileSync } = require('node:fs');
+const { createHash } = require('node:crypto');
+const flags = new Int32Array(workerData.flags); // [stop, rounds polled]
+const seen = workerData.paths.map(() => ({}));
+while (Atomics.load(flags, 0) === 0) {
+  workerData.paths.forEach((path, i) => {
+    let what;
+    try { what = createHash('sha256').update(readFileSync(path)).digest('hex'); }
+    catch (err) { if (err.code !== 'ENOENT') throw err; what = 'missing'; }
+    seen[i][what] = (seen[i][what] ?? 0) + 1;
+  });
+  Atomics.add(flags, 1, 1);
+}
+parentPort.postMessage(seen);`;
+
+test('local (blocking) store is atomic too: a reader in another thread sees nothing, then the old object or the new one, whole', async () => {
+  const root = tempDir('pivotrl-contract-');
+  const store = new LocalStore(root, { blocking: true });
+  const old = randomBytes(2 * MiB);
+  const big = randomBytes(24 * MiB);
+  const flags = new Int32Array(new SharedArrayBuffer(8));
+  // Two more rounds: the second of them started after the last put and ended before the next one.
+  const twoRounds = async () => {
+    const from = Atomics.load(flags, 1);
+    while (Atomics.load(flags, 1) < from + 2) await sleep(1);
+  };
+  const poller = new Worker(POLLER, {
+    eval: true,
+    workerData: { flags: flags.buffer, paths: ['big/new.bin', 'big/over.bin'].map((k) => join(root, k)) },
+  });
+  const seen = new Promise<Record<string, number>[]>((resolve, reject) => poller.once('message', resolve).once('error', reject));
+  await twoRounds();
+  await store.put('big/new.bin', big);
+  await store.put('big/over.bin', old);
+  await twoRounds();
+  await store.put('big/over.bin', big);
+  await twoRounds();
+  Atomics.store(flags, 0, 1);
+  const [atNew, atOver] = await seen;
+  await poller.terminate();
+  assert.ok(atNew.missing > 0 && atNew[sha(big)] > 0, `the reader saw the new key missing, then written: ${JSON.stringify(atNew)}`);
+  assert.deepEqual(Object.keys(atNew).sort(), ['missing', sha(big)].sort(), 'nothing but missing or the whole object');
+  assert.ok(atOver[sha(old)] > 0, 'the reader saw the old object');
+  for (const what of Object.keys(atOver)) assert.ok(['missing', sha(old), sha(big)].includes(what), 'a partial object was visible');
+  assert.deepEqual(await store.list('big/'), ['big/new.bin', 'big/over.bin'], 'no temporary object is listed');
 });
