@@ -7,7 +7,9 @@
 // 1 and 2 threads (bench/ceiling.ts: the model's matmul shapes, and a memory-bound add). A figure is the median over
 // reps of that rep's ratio (rate with 2 threads / rate with 1, by wall time: the threads run at once), so load that
 // comes and goes shifts both sides of a ratio alike. The two engines must give the same samples and checkpoint hashes
-// (else they would not be doing the same work). `cpu_efficiency` is the process CPU time of the 1-thread call over
+// (else they would not be doing the same work). `of_ceiling`: the median over reps of the engine's ratio over the matmul
+// ceiling's in the same rep: 1 at best, give or take noise (an engine's serial part and splitting cost are extra).
+// `cpu_efficiency` is the process CPU time of the 1-thread call over
 // the 2-thread call's: below 1 by what splitting costs, whatever the load. `by_thread_cpu` gives each figure again
 // with the on-CPU time of the call's busiest thread (Linux schedstat) in place of wall time: what the ratio would be
 // with two free cores, when other processes keep the machine busy (time spent waiting for a core is left out; cores
@@ -130,6 +132,8 @@ export async function measureScaling(s: ScalingSetup) {
     }
     const ratio = (p: (typeof parts)[number], of: (t: Timing) => number) =>
       round(median(times[p][0].map((one, r) => of(one) / of(times[p][1][r]))));
+    const repRatio = (p: (typeof parts)[number], r: number) => times[p][0][r].wall / times[p][1][r].wall;
+    const ofCeiling = (p: 'sample' | 'train') => round(median(times[p][0].map((_, r) => repRatio(p, r) / repRatio('hw_matmul', r))));
     const sampled = s.prompts.length * s.sampling.n * s.sampling.maxTokens;
     const trained = s.examples.reduce((n, e) => n + e.prompt.length + 1 + e.completion.length, 0);
     const rate = (tokens: number, p: 'sample' | 'train', i: number) => round(tokens / median(times[p][i].map((t) => t.wall)), 1);
@@ -138,6 +142,7 @@ export async function measureScaling(s: ScalingSetup) {
       train_scaling_2: ratio('train', (t) => t.wall),
       hw_scaling_2: ratio('hw_matmul', (t) => t.wall),
       hw_stream_scaling_2: ratio('hw_stream', (t) => t.wall),
+      of_ceiling: { sample: ofCeiling('sample'), train: ofCeiling('train') },
       cpu_efficiency: { sample: ratio('sample', (t) => t.cpu), train: ratio('train', (t) => t.cpu) },
       by_thread_cpu: {
         sample_scaling_2: ratio('sample', (t) => t.thread),
@@ -184,6 +189,7 @@ if (import.meta.url === `file://${process.argv[1]}`) {
   console.log(
     `scaling on 2 threads (median of ${result.reps} reps, wall time): sampling ${result.sample_scaling_2}x, SFT ${result.train_scaling_2}x; ` +
       `ceiling (same loops in 2 independent threads): matmul ${result.hw_scaling_2}x, memory-bound ${result.hw_stream_scaling_2}x; ` +
+      `engine over ceiling: sampling ${result.of_ceiling.sample}, SFT ${result.of_ceiling.train}; ` +
       `by the busiest thread's CPU time: sampling ${result.by_thread_cpu.sample_scaling_2}x, SFT ${result.by_thread_cpu.train_scaling_2}x, ` +
       `ceiling ${result.by_thread_cpu.hw_scaling_2}x / ${result.by_thread_cpu.hw_stream_scaling_2}x`,
   );
