@@ -2,7 +2,7 @@
 // `npx tsx bench/policy.ts [--reps 3 --scaling-reps 9 --batch 8 --train-batch 4 --roofline-prompts 8 --samples 8 --wide 4]`.
 //
 // Roofline: the backend's peak matmul rate (GFLOP/s, the best of 512x512x512 and the model's own shapes) measured in
-// the same run, and sampling (`sample_roofline_frac`, a batch of --roofline-prompts prompts x --samples samples at
+// the same run (its best shape again before each rep, see roofline()), and sampling (`sample_roofline_frac`, a batch of --roofline-prompts prompts x --samples samples at
 // temperature 1) and SFT training (`train_mfu`) as fractions of it, counting the model's FLOPs (policy/flops.ts), at
 // pi0's shape and at a --wide times wider model.
 //
@@ -210,7 +210,7 @@ function matmulRate(m: number, k: number, n: number): number {
 }
 
 /** Peak matmul GFLOP/s: 512^3 and the products of the model's layers at a training step's and a decoding step's rows. */
-function peakMatmul(cs: ModelConfig[]): { gflops: number; shapes: Record<string, number> } {
+function peakMatmul(cs: ModelConfig[]): { gflops: number; shape: [number, number, number]; shapes: Record<string, number> } {
   const shapes: Record<string, number> = { '512x512x512': matmulRate(512, 512, 512) };
   for (const c of cs) {
     const W = c.width;
@@ -224,43 +224,55 @@ function peakMatmul(cs: ModelConfig[]): { gflops: number; shapes: Record<string,
         shapes[`${rows}x${k}x${n}`] ??= matmulRate(rows, k, n);
     }
   }
-  return { gflops: Math.max(...Object.values(shapes)), shapes };
+  const [best, gflops] = Object.entries(shapes).reduce((a, b) => (b[1] > a[1] ? b : a));
+  return { gflops, shape: best.split('x').map(Number) as [number, number, number], shapes };
 }
 
-/** Sampling (RP prompts x K samples, temperature 1, no stop) and SFT training rates of a config, against `peak`. */
-function roofline(c: ModelConfig, peak: number) {
+/**
+ * Sampling (RP prompts x K samples, temperature 1, no stop) and SFT training rates of a config, as fractions of the
+ * peak: each rep re-measures the peak's shape just before its sampling call and training step, and a figure is the
+ * median over reps of that rep's fraction (this machine's speed moves by a third within a minute; a peak measured
+ * once, before everything else, made the fractions move by as much).
+ */
+function roofline(c: ModelConfig, peak: { gflops: number; shape: [number, number, number] }) {
   const t = fresh(c);
   const rPrompts = Array.from({ length: RP }, () => text(PROMPT_TOKENS - 1));
   const opts = { n: K, temperature: 1, topP: 1, maxTokens: ACTION_TOKENS, stop: [], seed: 3 };
   sample(t.model, rPrompts.slice(0, 1), { ...opts, maxTokens: 2 }); // warm-up
+  trainStep(t, 'sft', batch, { lr: 1e-4 }); // warm-up
+  // the prompt's prefill runs once per prompt, the decoding once per sample
+  const prefill = sampleFlops(c, PROMPT_TOKENS, 0);
+  const sFlops = RP * prefill + RP * K * (sampleFlops(c, PROMPT_TOKENS, ACTION_TOKENS) - prefill);
+  const tFlops = TB * trainFlops(c, PROMPT_TOKENS, ACTION_TOKENS);
   const sT: Times = { wall: [], cpu: [] };
+  const tT: Times = { wall: [], cpu: [] };
+  const peaks: number[] = [];
+  const fracs: { sample: number[]; train: number[] } = { sample: [], train: [] };
   for (let r = 0; r < reps; r++) {
+    const p = matmulRate(...peak.shape);
+    peaks.push(p);
     const x = timed(() => sample(t.model, rPrompts, opts).tokens);
     if (x.out !== RP * K * ACTION_TOKENS) throw new Error(`sampled ${x.out} tokens, expected ${RP * K * ACTION_TOKENS}`);
     sT.wall.push(x.wall);
     sT.cpu.push(x.cpu);
-  }
-  trainStep(t, 'sft', batch, { lr: 1e-4 }); // warm-up
-  const tT: Times = { wall: [], cpu: [] };
-  for (let r = 0; r < reps; r++) {
-    const x = timed(() => trainStep(t, 'sft', batch, { lr: 1e-4 }));
-    tT.wall.push(x.wall);
-    tT.cpu.push(x.cpu);
+    const y = timed(() => trainStep(t, 'sft', batch, { lr: 1e-4 }));
+    tT.wall.push(y.wall);
+    tT.cpu.push(y.cpu);
+    fracs.sample.push(sFlops / x.cpu / 1e9 / p);
+    fracs.train.push(tFlops / y.cpu / 1e9 / p);
   }
   release(t);
-  // the prompt's prefill runs once per prompt, the decoding once per sample
-  const prefill = sampleFlops(c, PROMPT_TOKENS, 0);
-  const sGflops = (RP * prefill + RP * K * (sampleFlops(c, PROMPT_TOKENS, ACTION_TOKENS) - prefill)) / median(sT.cpu) / 1e9;
-  const tGflops = (TB * trainFlops(c, PROMPT_TOKENS, ACTION_TOKENS)) / median(tT.cpu) / 1e9;
   return {
     width: c.width,
     params: countParams(c),
     sample_tok_s: round(rates(RP * K * ACTION_TOKENS, sT).cpu, 1),
-    sample_gflops: round(sGflops),
-    sample_roofline_frac: round(sGflops / peak, 3),
+    sample_gflops: round(sFlops / median(sT.cpu) / 1e9),
+    sample_roofline_frac: round(median(fracs.sample), 3),
     train_tok_s: round(rates(seqTokens, tT).cpu, 1),
-    train_gflops: round(tGflops),
-    train_mfu: round(tGflops / peak, 3),
+    train_gflops: round(tFlops / median(tT.cpu) / 1e9),
+    train_mfu: round(median(fracs.train), 3),
+    /** The peak's shape re-measured before each rep (GFLOP/s of CPU time). */
+    peak_gflops_by_rep: peaks.map((g) => round(g)),
     seconds: { sample: list(sT), train: list(tT) },
   };
 }
@@ -272,8 +284,8 @@ console.log(
     .map(([k, v]) => `${k} ${v.toFixed(1)}`)
     .join(', ')})`,
 );
-const pi0Roof = roofline(cfg, peak.gflops);
-const wideRoof = roofline(wideCfg, peak.gflops);
+const pi0Roof = roofline(cfg, peak);
+const wideRoof = roofline(wideCfg, peak);
 for (const [name, r] of [
   ['pi0 shape', pi0Roof],
   [`${WIDE}x wider`, wideRoof],
