@@ -11,6 +11,7 @@ parentPort!.on('message', (work: CeilingWork) => {
 });
 
 function run(work: CeilingWork): void {
+  if (work.kind === 'compute') return void registerFma(work.iters);
   const inputs =
     work.kind === 'matmul'
       ? work.shapes.map(([m, k, n]) => [tf.randomNormal([m, k]), tf.randomNormal([k, n])])
@@ -24,4 +25,20 @@ function run(work: CeilingWork): void {
     }
   }
   tf.dispose(inputs.flat());
+}
+
+/** 8 independent multiply-add chains, 1e6 rounds per iteration: floating-point throughput with no memory traffic. */
+function registerFma(iters: number): number {
+  let [a, b, c, d, e, f, g, h] = [1, 2, 3, 4, 5, 6, 7, 8];
+  for (let i = 0; i < iters * 1e6; i++) {
+    a = a * 0.999999 + 1e-7;
+    b = b * 0.999999 + 1e-7;
+    c = c * 0.999999 + 1e-7;
+    d = d * 0.999999 + 1e-7;
+    e = e * 0.999999 + 1e-7;
+    f = f * 0.999999 + 1e-7;
+    g = g * 0.999999 + 1e-7;
+    h = h * 0.999999 + 1e-7;
+  }
+  return a + b + c + d + e + f + g + h;
 }

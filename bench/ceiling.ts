@@ -4,9 +4,14 @@
 import { Worker } from 'node:worker_threads';
 import type { ModelConfig } from '../policy/schemas';
 
-/** A loop one thread runs: matmuls of the given [m, k, n] shapes, or a memory-bound elementwise add. */
+/**
+ * A loop one thread runs: matmuls of the given [m, k, n] shapes, a memory-bound elementwise add, or floating-point
+ * multiply-adds in registers (`compute`: what the cores give with nothing shared but the clock).
+ */
 export type CeilingWork =
-  { kind: 'matmul'; shapes: [number, number, number][]; iters: number } | { kind: 'stream'; elements: number; iters: number };
+  | { kind: 'matmul'; shapes: [number, number, number][]; iters: number }
+  | { kind: 'stream'; elements: number; iters: number }
+  | { kind: 'compute'; iters: number };
 
 /** The model's layer products ([rows, W] x [W, W], [W, 4W], [4W, W], [W, vocab]) at each of `rows`. */
 export function modelMatmuls(c: ModelConfig, rows: number[]): [number, number, number][] {

@@ -3,17 +3,17 @@
 //
 // Two engines stay open side by side, 1 and 2 threads, each warmed with a call of the measured size. Each rep then
 // times, back to back and in alternating order, the same sampling call (prompts x samples at temperature 1) on both,
-// one SFT step of a lineage (c/r -> c/r+1, as a campaign's update steps go) on both, and the ceiling's fixed loops in
-// 1 and 2 threads (bench/ceiling.ts: the model's matmul shapes, and a memory-bound add). A figure is the median over
-// reps of that rep's ratio (rate with 2 threads / rate with 1, by wall time: the threads run at once), so load that
-// comes and goes shifts both sides of a ratio alike. The two engines must give the same samples and checkpoint hashes
-// (else they would not be doing the same work). `of_ceiling`: the median over reps of the engine's ratio over the matmul
-// ceiling's in the same rep: 1 at best, give or take noise (an engine's serial part and splitting cost are extra).
-// `cpu_efficiency` is the process CPU time of the 1-thread call over
-// the 2-thread call's: below 1 by what splitting costs, whatever the load. `by_thread_cpu` gives each figure again
-// with the on-CPU time of the call's busiest thread (Linux schedstat) in place of wall time: what the ratio would be
-// with two free cores, when other processes keep the machine busy (time spent waiting for a core is left out; cores
-// slowing each other down, as the ceiling's loops show, is not).
+// one SFT step of a lineage (c/r -> c/r+1, as a campaign's update steps go) on both, and the ceiling's fixed loops in 1
+// and 2 threads (bench/ceiling.ts: the model's matmul shapes, a memory-bound add, multiply-adds in registers). A figure
+// is the median over reps of that rep's ratio (rate with 2 threads / rate with 1, by wall time: the threads run at
+// once), so load that comes and goes shifts both sides of a ratio alike. The two engines must give the same samples and
+// checkpoint hashes (else they would not be doing the same work). `of_ceiling`: the median over reps of the engine's
+// ratio over the matmul ceiling's in the same rep: 1 at best, give or take noise (an engine's serial part and splitting
+// cost are extra). `cpu_efficiency` is the process CPU time of the 1-thread call over the 2-thread call's: below 1 by
+// what splitting costs, whatever the load. `by_thread_cpu` gives each figure again with the on-CPU time of the call's
+// busiest thread (Linux schedstat) in place of wall time: what the ratio would be with two free cores, when other
+// processes keep the machine busy (time spent waiting for a core is left out; cores slowing each other down, as the
+// ceiling's loops show, is not).
 import { mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -100,12 +100,13 @@ export async function measureScaling(s: ScalingSetup) {
     }
     const sampleRows = (s.prompts.length * s.sampling.n) / 2; // decoding rows per thread with 2 threads
     const trainRows = s.microBatchTokens; // about one micro-batch's rows of tokens
-    const works: Record<'matmul' | 'stream', CeilingWork> = {
+    const works: Record<'matmul' | 'stream' | 'compute', CeilingWork> = {
       matmul: await calibrated(ceiling, { kind: 'matmul', shapes: modelMatmuls(s.config, [trainRows, sampleRows]), iters: 4 }, 0.4),
       stream: await calibrated(ceiling, { kind: 'stream', elements: 1 << 22, iters: 4 }, 0.4),
+      compute: await calibrated(ceiling, { kind: 'compute', iters: 20 }, 0.4),
     };
 
-    const parts = ['sample', 'train', 'hw_matmul', 'hw_stream'] as const;
+    const parts = ['sample', 'train', 'hw_matmul', 'hw_stream', 'hw_compute'] as const;
     const times = Object.fromEntries(parts.map((p) => [p, [[], []]])) as unknown as Record<(typeof parts)[number], [Timing[], Timing[]]>;
     for (let r = 0; r < s.reps; r++) {
       const order = r % 2 === 0 ? [0, 1] : [1, 0]; // neither side always runs first
@@ -123,7 +124,7 @@ export async function measureScaling(s: ScalingSetup) {
       }
       if (samples[0] !== samples[1] || hashes[0] !== hashes[1])
         throw new Error(`rep ${r}: the 1- and 2-thread engines gave different samples or checkpoints`);
-      for (const kind of ['matmul', 'stream'] as const) {
+      for (const kind of ['matmul', 'stream', 'compute'] as const) {
         for (const i of order) {
           const x = await timed(() => ceiling.run(works[kind], i + 1));
           times[`hw_${kind}`][i].push({ wall: x.wall / (i + 1), cpu: x.cpu, thread: x.thread / (i + 1) }); // per loop: rates compare
@@ -142,6 +143,7 @@ export async function measureScaling(s: ScalingSetup) {
       train_scaling_2: ratio('train', (t) => t.wall),
       hw_scaling_2: ratio('hw_matmul', (t) => t.wall),
       hw_stream_scaling_2: ratio('hw_stream', (t) => t.wall),
+      hw_compute_scaling_2: ratio('hw_compute', (t) => t.wall),
       of_ceiling: { sample: ofCeiling('sample'), train: ofCeiling('train') },
       cpu_efficiency: { sample: ratio('sample', (t) => t.cpu), train: ratio('train', (t) => t.cpu) },
       by_thread_cpu: {
@@ -149,6 +151,7 @@ export async function measureScaling(s: ScalingSetup) {
         train_scaling_2: ratio('train', (t) => t.thread),
         hw_scaling_2: ratio('hw_matmul', (t) => t.thread),
         hw_stream_scaling_2: ratio('hw_stream', (t) => t.thread),
+        hw_compute_scaling_2: ratio('hw_compute', (t) => t.thread),
       },
       engine_tok_s: {
         sample_1: rate(sampled, 'sample', 0),
@@ -188,7 +191,8 @@ if (import.meta.url === `file://${process.argv[1]}`) {
   const result = await measureScaling(defaultSetup({ reps: Number(values.reps) }));
   console.log(
     `scaling on 2 threads (median of ${result.reps} reps, wall time): sampling ${result.sample_scaling_2}x, SFT ${result.train_scaling_2}x; ` +
-      `ceiling (same loops in 2 independent threads): matmul ${result.hw_scaling_2}x, memory-bound ${result.hw_stream_scaling_2}x; ` +
+      `ceiling (same loops in 2 independent threads): matmul ${result.hw_scaling_2}x, memory-bound ${result.hw_stream_scaling_2}x, ` +
+      `registers only ${result.hw_compute_scaling_2}x; ` +
       `engine over ceiling: sampling ${result.of_ceiling.sample}, SFT ${result.of_ceiling.train}; ` +
       `by the busiest thread's CPU time: sampling ${result.by_thread_cpu.sample_scaling_2}x, SFT ${result.by_thread_cpu.train_scaling_2}x, ` +
       `ceiling ${result.by_thread_cpu.hw_scaling_2}x / ${result.by_thread_cpu.hw_stream_scaling_2}x`,
