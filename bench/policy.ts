@@ -2,8 +2,8 @@
 // `npx tsx bench/policy.ts [--reps 3 --scaling-reps 9 --batch 8 --train-batch 4 --roofline-prompts 8 --samples 8 --wide 4]`.
 //
 // Roofline: the backend's peak matmul rate (GFLOP/s, the best of 512x512x512 and the model's own shapes) measured in
-// the same run (its best shape again before each rep, see roofline()), and sampling (`sample_roofline_frac`, a batch of --roofline-prompts prompts x --samples samples at
-// temperature 1) and SFT training (`train_mfu`) as fractions of it, counting the model's FLOPs (policy/flops.ts), at
+// the same run (its best shape again before each rep, see roofline()), and sampling (`sample_roofline_frac`, a batch
+// of --roofline-prompts prompts x --samples samples at temperature 1) and SFT training (`train_mfu`) as fractions of it, counting the model's FLOPs (policy/flops.ts), at
 // pi0's shape and at a --wide times wider model.
 //
 // Sampling: a batch of prompts of 256 tokens (BOS included), 64 new tokens each, greedy (the same tokens either way,

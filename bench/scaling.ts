@@ -14,15 +14,14 @@
 // busiest thread (Linux schedstat) in place of wall time: what the ratio would be with two free cores, when other
 // processes keep the machine busy (time spent waiting for a core is left out; cores slowing each other down, as the
 // ceiling's loops show, is not).
-import { mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { readFileSync, readdirSync, rmSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { openPolicyEngine, type PolicyEngine } from '../policy/engine';
 import { DEFAULT_MODEL, ModelConfig, type SampleOptions, type SftExample } from '../policy/schemas';
 import { charTokenizer } from '../policy/tokenizer';
 import { rng } from '../policy/rng';
-import { calibrated, modelMatmuls, startCeilingThreads, type CeilingWork } from './ceiling';
+import { calibrated, modelMatmuls, startCeilingThreads } from './ceiling';
+import { tempDir } from '../harness/temp-dir';
 
 export interface ScalingSetup {
   config: ModelConfig;
@@ -73,7 +72,7 @@ async function timed<T>(fn: () => Promise<T>): Promise<{ out: T } & Timing> {
 
 /** An engine on its own temporary store, with checkpoint c/0 of `config` (seed 1). */
 async function openEngine(config: ModelConfig, threads: number) {
-  const dir = mkdtempSync(join(tmpdir(), 'pivotrl-bench-scaling-'));
+  const dir = tempDir('pivotrl-bench-scaling-'); // removed on close; at exit too if a run breaks off
   const engine = openPolicyEngine({ store: { kind: 'local', root: dir }, onLog: () => {}, threads });
   await engine.init({ out: 'c/0', config, seed: 1 });
   return {
@@ -100,7 +99,7 @@ export async function measureScaling(s: ScalingSetup) {
     }
     const sampleRows = (s.prompts.length * s.sampling.n) / 2; // decoding rows per thread with 2 threads
     const trainRows = s.microBatchTokens; // about one micro-batch's rows of tokens
-    const works: Record<'matmul' | 'stream' | 'compute', CeilingWork> = {
+    const works = {
       matmul: await calibrated(ceiling, { kind: 'matmul', shapes: modelMatmuls(s.config, [trainRows, sampleRows]), iters: 4 }, 0.4),
       stream: await calibrated(ceiling, { kind: 'stream', elements: 1 << 22, iters: 4 }, 0.4),
       compute: await calibrated(ceiling, { kind: 'compute', iters: 20 }, 0.4),
@@ -124,16 +123,16 @@ export async function measureScaling(s: ScalingSetup) {
       }
       if (samples[0] !== samples[1] || hashes[0] !== hashes[1])
         throw new Error(`rep ${r}: the 1- and 2-thread engines gave different samples or checkpoints`);
-      for (const kind of ['matmul', 'stream', 'compute'] as const) {
+      for (const kind of Object.keys(works) as (keyof typeof works)[]) {
         for (const i of order) {
           const x = await timed(() => ceiling.run(works[kind], i + 1));
           times[`hw_${kind}`][i].push({ wall: x.wall / (i + 1), cpu: x.cpu, thread: x.thread / (i + 1) }); // per loop: rates compare
         }
       }
     }
-    const ratio = (p: (typeof parts)[number], of: (t: Timing) => number) =>
-      round(median(times[p][0].map((one, r) => of(one) / of(times[p][1][r]))));
-    const repRatio = (p: (typeof parts)[number], r: number) => times[p][0][r].wall / times[p][1][r].wall;
+    const repRatio = (p: (typeof parts)[number], r: number, of: (t: Timing) => number = (t) => t.wall) =>
+      of(times[p][0][r]) / of(times[p][1][r]);
+    const ratio = (p: (typeof parts)[number], of: (t: Timing) => number) => round(median(times[p][0].map((_, r) => repRatio(p, r, of))));
     const ofCeiling = (p: 'sample' | 'train') => round(median(times[p][0].map((_, r) => repRatio(p, r) / repRatio('hw_matmul', r))));
     const sampled = s.prompts.length * s.sampling.n * s.sampling.maxTokens;
     const trained = s.examples.reduce((n, e) => n + e.prompt.length + 1 + e.completion.length, 0);
